@@ -1,0 +1,48 @@
+/**
+ * Scoped byte buffers: a buffer that held a secret (an AES key, a plaintext) is lent to a
+ * {@linkcode Scope} and zeroed when that scope closes, whether the work inside succeeded,
+ * failed or was interrupted. Zeroing is guaranteed by `Effect.acquireRelease`, not by a call
+ * somebody has to remember.
+ *
+ * @module
+ */
+import { Context, Effect, Layer, type Scope } from "effect";
+
+/**
+ * Lends secret bytes to a scope and wipes them when it closes.
+ *
+ * @example Zero a buffer when the scope closes
+ * ```ts
+ * import { Effect } from "effect";
+ * import { SecureBytes, SecureBytesLive } from "@nomyo/client";
+ * const bytes = new Uint8Array([1, 2, 3]);
+ * await Effect.runPromise(
+ *   Effect.scoped(Effect.flatMap(SecureBytes, (s) => s.lend(bytes))).pipe(
+ *     Effect.provide(SecureBytesLive),
+ *   ),
+ * );
+ * // bytes is now [0, 0, 0]
+ * ```
+ */
+export interface SecureBytes {
+  /** Registers `bytes` with the current scope; they are zeroed when the scope closes. */
+  readonly lend: <B extends Uint8Array>(bytes: B) => Effect.Effect<B, never, Scope.Scope>;
+}
+
+/** Tag for {@linkcode SecureBytes}. */
+export const SecureBytes: Context.Tag<SecureBytes, SecureBytes> = Context.GenericTag<SecureBytes>(
+  "@nomyo/client/SecureBytes",
+);
+
+/** Overwrites `bytes` with zeros. */
+export const wipe = (bytes: Uint8Array): void => {
+  bytes.fill(0);
+};
+
+/** The real service: zero on scope close. */
+export const makeSecureBytes = (): SecureBytes => ({
+  lend: (bytes) => Effect.acquireRelease(Effect.succeed(bytes), (b) => Effect.sync(() => wipe(b))),
+});
+
+/** Layer of the real {@linkcode SecureBytes} service. */
+export const SecureBytesLive: Layer.Layer<SecureBytes> = Layer.sync(SecureBytes, makeSecureBytes);

@@ -1,0 +1,318 @@
+/**
+ * The errors of `@nomyo/client`: one set of classes for both audiences.
+ *
+ * Every class extends `Data.Error` from `effect`, so a value is a real `Error` (Promise users
+ * branch with `instanceof`) and carries a literal `_tag` (Effect users branch with
+ * `Effect.catchTag`). No error ever holds a secret: not plaintext, not key bytes, not the API
+ * key. Crypto failures all carry {@linkcode DECRYPTION_FAILED_MESSAGE}.
+ *
+ * @module
+ */
+import { Data } from "effect";
+
+/** The one message of every failure found by the cryptography (no decryption oracle). */
+export const DECRYPTION_FAILED_MESSAGE = "Cannot open package: decryption failed";
+
+/**
+ * Root of every error this library raises.
+ *
+ * @example Catch everything from the library
+ * ```ts
+ * import { NomyoError } from "@nomyo/client";
+ * const isOurs = (e: unknown): boolean => e instanceof NomyoError;
+ * ```
+ */
+export class NomyoError<Tag extends string = "NomyoError"> extends Data.Error<{
+  message: string;
+  cause?: unknown;
+}> {
+  /** Discriminant for `Effect.catchTag`. */
+  readonly _tag: Tag = "NomyoError" as Tag;
+  /** The request's `X-Payload-ID`, when the error belongs to a request. */
+  readonly payloadId: string | undefined;
+  /**
+   * @param args The message, an optional cause (never a secret) and the payload id.
+   */
+  constructor(args: { message: string; cause?: unknown; payloadId?: string | undefined }) {
+    super(args.cause === undefined ? { message: args.message } : args);
+    this.payloadId = args.payloadId;
+  }
+}
+// `name` follows `_tag`, so stacks and `String(e)` name the leaf class.
+Object.defineProperty(NomyoError.prototype, "name", {
+  get(this: { _tag: string }): string {
+    return this._tag;
+  },
+  configurable: true,
+});
+
+/** Why a {@linkcode SecurityError} was raised. */
+export type SecurityErrorReason =
+  /** `http://` base URL without `allowHttp`. */
+  | "InsecureTransport"
+  /** CR, LF or NUL in a header value. */
+  | "HeaderInjection"
+  /** `security_tier` not one of `standard`, `high`, `maximum`. */
+  | "InvalidSecurityTier"
+  /** Request plaintext over 10 MiB. */
+  | "PayloadTooLarge"
+  /** Response body over the configured cap. */
+  | "ResponseTooLarge"
+  /** The package is not well formed (JSON, fields, base64, lengths, version). */
+  | "MalformedPackage"
+  /** The cryptography refused the package (unwrap or tag); always one message. */
+  | "DecryptionFailed"
+  /** The opened plaintext is not a UTF-8 JSON object. */
+  | "MalformedPlaintext"
+  /** A router (or peer) public key is not acceptable: not RSA, too small, bad exponent. */
+  | "KeyRejected"
+  /** The router key does not match the pinned fingerprint. */
+  | "FingerprintMismatch"
+  /** The randomness or cipher failed while sealing. */
+  | "EncryptionFailed";
+
+/**
+ * A refusal for security reasons: insecure transport, header injection, a malformed or
+ * tampered package, a rejected key. Never retried.
+ *
+ * @example Branch on the reason
+ * ```ts
+ * import { SecurityError } from "@nomyo/client";
+ * const tampered = (e: unknown): boolean =>
+ *   e instanceof SecurityError && e.reason === "DecryptionFailed";
+ * ```
+ */
+export class SecurityError extends NomyoError<"SecurityError"> {
+  override readonly _tag = "SecurityError" as const;
+  /** What was refused. */
+  readonly reason: SecurityErrorReason;
+  /** @param args The reason, the message, an optional non-secret cause and payload id. */
+  constructor(
+    args: {
+      reason: SecurityErrorReason;
+      message: string;
+      cause?: unknown;
+      payloadId?: string | undefined;
+    },
+  ) {
+    super(args);
+    this.reason = args.reason;
+  }
+}
+
+/** Why a {@linkcode KeyError} was raised. */
+export type KeyErrorReason =
+  /** Not RSA. */
+  | "NotRsa"
+  /** Under 2048 bits, a size other than 2048/4096 when generating, or a weak exponent. */
+  | "WeakKey"
+  /** Not PEM, not DER, or not the structure expected. */
+  | "Malformed"
+  /** Wrong password or corrupted encrypted file: deliberately the same reason. */
+  | "DecryptFailed"
+  /** An encrypted key file but no password was given. */
+  | "PasswordRequired"
+  /** A password under 8 characters. */
+  | "PasswordTooShort"
+  /** A key encryption this library cannot (or will not) run: a cipher WebCrypto lacks, absurd PBKDF2 counts. */
+  | "UnsupportedEncryption"
+  /** The private key file can be read by group or others. */
+  | "InsecurePermissions"
+  /** The public key file does not belong to the private key. */
+  | "Mismatch"
+  /** A file could not be read or written. */
+  | "Io"
+  /** No file system in this runtime (browsers). */
+  | "Unavailable";
+
+/**
+ * A problem with the client's own key material or key files.
+ *
+ * @example
+ * ```ts
+ * import { KeyError } from "@nomyo/client";
+ * const wrongPassword = (e: unknown): boolean =>
+ *   e instanceof KeyError && e.reason === "DecryptFailed";
+ * ```
+ */
+export class KeyError extends NomyoError<"KeyError"> {
+  override readonly _tag = "KeyError" as const;
+  /** What is wrong with the key. */
+  readonly reason: KeyErrorReason;
+  /** @param args The reason, the message and an optional non-secret cause. */
+  constructor(args: { reason: KeyErrorReason; message: string; cause?: unknown }) {
+    super(args);
+    this.reason = args.reason;
+  }
+}
+
+/** Tags of the HTTP error classes, all of which are {@linkcode APIError}s. */
+export type APIErrorTag =
+  | "APIError"
+  | "InvalidRequestError"
+  | "AuthenticationError"
+  | "ForbiddenError"
+  | "RateLimitError"
+  | "ServerError"
+  | "ServiceUnavailableError";
+
+/** Arguments of every {@linkcode APIError}. */
+export interface APIErrorArgs {
+  /** Human-readable message (the router's `detail` when it sent one). */
+  readonly message: string;
+  /** HTTP status. */
+  readonly status: number;
+  /** The parsed error body (JSON when it was JSON, else the text), never a secret. */
+  readonly body?: unknown;
+  /** The request's payload id. */
+  readonly payloadId?: string | undefined;
+  /** Seconds the router asked to wait (`Retry-After`), when it did. */
+  readonly retryAfter?: number | undefined;
+}
+
+/**
+ * The router answered with an error status. Subclasses name the statuses of the protocol;
+ * `APIError` itself covers 404, 502, 504 and any other status.
+ *
+ * @example
+ * ```ts
+ * import { APIError } from "@nomyo/client";
+ * const status = (e: unknown): number | undefined => e instanceof APIError ? e.status : undefined;
+ * ```
+ */
+export class APIError<Tag extends APIErrorTag = "APIError"> extends NomyoError<Tag> {
+  override readonly _tag: Tag = "APIError" as Tag;
+  /** HTTP status. */
+  readonly status: number;
+  /** The parsed error body (JSON when it was JSON, else the text). */
+  readonly body: unknown;
+  /** Seconds the router asked to wait (`Retry-After`), when it did. */
+  readonly retryAfter: number | undefined;
+  /** @param args Message, status, parsed body, payload id, `Retry-After` seconds. */
+  constructor(args: APIErrorArgs) {
+    super({ message: args.message, payloadId: args.payloadId });
+    this.status = args.status;
+    this.body = args.body;
+    this.retryAfter = args.retryAfter;
+  }
+}
+
+/** 400: the router refused the request. */
+export class InvalidRequestError extends APIError<"InvalidRequestError"> {
+  override readonly _tag = "InvalidRequestError" as const;
+}
+/** 401: missing or wrong API key. */
+export class AuthenticationError extends APIError<"AuthenticationError"> {
+  override readonly _tag = "AuthenticationError" as const;
+}
+/** 403: e.g. the model is not allowed for the requested security tier. */
+export class ForbiddenError extends APIError<"ForbiddenError"> {
+  override readonly _tag = "ForbiddenError" as const;
+}
+/** 429: too many requests; retried by default, honouring `Retry-After`. */
+export class RateLimitError extends APIError<"RateLimitError"> {
+  override readonly _tag = "RateLimitError" as const;
+}
+/** 500: the router failed; retried by default. */
+export class ServerError extends APIError<"ServerError"> {
+  override readonly _tag = "ServerError" as const;
+}
+/**
+ * 503: the backend is down, or the `maximum` tier was asked of a router without a TPM;
+ * retried by default.
+ */
+export class ServiceUnavailableError extends APIError<"ServiceUnavailableError"> {
+  override readonly _tag = "ServiceUnavailableError" as const;
+}
+
+/**
+ * The router could not be reached, the connection broke, or an attempt timed out. Retried by
+ * default.
+ */
+export class APIConnectionError extends NomyoError<"APIConnectionError"> {
+  override readonly _tag = "APIConnectionError" as const;
+  /** True when the attempt ran out of time. */
+  readonly timeout: boolean;
+  /** @param args Message, payload id, whether it was a timeout, and a non-secret cause. */
+  constructor(
+    args: { message: string; payloadId?: string | undefined; timeout?: boolean; cause?: unknown },
+  ) {
+    super(args);
+    this.timeout = args.timeout ?? false;
+  }
+}
+
+/** A call on a client that was disposed, or a request cut off by `dispose()`. */
+export class DisposedError extends NomyoError<"DisposedError"> {
+  override readonly _tag = "DisposedError" as const;
+  /** @param args An optional message and payload id. */
+  constructor(args: { message?: string; payloadId?: string | undefined } = {}) {
+    super({
+      message: args.message ?? "Cannot use client: it was disposed",
+      payloadId: args.payloadId,
+    });
+  }
+}
+
+/** The caller aborted the request (an `AbortSignal` fired). */
+export class AbortError extends NomyoError<"AbortError"> {
+  override readonly _tag = "AbortError" as const;
+  /** @param args An optional payload id. */
+  constructor(args: { payloadId?: string | undefined } = {}) {
+    super({ message: "Request was aborted", payloadId: args.payloadId });
+  }
+}
+
+/** Which attestation rule failed. */
+export type AttestationErrorReason =
+  /** No `tpm_attestation` block, but one was required. */
+  | "missing"
+  /** A `*_b64` field is not strict base64, or a field has the wrong type. */
+  | "bad_base64"
+  /** A TPM structure is truncated, oversized, has trailing bytes or unknown algorithms. */
+  | "malformed"
+  /** `magic` is not `0xff544347`. */
+  | "bad_magic"
+  /** `type` is not `0x8018` (quote). */
+  | "bad_type"
+  /** `extraData` does not bind the quote to this request's payload id. */
+  | "nonce_mismatch"
+  /** The PCR digest or selection does not match `pcr_values`. */
+  | "pcr_mismatch"
+  /** The signature does not verify with the AIK. */
+  | "bad_signature"
+  /** The PCR values differ from the caller's baseline. */
+  | "baseline_mismatch";
+
+/**
+ * A TPM attestation block failed verification; `reason` names the rule.
+ *
+ * @example
+ * ```ts
+ * import { AttestationError } from "@nomyo/client";
+ * const replayed = (e: unknown): boolean =>
+ *   e instanceof AttestationError && e.reason === "nonce_mismatch";
+ * ```
+ */
+export class AttestationError extends NomyoError<"AttestationError"> {
+  override readonly _tag = "AttestationError" as const;
+  /** The rule that failed. */
+  readonly reason: AttestationErrorReason;
+  /** @param args The rule, a message and the payload id. */
+  constructor(
+    args: { reason: AttestationErrorReason; message: string; payloadId?: string | undefined },
+  ) {
+    super(args);
+    this.reason = args.reason;
+  }
+}
+
+/** Every HTTP error class, for a `Effect` error channel. */
+export type HttpStatusError =
+  | APIError
+  | InvalidRequestError
+  | AuthenticationError
+  | ForbiddenError
+  | RateLimitError
+  | ServerError
+  | ServiceUnavailableError;
