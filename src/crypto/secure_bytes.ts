@@ -25,6 +25,14 @@ import { Context, Effect, Layer, type Scope } from "effect";
  * ```
  */
 export interface SecureBytes {
+  /**
+   * Runs `make` without interruption and registers the bytes it gives with the current scope,
+   * so they are zeroed when the scope closes: no interruption can fall between making a
+   * secret buffer and registering it.
+   */
+  readonly acquire: <B extends Uint8Array, E, R>(
+    make: Effect.Effect<B, E, R>,
+  ) => Effect.Effect<B, E, R | Scope.Scope>;
   /** Registers `bytes` with the current scope; they are zeroed when the scope closes. */
   readonly lend: <B extends Uint8Array>(bytes: B) => Effect.Effect<B, never, Scope.Scope>;
 }
@@ -40,9 +48,13 @@ export const wipe = (bytes: Uint8Array): void => {
 };
 
 /** The real service: zero on scope close. */
-export const makeSecureBytes = (): SecureBytes => ({
-  lend: (bytes) => Effect.acquireRelease(Effect.succeed(bytes), (b) => Effect.sync(() => wipe(b))),
-});
+export const makeSecureBytes = (): SecureBytes => {
+  const acquire = <B extends Uint8Array, E, R>(
+    make: Effect.Effect<B, E, R>,
+  ): Effect.Effect<B, E, R | Scope.Scope> =>
+    Effect.acquireRelease(make, (b) => Effect.sync(() => wipe(b)));
+  return { acquire, lend: (bytes) => acquire(Effect.succeed(bytes)) };
+};
 
 /** Layer of the real {@linkcode SecureBytes} service. */
 export const SecureBytesLive: Layer.Layer<SecureBytes> = Layer.sync(SecureBytes, makeSecureBytes);

@@ -1,0 +1,165 @@
+/**
+ * The hybrid cipher of the NOMYO protocol: AES-256-GCM for the payload, RSA-OAEP-SHA256 to
+ * wrap the AES key, as an Effect service.
+ *
+ * The AES key never exists as bytes in JavaScript memory: sealing generates it inside WebCrypto
+ * and wraps it with `wrapKey`; opening unwraps it with `unwrapKey` straight into a
+ * non-extractable `CryptoKey`. Plaintext buffers are lent to a scope through
+ * {@linkcode SecureBytes} and zeroed when it closes. Every failure found by the cryptography
+ * (unwrap, key length, tag) carries the same message, {@linkcode DECRYPTION_FAILED_MESSAGE}.
+ *
+ * @module
+ */
+import { Context, Effect, Layer, type Scope } from "effect";
+import { DECRYPTION_FAILED_MESSAGE, SecurityError } from "../errors.ts";
+import {
+  buildPackage,
+  type DecodedPackage,
+  NONCE_BYTES,
+  type SealedPackage,
+} from "../protocol/package.ts";
+import { SecureBytes } from "./secure_bytes.ts";
+
+/**
+ * Seals plaintexts to an RSA public key and opens packages with an RSA private key.
+ *
+ * @example Seal to a key and open again
+ * ```ts
+ * import { Effect, Layer } from "effect";
+ * import {
+ *   generateRsaKeyPair,
+ *   HybridCipher,
+ *   HybridCipherLive,
+ *   parsePackage,
+ *   encodePackage,
+ *   SecureBytesLive,
+ * } from "@nomyo/client";
+ * const program = Effect.gen(function* () {
+ *   const cipher = yield* HybridCipher;
+ *   const keys = yield* generateRsaKeyPair({ bits: 2048 });
+ *   const pkg = yield* cipher.seal(new TextEncoder().encode("{}"), keys.publicKey.key);
+ *   const decoded = yield* parsePackage(encodePackage(pkg));
+ *   return yield* Effect.scoped(
+ *     Effect.map(cipher.open(decoded, keys.privateKey), (b) => new TextDecoder().decode(b)),
+ *   );
+ * });
+ * const layer = HybridCipherLive.pipe(Layer.provide(SecureBytesLive));
+ * console.log(await Effect.runPromise(Effect.provide(program, layer))); // "{}"
+ * ```
+ */
+export interface HybridCipher {
+  /**
+   * Seals `plaintext` to `recipient` with a fresh AES-256 key and nonce. The plaintext buffer
+   * is zeroed when sealing ends, whatever the outcome: pass a buffer you own.
+   */
+  readonly seal: (
+    plaintext: Uint8Array<ArrayBuffer>,
+    recipient: CryptoKey,
+  ) => Effect.Effect<SealedPackage, SecurityError>;
+  /**
+   * Opens a decoded package. The plaintext is lent to the caller's scope and zeroed when it
+   * closes.
+   */
+  readonly open: (
+    pkg: DecodedPackage,
+    privateKey: CryptoKey,
+    payloadId?: string,
+  ) => Effect.Effect<Uint8Array<ArrayBuffer>, SecurityError, Scope.Scope>;
+}
+
+/** Tag for {@linkcode HybridCipher}. */
+export const HybridCipher: Context.Tag<HybridCipher, HybridCipher> = Context.GenericTag<
+  HybridCipher
+>("@nomyo/client/HybridCipher");
+
+const OAEP = { name: "RSA-OAEP" } as const;
+const AES_GCM_256 = { name: "AES-GCM", length: 256 } as const;
+
+/** A key of the wrong kind is a programming error, not bad data: it dies with a `TypeError`. */
+const requireRsaOaepKey = (key: CryptoKey, usage: KeyUsage): Effect.Effect<void> => {
+  const algorithm = key.algorithm as Partial<RsaHashedKeyAlgorithm>;
+  return algorithm.name === "RSA-OAEP" && algorithm.hash?.name === "SHA-256" &&
+      key.usages.includes(usage)
+    ? Effect.void
+    : Effect.die(new TypeError(`Cannot use key: expected an RSA-OAEP SHA-256 key for ${usage}`));
+};
+
+const decryptionFailed = (payloadId: string | undefined): SecurityError =>
+  new SecurityError({ reason: "DecryptionFailed", message: DECRYPTION_FAILED_MESSAGE, payloadId });
+
+/**
+ * Builds the cipher on top of a {@linkcode SecureBytes} service.
+ *
+ * @param secureBytes Where plaintext buffers are lent.
+ * @returns The cipher.
+ */
+export const makeHybridCipher = (secureBytes: SecureBytes): HybridCipher => {
+  const seal = (
+    plaintext: Uint8Array<ArrayBuffer>,
+    recipient: CryptoKey,
+  ): Effect.Effect<SealedPackage, SecurityError> =>
+    Effect.scoped(Effect.gen(function* () {
+      const data = yield* secureBytes.lend(plaintext);
+      yield* requireRsaOaepKey(recipient, "wrapKey");
+      return yield* Effect.tryPromise({
+        try: async () => {
+          const nonce = crypto.getRandomValues(new Uint8Array(NONCE_BYTES));
+          // Extractable only so that wrapKey can export it inside WebCrypto.
+          const aesKey = await crypto.subtle.generateKey(AES_GCM_256, true, ["encrypt"]);
+          const [sealed, wrappedKey] = await Promise.all([
+            crypto.subtle.encrypt({ name: "AES-GCM", iv: nonce, tagLength: 128 }, aesKey, data),
+            crypto.subtle.wrapKey("raw", aesKey, recipient, OAEP),
+          ]);
+          return buildPackage({
+            wrappedKey: new Uint8Array(wrappedKey),
+            nonce,
+            sealed: new Uint8Array(sealed),
+          });
+        },
+        catch: () =>
+          new SecurityError({
+            reason: "EncryptionFailed",
+            message: "Cannot seal package: encryption failed",
+          }),
+      });
+    }));
+
+  const open = (
+    pkg: DecodedPackage,
+    privateKey: CryptoKey,
+    payloadId?: string,
+  ): Effect.Effect<Uint8Array<ArrayBuffer>, SecurityError, Scope.Scope> =>
+    Effect.gen(function* () {
+      yield* requireRsaOaepKey(privateKey, "unwrapKey");
+      const aesKey = yield* Effect.tryPromise({
+        try: () =>
+          crypto.subtle.unwrapKey("raw", pkg.wrappedKey, privateKey, OAEP, "AES-GCM", false, [
+            "decrypt",
+          ]),
+        catch: () => decryptionFailed(payloadId),
+      });
+      // A 16- or 24-byte key unwraps as AES-128/192: refuse it like any other failure.
+      if ((aesKey.algorithm as AesKeyAlgorithm).length !== 256) {
+        return yield* Effect.fail(decryptionFailed(payloadId));
+      }
+      return yield* secureBytes.acquire(Effect.tryPromise({
+        try: async () =>
+          new Uint8Array(
+            await crypto.subtle.decrypt(
+              { name: "AES-GCM", iv: pkg.nonce, tagLength: 128 },
+              aesKey,
+              pkg.sealed,
+            ),
+          ),
+        catch: () => decryptionFailed(payloadId),
+      }));
+    });
+
+  return { seal, open };
+};
+
+/** Layer of the real {@linkcode HybridCipher}; needs {@linkcode SecureBytes}. */
+export const HybridCipherLive: Layer.Layer<HybridCipher, never, SecureBytes> = Layer.effect(
+  HybridCipher,
+  Effect.map(SecureBytes, makeHybridCipher),
+);

@@ -1,0 +1,210 @@
+/**
+ * The encrypted package of the NOMYO protocol 1.0 (both directions): its wire shape as a
+ * Schema, strict decoding into bytes, and encoding to UTF-8 JSON.
+ *
+ * Decoding checks everything that can be checked without a key before any WebCrypto call:
+ * field presence and types, the declared version and algorithms (no downgrade), strict base64
+ * and the exact lengths of nonce (12) and tag (16), because runtimes differ in what they accept.
+ *
+ * @module
+ */
+import { Either, ParseResult, Schema } from "effect";
+import { SecurityError } from "../errors.ts";
+import { decodeBase64Strict, encodeBase64 } from "./base64.ts";
+
+/** The protocol version this library speaks. */
+export const PROTOCOL_VERSION = "1.0" as const;
+/** The package algorithm this library speaks. */
+export const PACKAGE_ALGORITHM = "hybrid-aes256-rsa4096" as const;
+/** Key wrap: RSA-OAEP with SHA-256 and MGF1-SHA-256, empty label. */
+export const KEY_ALGORITHM = "RSA-OAEP-SHA256" as const;
+/** Payload cipher: AES-256-GCM, 12-byte nonce, 16-byte tag, no AAD. */
+export const PAYLOAD_ALGORITHM = "AES-256-GCM" as const;
+/** AES-GCM nonce length in bytes. */
+export const NONCE_BYTES = 12;
+/** AES-GCM tag length in bytes. */
+export const TAG_BYTES = 16;
+
+/** The AES-GCM part of a package; every field is standard base64. */
+export interface EncryptedPayload {
+  /** The ciphertext without the tag. */
+  readonly ciphertext: string;
+  /** The 12-byte nonce. */
+  readonly nonce: string;
+  /** The 16-byte GCM tag. */
+  readonly tag: string;
+}
+
+/** A package as it travels, in either direction. */
+export interface SealedPackage {
+  /** Always `"1.0"`. */
+  readonly version: typeof PROTOCOL_VERSION;
+  /** Always `"hybrid-aes256-rsa4096"`. */
+  readonly algorithm: typeof PACKAGE_ALGORITHM;
+  /** The AES-256-GCM payload. */
+  readonly encrypted_payload: EncryptedPayload;
+  /** The AES key, RSA-OAEP-SHA256-wrapped to the recipient, base64. */
+  readonly encrypted_aes_key: string;
+  /** Always `"RSA-OAEP-SHA256"` when present (required in requests). */
+  readonly key_algorithm?: typeof KEY_ALGORITHM;
+  /** Always `"AES-256-GCM"` when present (required in requests). */
+  readonly payload_algorithm?: typeof PAYLOAD_ALGORITHM;
+  /** Unix seconds when the router sealed a response. */
+  readonly processed_at?: number;
+}
+
+/** Schema of {@linkcode EncryptedPayload}. */
+export const EncryptedPayload: Schema.Schema<EncryptedPayload> = Schema.Struct({
+  ciphertext: Schema.String,
+  nonce: Schema.String,
+  tag: Schema.String,
+});
+
+/**
+ * Schema of {@linkcode SealedPackage}. Unknown fields are ignored; the declared constants are
+ * literals, so a package that declares anything else is refused (no downgrade).
+ */
+export const SealedPackage: Schema.Schema<SealedPackage> = Schema.Struct({
+  version: Schema.Literal(PROTOCOL_VERSION),
+  algorithm: Schema.Literal(PACKAGE_ALGORITHM),
+  encrypted_payload: EncryptedPayload,
+  encrypted_aes_key: Schema.String,
+  key_algorithm: Schema.optionalWith(Schema.Literal(KEY_ALGORITHM), { exact: true }),
+  payload_algorithm: Schema.optionalWith(Schema.Literal(PAYLOAD_ALGORITHM), { exact: true }),
+  processed_at: Schema.optionalWith(Schema.Number.pipe(Schema.finite()), { exact: true }),
+});
+
+/** A package whose fields are checked and decoded, ready for the cipher. */
+export interface DecodedPackage {
+  /** The RSA-OAEP-wrapped AES key. */
+  readonly wrappedKey: Uint8Array<ArrayBuffer>;
+  /** The 12-byte nonce. */
+  readonly nonce: Uint8Array<ArrayBuffer>;
+  /** Ciphertext followed by the 16-byte tag, as WebCrypto wants it. */
+  readonly sealed: Uint8Array<ArrayBuffer>;
+  /** `processed_at`, when the package had it. */
+  readonly processedAt: number | undefined;
+  /** The declared package algorithm (always {@linkcode PACKAGE_ALGORITHM}). */
+  readonly algorithm: typeof PACKAGE_ALGORITHM;
+}
+
+const decodeShape = Schema.decodeUnknownEither(SealedPackage);
+const textDecoder = new TextDecoder("utf-8", { fatal: true });
+const textEncoder = new TextEncoder();
+
+/** A format refusal; it names the field, never its value. */
+export const malformed = (detail: string, payloadId?: string): SecurityError =>
+  new SecurityError({
+    reason: "MalformedPackage",
+    message: `Cannot open package: ${detail}`,
+    payloadId,
+  });
+
+const firstIssuePath = (error: ParseResult.ParseError): string => {
+  const issue = ParseResult.ArrayFormatter.formatErrorSync(error)[0];
+  return issue === undefined || issue.path.length === 0
+    ? "not a package object"
+    : `invalid or missing field ${issue.path.join(".")}`;
+};
+
+/**
+ * Checks an already parsed JSON value and decodes its fields into bytes.
+ *
+ * @param value The parsed JSON body.
+ * @param payloadId The request's payload id, carried by errors.
+ * @returns The decoded package, or a `SecurityError` (`MalformedPackage`).
+ */
+export const decodePackage = (
+  value: unknown,
+  payloadId?: string,
+): Either.Either<DecodedPackage, SecurityError> => {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    return Either.left(malformed("not a JSON object", payloadId));
+  }
+  const shape = decodeShape(value);
+  if (Either.isLeft(shape)) return Either.left(malformed(firstIssuePath(shape.left), payloadId));
+  const pkg = shape.right;
+  const nonce = decodeBase64Strict(pkg.encrypted_payload.nonce);
+  if (nonce === undefined || nonce.length !== NONCE_BYTES) {
+    return Either.left(malformed("nonce is not 12 bytes of base64", payloadId));
+  }
+  const tag = decodeBase64Strict(pkg.encrypted_payload.tag);
+  if (tag === undefined || tag.length !== TAG_BYTES) {
+    return Either.left(malformed("tag is not 16 bytes of base64", payloadId));
+  }
+  const ciphertext = decodeBase64Strict(pkg.encrypted_payload.ciphertext);
+  if (ciphertext === undefined) {
+    return Either.left(malformed("ciphertext is not base64", payloadId));
+  }
+  const wrappedKey = decodeBase64Strict(pkg.encrypted_aes_key);
+  if (wrappedKey === undefined || wrappedKey.length === 0) {
+    return Either.left(malformed("encrypted_aes_key is not base64", payloadId));
+  }
+  const sealed = new Uint8Array(ciphertext.length + TAG_BYTES);
+  sealed.set(ciphertext, 0);
+  sealed.set(tag, ciphertext.length);
+  return Either.right({
+    wrappedKey,
+    nonce,
+    sealed,
+    processedAt: pkg.processed_at,
+    algorithm: pkg.algorithm,
+  });
+};
+
+/**
+ * Parses a raw response body (UTF-8 JSON) and decodes the package in it.
+ *
+ * @param body The HTTP body.
+ * @param payloadId The request's payload id, carried by errors.
+ * @returns The decoded package, or a `SecurityError` (`MalformedPackage`).
+ */
+export const parsePackage = (
+  body: Uint8Array,
+  payloadId?: string,
+): Either.Either<DecodedPackage, SecurityError> => {
+  let value: unknown;
+  try {
+    value = JSON.parse(textDecoder.decode(body));
+  } catch {
+    return Either.left(malformed("body is not UTF-8 JSON", payloadId));
+  }
+  return decodePackage(value, payloadId);
+};
+
+/**
+ * Builds the wire package from sealed bytes.
+ *
+ * @param parts The wrapped key, the nonce and `ciphertext || tag` as WebCrypto returns it.
+ * @returns The package, with every field of the protocol in the peers' order.
+ */
+export const buildPackage = (
+  parts: {
+    readonly wrappedKey: Uint8Array;
+    readonly nonce: Uint8Array;
+    readonly sealed: Uint8Array;
+  },
+): SealedPackage => {
+  const split = parts.sealed.length - TAG_BYTES;
+  return {
+    version: PROTOCOL_VERSION,
+    algorithm: PACKAGE_ALGORITHM,
+    encrypted_payload: {
+      ciphertext: encodeBase64(parts.sealed.subarray(0, split)),
+      nonce: encodeBase64(parts.nonce),
+      tag: encodeBase64(parts.sealed.subarray(split)),
+    },
+    encrypted_aes_key: encodeBase64(parts.wrappedKey),
+    key_algorithm: KEY_ALGORITHM,
+    payload_algorithm: PAYLOAD_ALGORITHM,
+  };
+};
+
+/**
+ * Serializes a package as UTF-8 JSON bytes (the HTTP body).
+ *
+ * @param pkg The package.
+ * @returns Its UTF-8 JSON.
+ */
+export const encodePackage = (pkg: SealedPackage): Uint8Array<ArrayBuffer> =>
+  textEncoder.encode(JSON.stringify(pkg));

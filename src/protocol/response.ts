@@ -1,0 +1,65 @@
+/**
+ * Turning an opened response plaintext into a {@linkcode ChatCompletion} with `_metadata`.
+ *
+ * @module
+ */
+import { Either, Schema } from "effect";
+import { SecurityError } from "../errors.ts";
+import { type ChatCompletion, ChatCompletionBody, type ResponseMetadata } from "./chat.ts";
+import type { DecodedPackage } from "./package.ts";
+
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+const isChatCompletionBody = Schema.is(ChatCompletionBody);
+
+const isPlainObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === "object" && value !== null && !Array.isArray(value);
+
+const malformedPlaintext = (payloadId: string): SecurityError =>
+  new SecurityError({
+    reason: "MalformedPlaintext",
+    message: "Cannot open response: plaintext is not a UTF-8 JSON chat completion object",
+    payloadId,
+  });
+
+/**
+ * Parses an opened plaintext and sets `_metadata` as the protocol says, keeping what the router
+ * put there. The parsed object is kept as `JSON.parse` made it: a `__proto__` key stays an own
+ * data property and never reaches `Object.prototype`.
+ *
+ * @param plaintext The opened bytes (UTF-8 JSON).
+ * @param pkg The package they came from (for `processed_at` and the algorithm).
+ * @param payloadId The request's payload id.
+ * @returns The completion, or a `SecurityError` (`MalformedPlaintext`).
+ */
+export const toChatCompletion = (
+  plaintext: Uint8Array,
+  pkg: Pick<DecodedPackage, "processedAt" | "algorithm">,
+  payloadId: string,
+): Either.Either<ChatCompletion, SecurityError> => {
+  let body: unknown;
+  try {
+    body = JSON.parse(utf8.decode(plaintext));
+  } catch {
+    return Either.left(malformedPlaintext(payloadId));
+  }
+  if (!isPlainObject(body) || !isChatCompletionBody(body)) {
+    return Either.left(malformedPlaintext(payloadId));
+  }
+  const fromRouter = isPlainObject(body._metadata) ? body._metadata : {};
+  const metadata: ResponseMetadata = {
+    // Spread defines own data properties (no setters run), so router keys cannot pollute.
+    ...fromRouter,
+    payload_id: payloadId,
+    ...(pkg.processedAt === undefined ? {} : { processed_at: pkg.processedAt }),
+    is_encrypted: true,
+    encryption_algorithm: pkg.algorithm,
+    response_status: "success",
+  };
+  Object.defineProperty(body, "_metadata", {
+    value: metadata,
+    enumerable: true,
+    writable: true,
+    configurable: true,
+  });
+  return Either.right(body as unknown as ChatCompletion);
+};
