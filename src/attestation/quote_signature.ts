@@ -1,0 +1,183 @@
+/**
+ * Verifies a quote's `TPMT_SIGNATURE` with the AIK through WebCrypto only.
+ *
+ * The TPM signs SHA-256 of the `TPMS_ATTEST` bytes. WebCrypto's `verify` hashes its input
+ * itself, so it is given the quote bytes, not their digest. The AIK is imported from a JWK built
+ * from the `TPMT_PUBLIC` (modulus and exponent, or x and y). Any WebCrypto exception, and any
+ * mismatch between key, scheme and hash, is reported as `"bad_signature"`.
+ *
+ * @module
+ */
+import { Effect, Encoding } from "effect";
+import { AttestationError } from "../errors.ts";
+import type {
+  TpmEccPublic,
+  TpmEcdsaSignature,
+  TpmPublic,
+  TpmRsaPublic,
+  TpmRsaSignature,
+  TpmSignature,
+  TpmSignatureScheme,
+} from "./tpm_structures.ts";
+
+const SHA256_BYTES = 32;
+const P256_BYTES = 32;
+
+const stripLeadingZeros = (bytes: Uint8Array<ArrayBuffer>): Uint8Array<ArrayBuffer> => {
+  let start = 0;
+  while (start < bytes.length && bytes[start] === 0) start++;
+  return bytes.subarray(start);
+};
+
+/** Minimal big-endian bytes of a positive integer below 2^32. */
+const uintBytes = (value: number): Uint8Array<ArrayBuffer> => {
+  const out = new Uint8Array(4);
+  new DataView(out.buffer).setUint32(0, value, false);
+  return stripLeadingZeros(out);
+};
+
+const bitLength = (bytes: Uint8Array<ArrayBuffer>): number => {
+  const stripped = stripLeadingZeros(bytes);
+  const top = stripped[0];
+  return top === undefined ? 0 : 8 * (stripped.length - 1) + (32 - Math.clz32(top));
+};
+
+/** Builds WebCrypto's P1363 `r || s`, or `undefined` when r or s is longer than 32 bytes. */
+export const ecdsaP1363 = (
+  signature: TpmEcdsaSignature,
+): Uint8Array<ArrayBuffer> | undefined => {
+  const r = stripLeadingZeros(signature.r);
+  const s = stripLeadingZeros(signature.s);
+  if (r.length > P256_BYTES || s.length > P256_BYTES) return undefined;
+  const out = new Uint8Array(2 * P256_BYTES);
+  out.set(r, P256_BYTES - r.length);
+  out.set(s, 2 * P256_BYTES - s.length);
+  return out;
+};
+
+const verifyRsa = async (
+  aik: TpmRsaPublic,
+  signature: TpmRsaSignature,
+  quote: Uint8Array<ArrayBuffer>,
+): Promise<boolean> => {
+  const jwk: JsonWebKey = {
+    kty: "RSA",
+    n: Encoding.encodeBase64Url(aik.modulus),
+    e: Encoding.encodeBase64Url(uintBytes(aik.exponent)),
+    ext: true,
+  };
+  if (signature.sigAlg === "rsassa") {
+    const algorithm = { name: "RSASSA-PKCS1-v1_5", hash: "SHA-256" };
+    const key = await crypto.subtle.importKey("jwk", jwk, algorithm, false, ["verify"]);
+    return await crypto.subtle.verify(algorithm, key, signature.signature, quote);
+  }
+  const algorithm = { name: "RSA-PSS", hash: "SHA-256" };
+  const key = await crypto.subtle.importKey("jwk", jwk, algorithm, false, ["verify"]);
+  // libtpms uses a salt as long as the hash; some hardware TPMs use the maximum
+  // (emLen - hLen - 2, RFC 8017 9.1.1). Both are accepted, nothing in between.
+  const emLength = Math.ceil((bitLength(aik.modulus) - 1) / 8);
+  const saltLengths = [SHA256_BYTES, emLength - SHA256_BYTES - 2];
+  for (const saltLength of saltLengths) {
+    if (saltLength < 0) continue;
+    const ok = await crypto.subtle.verify(
+      { name: "RSA-PSS", saltLength },
+      key,
+      signature.signature,
+      quote,
+    );
+    if (ok) return true;
+  }
+  return false;
+};
+
+const verifyEcdsa = async (
+  aik: TpmEccPublic,
+  signature: TpmEcdsaSignature,
+  quote: Uint8Array<ArrayBuffer>,
+): Promise<boolean> => {
+  const rs = ecdsaP1363(signature);
+  if (rs === undefined) return false; // already refused by incompatibility()
+  const jwk: JsonWebKey = {
+    kty: "EC",
+    crv: "P-256",
+    x: Encoding.encodeBase64Url(aik.x),
+    y: Encoding.encodeBase64Url(aik.y),
+    ext: true,
+  };
+  const key = await crypto.subtle.importKey(
+    "jwk",
+    jwk,
+    { name: "ECDSA", namedCurve: "P-256" },
+    false,
+    ["verify"],
+  );
+  return await crypto.subtle.verify({ name: "ECDSA", hash: "SHA-256" }, key, rs, quote);
+};
+
+/** Why the key, scheme and hash cannot go together, or `undefined` when they can. */
+const incompatibility = (aik: TpmPublic, signature: TpmSignature): string | undefined => {
+  if (signature.hashAlg !== "sha256") return "the signature's hash is not SHA-256";
+  const fits = aik.type === "rsa" ? signature.sigAlg !== "ecdsa" : signature.sigAlg === "ecdsa";
+  if (!fits) return "the signature scheme does not fit the AIK type";
+  // PKCS#1 signatures are exactly as long as the modulus.
+  if (
+    aik.type === "rsa" && signature.sigAlg !== "ecdsa" &&
+    signature.signature.length !== aik.modulus.length
+  ) {
+    return "the signature is not as long as the modulus";
+  }
+  if (signature.sigAlg === "ecdsa" && ecdsaP1363(signature) === undefined) {
+    return "r or s is longer than 32 bytes";
+  }
+  // A TPM signs only with the scheme a key was created with, when it names one.
+  if (
+    aik.scheme !== null &&
+    (aik.scheme.scheme !== signature.sigAlg || aik.scheme.hashAlg !== signature.hashAlg)
+  ) {
+    return "the signature scheme differs from the AIK's scheme";
+  }
+  return undefined;
+};
+
+/**
+ * Verifies `signature` over SHA-256 of `quote` with the AIK.
+ *
+ * @param aik The parsed AIK public area.
+ * @param signature The parsed signature.
+ * @param quote The exact `TPMS_ATTEST` bytes that were signed.
+ * @param payloadId The request's payload id, for the error.
+ * @returns The scheme that verified, or an `AttestationError` `"bad_signature"`.
+ */
+export const verifyQuoteSignature = (
+  aik: TpmPublic,
+  signature: TpmSignature,
+  quote: Uint8Array<ArrayBuffer>,
+  payloadId: string,
+): Effect.Effect<TpmSignatureScheme, AttestationError> => {
+  const fail = (state: string) =>
+    new AttestationError({
+      reason: "bad_signature",
+      message: `Cannot verify quote signature: ${state}`,
+      payloadId,
+    });
+  const problem = incompatibility(aik, signature);
+  if (problem !== undefined) return Effect.fail(fail(problem));
+  return Effect.tryPromise({
+    try: async () => {
+      if (aik.type === "rsa" && signature.sigAlg !== "ecdsa") {
+        return await verifyRsa(aik, signature, quote);
+      }
+      if (aik.type === "ecc" && signature.sigAlg === "ecdsa") {
+        return await verifyEcdsa(aik, signature, quote);
+      }
+      return false;
+    },
+    catch: () => fail("WebCrypto refused the key or signature"),
+  }).pipe(
+    Effect.filterOrFail(
+      (ok) => ok,
+      () => fail("it does not verify with the AIK"),
+    ),
+    Effect.as(signature.sigAlg),
+  );
+};
