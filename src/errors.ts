@@ -120,6 +120,8 @@ export type KeyErrorReason =
   | "InsecurePermissions"
   /** The public key file does not belong to the private key. */
   | "Mismatch"
+  /** Export of a private key created non-extractable (make it with `extractable: true`). */
+  | "NotExtractable"
   /** A file could not be read or written. */
   | "Io"
   /** No file system in this runtime (browsers). */

@@ -1,0 +1,586 @@
+/**
+ * The client's RSA keys: generation, import (SPKI, PKCS#8, PKCS#1, encrypted PKCS#8) and export,
+ * with WebCrypto only.
+ *
+ * Every key, public or private, is checked from its DER before WebCrypto sees it: it must be an
+ * `rsaEncryption` key (OID 1.2.840.113549.1.1.1, NULL parameters), with a modulus of 2048 to
+ * 16384 bits and an odd public exponent above 65536 (some runtimes import e = 1 or 3 happily).
+ * Keys become `RSA-OAEP` with SHA-256: public keys for `encrypt`, private keys for `decrypt`.
+ *
+ * Private material never goes through a JS string or JWK: the public half of a private key is
+ * read from the DER `RSAPrivateKey` (n and e) and written as an SPKI with the DER writer, and
+ * every buffer that held private material (decoded PEM, decrypted PKCS#8, the PKCS#8 wrapper of
+ * a PKCS#1 key, exported PKCS#8) is zeroed right after use, also on failure or interruption.
+ * What cannot be zeroed: a PEM given as a string (and the base64 string decoded from it), and
+ * the password string.
+ *
+ * @module
+ */
+import { Effect, Encoding, type Scope } from "effect";
+import { KeyError } from "../errors.ts";
+import { SecureBytes, wipe } from "../crypto/secure_bytes.ts";
+import {
+  bytesEqual,
+  contextTag,
+  derBitString,
+  type DerNode,
+  derNull,
+  derOctetString,
+  derOid,
+  derSequence,
+  derSmallInteger,
+  derUnsignedInteger,
+  encodeDer,
+  encodeOid,
+  isOid,
+  parseDer,
+  readBitString,
+  readNested,
+  readNull,
+  readOctetString,
+  readOid,
+  readSequence,
+  readSmallInteger,
+  readUnsignedInteger,
+} from "./der.ts";
+import { formatPem, formatPemBytes, parsePem } from "./pem.ts";
+import {
+  checkEncryptOptions,
+  DECRYPT_FAILED_MESSAGE,
+  decryptPkcs8,
+  DEFAULT_PBKDF2_ITERATIONS,
+  encryptPkcs8,
+} from "./pkcs8_encrypted.ts";
+
+/** An RSA public key for RSA-OAEP with SHA-256, with its encodings and fingerprint. */
+export interface RsaPublicKey {
+  /** RSA-OAEP, hash SHA-256, usages `["encrypt", "wrapKey"]`, extractable. */
+  readonly key: CryptoKey;
+  /** The DER `SubjectPublicKeyInfo`. */
+  readonly spki: Uint8Array<ArrayBuffer>;
+  /** The PEM `SubjectPublicKeyInfo`: `"-----BEGIN PUBLIC KEY-----\n…\n-----END PUBLIC KEY-----\n"`. */
+  readonly pem: string;
+  /** The modulus length in bits. */
+  readonly bits: number;
+  /** SHA-256 over {@linkcode RsaPublicKey.spki}, lowercase hex. */
+  readonly fingerprint: string;
+}
+
+/** An RSA key pair for RSA-OAEP with SHA-256. */
+export interface RsaKeyPair {
+  /** RSA-OAEP, hash SHA-256, usages `["decrypt", "unwrapKey"]`; extractable only when asked. */
+  readonly privateKey: CryptoKey;
+  /** The public half. */
+  readonly publicKey: RsaPublicKey;
+}
+
+/** The sizes {@linkcode generateRsaKeyPair} makes. */
+export type RsaKeySize = 2048 | 4096;
+
+/** Smallest modulus accepted, in bits. */
+export const MIN_RSA_BITS = 2048;
+/** Largest modulus accepted, in bits (what WebCrypto implementations support). */
+export const MAX_RSA_BITS = 16384;
+/** Smallest public exponent accepted (it must also be odd). */
+export const MIN_PUBLIC_EXPONENT = 65537;
+
+const OID_RSA_ENCRYPTION = encodeOid("1.2.840.113549.1.1.1");
+
+/**
+ * RSA keys restricted to one scheme are refused, not read as plain RSA:
+ * - id-RSAES-OAEP keys carry parameters (hash, MGF, label) that bind the key to one OAEP variant.
+ *   Honouring them would mean checking them against the protocol's SHA-256 everywhere; ignoring
+ *   them would use the key in a way its owner forbade. WebCrypto also only imports
+ *   `rsaEncryption` SPKI/PKCS#8 for RSA-OAEP, NOMYO routers publish `rsaEncryption` keys, and
+ *   neither pyca nor `openssl genpkey -algorithm RSA` write OAEP-restricted keys.
+ * - id-RSASSA-PSS keys are for signatures only.
+ */
+const RESTRICTED_RSA: ReadonlyMap<string, string> = new Map([
+  ["1.2.840.113549.1.1.7", "id-RSAES-OAEP"],
+  ["1.2.840.113549.1.1.10", "id-RSASSA-PSS"],
+]);
+
+const ALGORITHM: RsaHashedImportParams = { name: "RSA-OAEP", hash: "SHA-256" };
+
+/** n and e as big-endian magnitudes (views). */
+interface RsaNumbers {
+  readonly n: Uint8Array<ArrayBuffer>;
+  readonly e: Uint8Array<ArrayBuffer>;
+}
+
+const keyError = (reason: KeyError["reason"], action: string, detail: string): KeyError =>
+  new KeyError({ reason, message: `Cannot ${action}: ${detail}` });
+
+/** Checks an AlgorithmIdentifier is rsaEncryption with NULL parameters (inside `parseDer`). */
+const readRsaAlgorithm = (node: DerNode | undefined, action: string): void => {
+  const [oid, params] = readSequence(node, "algorithm", 1, 2);
+  if (isOid(oid, OID_RSA_ENCRYPTION)) {
+    readNull(params, "rsaEncryption parameters");
+    return;
+  }
+  const dotted = readOid(oid, "algorithm");
+  const restricted = RESTRICTED_RSA.get(dotted);
+  throw keyError(
+    "NotRsa",
+    action,
+    restricted === undefined
+      ? `the key is not RSA (algorithm ${dotted})`
+      : `${restricted} keys are not supported, only rsaEncryption`,
+  );
+};
+
+const bitLength = (m: Uint8Array): number => {
+  const first = m[0] ?? 0;
+  return first === 0 ? 0 : (m.length - 1) * 8 + (32 - Math.clz32(first));
+};
+
+/** Checks n and e; returns the modulus length. */
+const checkNumbers = ({ n, e }: RsaNumbers, action: string): Effect.Effect<number, KeyError> => {
+  const bits = bitLength(n);
+  if (bits < MIN_RSA_BITS) {
+    return Effect.fail(
+      keyError("WeakKey", action, `the modulus has ${bits} bits, under ${MIN_RSA_BITS}`),
+    );
+  }
+  if (bits > MAX_RSA_BITS) {
+    return Effect.fail(
+      keyError("Malformed", action, `a modulus over ${MAX_RSA_BITS} bits is not supported`),
+    );
+  }
+  if ((n[n.length - 1]! & 1) === 0) {
+    return Effect.fail(keyError("Malformed", action, "the modulus is even"));
+  }
+  if ((e[e.length - 1]! & 1) === 0) {
+    return Effect.fail(keyError("WeakKey", action, "the public exponent is even"));
+  }
+  const eBits = bitLength(e);
+  if (eBits <= 17) {
+    let value = 0;
+    for (const b of e) value = value * 256 + b;
+    if (value < MIN_PUBLIC_EXPONENT) {
+      return Effect.fail(
+        keyError(
+          "WeakKey",
+          action,
+          `the public exponent ${value} is too small (it must be above 65536)`,
+        ),
+      );
+    }
+  }
+  if (eBits >= bits) {
+    return Effect.fail(
+      keyError("Malformed", action, "the public exponent is not below the modulus"),
+    );
+  }
+  return Effect.succeed(bits);
+};
+
+const readSpki = (
+  spki: Uint8Array<ArrayBuffer>,
+  action: string,
+): Effect.Effect<RsaNumbers, KeyError> =>
+  parseDer(spki, action, (root) => {
+    const [algorithm, subjectPublicKey] = readSequence(root, "SubjectPublicKeyInfo", 2);
+    readRsaAlgorithm(algorithm, action);
+    const inner = readNested(readBitString(subjectPublicKey, "subjectPublicKey"));
+    const [n, e] = readSequence(inner, "RSAPublicKey", 2);
+    return { n: readUnsignedInteger(n, "modulus"), e: readUnsignedInteger(e, "publicExponent") };
+  });
+
+const rsaAlgorithmIdentifier = () => derSequence(derOid(OID_RSA_ENCRYPTION), derNull());
+
+const buildSpki = ({ n, e }: RsaNumbers): Uint8Array<ArrayBuffer> =>
+  encodeDer(
+    derSequence(
+      rsaAlgorithmIdentifier(),
+      derBitString(encodeDer(derSequence(derUnsignedInteger(n), derUnsignedInteger(e)))),
+    ),
+  );
+
+/** Checks an SPKI and builds the public key (importing it unless `existing` is given). */
+const makePublicKey = (
+  spki: Uint8Array<ArrayBuffer>,
+  action: string,
+  existing?: CryptoKey,
+): Effect.Effect<RsaPublicKey, KeyError> =>
+  Effect.gen(function* () {
+    const numbers = yield* readSpki(spki, action);
+    const bits = yield* checkNumbers(numbers, action);
+    const key = existing ?? (yield* Effect.tryPromise({
+      try: () => crypto.subtle.importKey("spki", spki, ALGORITHM, true, ["encrypt", "wrapKey"]),
+      catch: () => keyError("Malformed", action, "WebCrypto refused the public key"),
+    }));
+    if ((key.algorithm as RsaHashedKeyAlgorithm).modulusLength !== bits) {
+      return yield* Effect.fail(
+        keyError("Malformed", action, "WebCrypto read another modulus length"),
+      );
+    }
+    const fingerprint = yield* fingerprintSpki(spki);
+    return { key, spki, pem: formatPem("PUBLIC KEY", spki), bits, fingerprint };
+  });
+
+/** Reads n and e of a PKCS#1 `RSAPrivateKey` (views into `der`), checking its shape. */
+const readRsaPrivateKey = (
+  der: Uint8Array<ArrayBuffer>,
+  action: string,
+): Effect.Effect<RsaNumbers, KeyError> =>
+  parseDer(der, action, (root) => {
+    const fields = readSequence(root, "RSAPrivateKey", 9, 10);
+    const version = readSmallInteger(fields[0], "RSAPrivateKey version");
+    if (version === 1) {
+      throw keyError("Malformed", action, "multi-prime RSA keys are not supported");
+    }
+    if (version !== 0 || fields.length !== 9) {
+      throw keyError("Malformed", action, "RSAPrivateKey version is not 0");
+    }
+    const names = [
+      "modulus",
+      "publicExponent",
+      "privateExponent",
+      "prime1",
+      "prime2",
+      "exponent1",
+      "exponent2",
+      "coefficient",
+    ];
+    const values = names.map((name, i) => {
+      const m = readUnsignedInteger(fields[i + 1], name);
+      if (m.length === 1 && m[0] === 0) {
+        throw keyError("Malformed", action, `${name} is zero`);
+      }
+      return m;
+    });
+    return { n: values[0]!, e: values[1]! };
+  });
+
+const TAG_ATTRIBUTES = contextTag(0, true);
+const TAG_PUBLIC_KEY = contextTag(1, false);
+
+/** Reads a `PrivateKeyInfo` (PKCS#8 v1 or v2) and returns the `RSAPrivateKey` DER it wraps (a view). */
+const readPkcs8 = (
+  der: Uint8Array<ArrayBuffer>,
+  action: string,
+): Effect.Effect<Uint8Array<ArrayBuffer>, KeyError> =>
+  parseDer(der, action, (root) => {
+    const fields = readSequence(root, "PrivateKeyInfo", 3, 5);
+    const version = readSmallInteger(fields[0], "PrivateKeyInfo version");
+    if (version > 1) throw keyError("Malformed", action, "PrivateKeyInfo version is not 0 or 1");
+    readRsaAlgorithm(fields[1], action);
+    const inner = readOctetString(fields[2], "privateKey");
+    let i = 3;
+    if (fields[i]?.tag === TAG_ATTRIBUTES) i++;
+    if (version === 1 && fields[i]?.tag === TAG_PUBLIC_KEY) i++;
+    if (i !== fields.length) {
+      throw keyError("Malformed", action, "PrivateKeyInfo has unexpected fields");
+    }
+    return inner;
+  });
+
+/** Checks an `RSAPrivateKey`, derives its public key, and imports it through a zeroed PKCS#8 wrapper. */
+const importRsaPrivateKey = (
+  rsaPrivateKey: Uint8Array<ArrayBuffer>,
+  extractable: boolean,
+  action: string,
+): Effect.Effect<RsaKeyPair, KeyError> =>
+  Effect.gen(function* () {
+    const numbers = yield* readRsaPrivateKey(rsaPrivateKey, action);
+    const publicKey = yield* makePublicKey(buildSpki(numbers), action);
+    const privateKey = yield* Effect.acquireUseRelease(
+      Effect.sync(() =>
+        encodeDer(
+          derSequence(derSmallInteger(0), rsaAlgorithmIdentifier(), derOctetString(rsaPrivateKey)),
+        )
+      ),
+      (pkcs8) =>
+        Effect.tryPromise({
+          try: () =>
+            crypto.subtle.importKey("pkcs8", pkcs8, ALGORITHM, extractable, [
+              "decrypt",
+              "unwrapKey",
+            ]),
+          catch: () => keyError("Malformed", action, "WebCrypto refused the private key"),
+        }),
+      (pkcs8) => Effect.sync(() => wipe(pkcs8)),
+    );
+    if (!(yield* pairwiseConsistent(publicKey.key, privateKey))) {
+      return yield* Effect.fail(
+        keyError("Malformed", action, "the private key does not work with its own public key"),
+      );
+    }
+    return { privateKey, publicKey };
+  });
+
+/**
+ * Encrypts a random probe with the public key and decrypts it with the private key. WebCrypto
+ * imports inconsistent private keys (a corrupted prime or CRT value), and PBES2 has no integrity
+ * check, so this is what catches a corrupted key file before it is used.
+ */
+const pairwiseConsistent = (publicKey: CryptoKey, privateKey: CryptoKey): Effect.Effect<boolean> =>
+  Effect.promise(async () => {
+    const probe = crypto.getRandomValues(new Uint8Array(32));
+    try {
+      const sealed = await crypto.subtle.encrypt({ name: "RSA-OAEP" }, publicKey, probe);
+      return bytesEqual(
+        new Uint8Array(await crypto.subtle.decrypt({ name: "RSA-OAEP" }, privateKey, sealed)),
+        probe,
+      );
+    } catch {
+      return false;
+    }
+  });
+
+/**
+ * SHA-256 over a DER `SubjectPublicKeyInfo`, lowercase hex: the key's fingerprint.
+ *
+ * @param spki The DER SPKI.
+ * @returns 64 lowercase hex digits.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect";
+ * import { fingerprintSpki } from "@nomyo/client";
+ * const hex = await Effect.runPromise(fingerprintSpki(new Uint8Array([0x30, 0x00])));
+ * console.assert(hex.length === 64);
+ * ```
+ */
+export const fingerprintSpki = (spki: Uint8Array): Effect.Effect<string, never> =>
+  Effect.promise(() => crypto.subtle.digest("SHA-256", new Uint8Array(spki))).pipe(
+    Effect.map((d) => Encoding.encodeHex(new Uint8Array(d))),
+  );
+
+/**
+ * Generates an RSA-OAEP (SHA-256) key pair with public exponent 65537.
+ *
+ * @param options `bits`: 2048 or 4096 (default 4096, as the protocol's `hybrid-aes256-rsa4096`);
+ * any other size is `"WeakKey"`. `extractable`: whether the private key can be exported
+ * (default `false`).
+ * @returns The key pair.
+ *
+ * @example Generate an exportable 2048-bit pair
+ * ```ts
+ * import { Effect } from "effect";
+ * import { generateRsaKeyPair } from "@nomyo/client";
+ * const pair = await Effect.runPromise(generateRsaKeyPair({ bits: 2048, extractable: true }));
+ * console.assert(pair.publicKey.bits === 2048 && pair.privateKey.extractable);
+ * ```
+ */
+export const generateRsaKeyPair = (
+  options?: { readonly bits?: RsaKeySize; readonly extractable?: boolean },
+): Effect.Effect<RsaKeyPair, KeyError> =>
+  Effect.gen(function* () {
+    const action = "generate key pair";
+    const bits: number = options?.bits ?? 4096;
+    if (bits !== 2048 && bits !== 4096) {
+      return yield* Effect.fail(keyError("WeakKey", action, "the size must be 2048 or 4096 bits"));
+    }
+    const pair = yield* Effect.tryPromise({
+      try: () =>
+        crypto.subtle.generateKey(
+          {
+            name: "RSA-OAEP",
+            modulusLength: bits,
+            publicExponent: new Uint8Array([1, 0, 1]),
+            hash: "SHA-256",
+          },
+          options?.extractable ?? false,
+          ["encrypt", "decrypt", "wrapKey", "unwrapKey"],
+        ),
+      catch: () => keyError("Unavailable", action, "WebCrypto failed"),
+    });
+    const spki = yield* Effect.tryPromise({
+      try: async () => new Uint8Array(await crypto.subtle.exportKey("spki", pair.publicKey)),
+      catch: () => keyError("Unavailable", action, "WebCrypto failed to export the public key"),
+    });
+    const publicKey = yield* makePublicKey(spki, action, pair.publicKey);
+    return { privateKey: pair.privateKey, publicKey };
+  });
+
+/**
+ * Imports a DER `SubjectPublicKeyInfo` (a router's key, or the client's own).
+ *
+ * @param der The DER SPKI (copied).
+ * @returns The public key; `"NotRsa"`, `"WeakKey"` (under 2048 bits, exponent even or not above
+ * 65536) or `"Malformed"` otherwise.
+ */
+export const importPublicKeySpki = (der: Uint8Array): Effect.Effect<RsaPublicKey, KeyError> =>
+  Effect.suspend(() => makePublicKey(new Uint8Array(der), "import public key"));
+
+/**
+ * Imports a PEM `SubjectPublicKeyInfo` (`-----BEGIN PUBLIC KEY-----`), as served by a router's
+ * `/pki/public_key`.
+ *
+ * @param pem The PEM text or its ASCII bytes.
+ * @returns The public key; a `KeyError` as for {@linkcode importPublicKeySpki}, or `"Malformed"`
+ * for anything but one strict `PUBLIC KEY` block.
+ *
+ * @example Read a router key (here: a freshly generated one)
+ * ```ts
+ * import { Effect } from "effect";
+ * import { generateRsaKeyPair, importPublicKeyPem } from "@nomyo/client";
+ * // In real use: the text of `GET {base}/pki/public_key`.
+ * const { publicKey } = await Effect.runPromise(generateRsaKeyPair({ bits: 2048 }));
+ * const router = await Effect.runPromise(importPublicKeyPem(publicKey.pem));
+ * console.assert(router.fingerprint === publicKey.fingerprint && router.bits === 2048);
+ * ```
+ */
+export const importPublicKeyPem = (
+  pem: string | Uint8Array,
+): Effect.Effect<RsaPublicKey, KeyError> =>
+  Effect.flatMap(parsePem(pem), (block) => {
+    if (block.label === "PUBLIC KEY") return makePublicKey(block.der, "import public key");
+    wipe(block.der);
+    return Effect.fail(
+      keyError(
+        "Malformed",
+        "import public key",
+        `the PEM holds a "${block.label}", not a "PUBLIC KEY"`,
+      ),
+    );
+  });
+
+/**
+ * Imports a private key from PEM: PKCS#8 (`PRIVATE KEY`), PKCS#1 (`RSA PRIVATE KEY`) or encrypted
+ * PKCS#8 (`ENCRYPTED PRIVATE KEY`, PBES2 with PBKDF2 and AES-CBC).
+ *
+ * @param pem The PEM text or its ASCII bytes (bytes are not modified: zero them yourself).
+ * @param options `password` for encrypted files (ignored for others); `extractable` (default
+ * `false`) to allow {@linkcode exportPrivateKeyPem} later.
+ * @returns The key pair. Fails with `"PasswordRequired"`, `"DecryptFailed"` (wrong password or
+ * corrupted file, one message), `"UnsupportedEncryption"` (legacy PEM encryption, scrypt, 3DES,
+ * PBES1, absurd iteration counts), `"NotRsa"`, `"WeakKey"` or `"Malformed"`.
+ *
+ * @example Read a key file's bytes, then zero them
+ * ```ts
+ * import { Effect } from "effect";
+ * import { importPrivateKeyPem } from "@nomyo/client";
+ * // In real use: `await Deno.readFile("client_key.pem")`.
+ * const bytes = new TextEncoder().encode("-----BEGIN PRIVATE KEY-----\nMAA=\n-----END PRIVATE KEY-----\n");
+ * const exit = await Effect.runPromiseExit(importPrivateKeyPem(bytes, { password: undefined }));
+ * bytes.fill(0);
+ * console.assert(exit._tag === "Failure"); // not a real key: KeyError "Malformed"
+ * ```
+ */
+export const importPrivateKeyPem = (
+  pem: string | Uint8Array,
+  options?: { readonly password?: string | undefined; readonly extractable?: boolean },
+): Effect.Effect<RsaKeyPair, KeyError> =>
+  Effect.scoped(
+    Effect.gen(function* () {
+      const action = "import private key";
+      const extractable = options?.extractable ?? false;
+      const block = yield* Effect.acquireRelease(parsePem(pem), (b) =>
+        Effect.sync(() => wipe(b.der)));
+      switch (block.label) {
+        case "PUBLIC KEY":
+          return yield* Effect.fail(keyError("Malformed", action, "the PEM holds a public key"));
+        case "RSA PRIVATE KEY":
+          return yield* importRsaPrivateKey(block.der, extractable, action);
+        case "PRIVATE KEY":
+          return yield* importRsaPrivateKey(
+            yield* readPkcs8(block.der, action),
+            extractable,
+            action,
+          );
+        case "ENCRYPTED PRIVATE KEY": {
+          const pkcs8 = yield* decryptPkcs8(block.der, options?.password);
+          // Past the padding and the outer DER, a wrong password or a corrupted file can still
+          // show as a malformed key: keep the one decryption message.
+          return yield* Effect.flatMap(
+            readPkcs8(pkcs8, action),
+            (inner) =>
+              importRsaPrivateKey(inner, extractable, action),
+          ).pipe(
+            Effect.mapError((e) =>
+              e.reason === "Malformed"
+                ? new KeyError({ reason: "DecryptFailed", message: DECRYPT_FAILED_MESSAGE })
+                : e
+            ),
+          );
+        }
+      }
+    }),
+  );
+
+/**
+ * Exports a key pair's private key as PEM: PKCS#8 (`PRIVATE KEY`), or encrypted PKCS#8
+ * (`ENCRYPTED PRIVATE KEY`: PBES2, PBKDF2-HMAC-SHA256, AES-256-CBC) when a password is given.
+ * `openssl pkey` reads both.
+ *
+ * @param pair A pair whose private key is extractable (else `"NotExtractable"`) and belongs to
+ * its public key (else `"Mismatch"`).
+ * @param options `password`: at least 8 characters (else `"PasswordTooShort"`); `iterations`:
+ * PBKDF2 iterations, 1,000 to 10,000,000, default 600,000.
+ * @returns The ASCII PEM bytes, lent to the scope: zeroed when it closes (write them out inside
+ * the scope).
+ *
+ * @example Export encrypted, use the bytes inside the scope
+ * ```ts
+ * import { Effect } from "effect";
+ * import { exportPrivateKeyPem, generateRsaKeyPair, SecureBytesLive } from "@nomyo/client";
+ * const pair = await Effect.runPromise(generateRsaKeyPair({ bits: 2048, extractable: true }));
+ * const header = await Effect.runPromise(
+ *   Effect.scoped(
+ *     exportPrivateKeyPem(pair, { password: "correct horse battery staple" }).pipe(
+ *       // In real use: write `pem` to a file with mode 0o600 here; it is zeroed after.
+ *       Effect.map((pem) => new TextDecoder().decode(pem.subarray(0, 37))),
+ *     ),
+ *   ).pipe(Effect.provide(SecureBytesLive)),
+ * );
+ * console.assert(header === "-----BEGIN ENCRYPTED PRIVATE KEY-----");
+ * ```
+ */
+export const exportPrivateKeyPem = (
+  pair: RsaKeyPair,
+  options?: { readonly password?: string | undefined; readonly iterations?: number },
+): Effect.Effect<Uint8Array<ArrayBuffer>, KeyError, Scope.Scope | SecureBytes> =>
+  Effect.gen(function* () {
+    const action = "export private key";
+    const key = pair.privateKey;
+    const algorithm = key.algorithm as Partial<RsaHashedKeyAlgorithm>;
+    if (
+      key.type !== "private" || algorithm.name !== "RSA-OAEP" || algorithm.hash?.name !== "SHA-256"
+    ) {
+      return yield* Effect.fail(
+        keyError("NotRsa", action, "the key is not an RSA-OAEP SHA-256 private key"),
+      );
+    }
+    if (!key.extractable) {
+      return yield* Effect.fail(
+        keyError(
+          "NotExtractable",
+          action,
+          "the key is not extractable (generate or import it with extractable: true)",
+        ),
+      );
+    }
+    const password = options?.password;
+    const iterations = options?.iterations ?? DEFAULT_PBKDF2_ITERATIONS;
+    if (password !== undefined) yield* checkEncryptOptions(password, iterations);
+    const secure = yield* SecureBytes;
+    return yield* Effect.acquireUseRelease(
+      Effect.tryPromise({
+        try: async () => new Uint8Array(await crypto.subtle.exportKey("pkcs8", key)),
+        catch: () => keyError("Unavailable", action, "WebCrypto failed to export the key"),
+      }),
+      (pkcs8) =>
+        Effect.gen(function* () {
+          const numbers = yield* readRsaPrivateKey(yield* readPkcs8(pkcs8, action), action);
+          if (!bytesEqual(buildSpki(numbers), pair.publicKey.spki)) {
+            return yield* Effect.fail(
+              keyError("Mismatch", action, "the public key does not belong to the private key"),
+            );
+          }
+          const der = password === undefined
+            ? pkcs8
+            : yield* encryptPkcs8(pkcs8, password, { iterations });
+          const label = password === undefined ? "PRIVATE KEY" : "ENCRYPTED PRIVATE KEY";
+          return yield* Effect.uninterruptible(
+            Effect.flatMap(
+              Effect.sync(() => formatPemBytes(label, der)),
+              (pem) => secure.lend(pem),
+            ),
+          );
+        }),
+      (pkcs8) => Effect.sync(() => wipe(pkcs8)),
+    );
+  });

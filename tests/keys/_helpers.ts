@@ -1,0 +1,110 @@
+/** Shared helpers of the key tests. */
+import assert from "node:assert/strict";
+import { Cause, Effect, Exit, Option } from "effect";
+import { KeyError, type KeyErrorReason } from "../../src/errors.ts";
+
+/** The URL of a key vector. */
+export const vectorUrl = (name: string): URL => new URL(`../vectors/keys/${name}`, import.meta.url);
+
+/** A key vector as text. */
+export const readVector = (name: string): Promise<string> => Deno.readTextFile(vectorUrl(name));
+
+/** A key vector as bytes. */
+export const readVectorBytes = (name: string): Promise<Uint8Array<ArrayBuffer>> =>
+  Deno.readFile(vectorUrl(name));
+
+/** Runs `eff`, expecting success; a failure or defect fails the test with its cause. */
+export const succeed = async <A, E>(eff: Effect.Effect<A, E>): Promise<A> => {
+  const exit = await Effect.runPromiseExit(eff);
+  if (Exit.isFailure(exit)) assert.fail(`expected success, got ${Cause.pretty(exit.cause)}`);
+  return exit.value;
+};
+
+/**
+ * Runs `eff`, expecting a `KeyError` failure (not a defect, not success), optionally with
+ * `reason`; also checks the error has no cause (causes could carry secrets).
+ */
+export const failWith = async <A, E>(
+  eff: Effect.Effect<A, E>,
+  reason?: KeyErrorReason,
+): Promise<KeyError> => {
+  const exit = await Effect.runPromiseExit(eff);
+  if (Exit.isSuccess(exit)) assert.fail("expected a KeyError, got success");
+  const failure = Cause.failureOption(exit.cause);
+  if (Option.isNone(failure)) assert.fail(`expected a KeyError, got ${Cause.pretty(exit.cause)}`);
+  const e = failure.value;
+  assert.ok(e instanceof KeyError, `expected a KeyError, got ${String(e)}`);
+  if (reason !== undefined) assert.equal(e.reason, reason, e.message);
+  assert.equal(e.cause, undefined);
+  assert.match(e.message, /^Cannot [a-z]/);
+  return e;
+};
+
+/** Asserts none of `secrets` shows anywhere in the error (message, string form, JSON, stack). */
+export const assertNoSecrets = (e: KeyError, secrets: ReadonlyArray<string>): void => {
+  const text = [
+    e.message,
+    String(e),
+    JSON.stringify(e),
+    e.stack ?? "",
+    JSON.stringify(Object.entries(e)),
+  ].join(
+    "\n",
+  );
+  for (const s of secrets) {
+    assert.ok(s.length >= 6, "secret probe too short to mean anything");
+    assert.ok(!text.includes(s), "an error shows a secret");
+  }
+};
+
+/** Base64 chunks of a PEM body, as probes for {@linkcode assertNoSecrets}. */
+export const bodyProbes = (pem: string): string[] =>
+  pem.split("\n").filter((l) => l.length > 0 && !l.startsWith("-----")).map((l) => l.slice(0, 24));
+
+/** A small seeded PRNG (mulberry32): same numbers on every run. */
+export const prng = (seed: number): () => number => {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+};
+
+/** Random bytes from a seeded PRNG. */
+export const randomBytes = (next: () => number, length: number): Uint8Array<ArrayBuffer> => {
+  const out = new Uint8Array(length);
+  for (let i = 0; i < length; i++) out[i] = Math.floor(next() * 256);
+  return out;
+};
+
+/** Result of an `openssl` run. */
+export interface OpensslResult {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs `openssl`; `undefined` (after a visible message) when it is not installed. */
+export const openssl = async (args: ReadonlyArray<string>): Promise<OpensslResult | undefined> => {
+  try {
+    const out = await new Deno.Command("openssl", {
+      args: [...args],
+      stdout: "piped",
+      stderr: "piped",
+    })
+      .output();
+    const d = new TextDecoder();
+    return { code: out.code, stdout: d.decode(out.stdout), stderr: d.decode(out.stderr) };
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) {
+      console.log(
+        "SKIPPED: `openssl` is not installed; the openssl interoperability check did not run",
+      );
+      return undefined;
+    }
+    throw e;
+  }
+};
