@@ -47,14 +47,32 @@ export const wipe = (bytes: Uint8Array): void => {
   bytes.fill(0);
 };
 
-/** The real service: zero on scope close. */
-export const makeSecureBytes = (): SecureBytes => {
+/** Whether zeroing is on. */
+export interface SecureMemorySwitch {
+  /** Zero buffers on release while `true`. */
+  enabled: boolean;
+}
+
+/** The process-wide switch of `enableSecureMemory()` / `disableSecureMemory()`. */
+export const secureMemorySwitch: SecureMemorySwitch = { enabled: true };
+
+/**
+ * The real service: zero on scope close while `state.enabled` (the default). Turning it off
+ * exists for parity with the peers' `secureMemory: false`; it is never recommended.
+ *
+ * @param state The switch, read at each release.
+ * @returns The service.
+ */
+export const makeSecureBytes = (state: SecureMemorySwitch = secureMemorySwitch): SecureBytes => {
   const acquire = <B extends Uint8Array, E, R>(
     make: Effect.Effect<B, E, R>,
   ): Effect.Effect<B, E, R | Scope.Scope> =>
-    Effect.acquireRelease(make, (b) => Effect.sync(() => wipe(b)));
+    Effect.acquireRelease(make, (b) => Effect.sync(() => state.enabled && wipe(b)));
   return { acquire, lend: (bytes) => acquire(Effect.succeed(bytes)) };
 };
 
 /** Layer of the real {@linkcode SecureBytes} service. */
-export const SecureBytesLive: Layer.Layer<SecureBytes> = Layer.sync(SecureBytes, makeSecureBytes);
+export const SecureBytesLive: Layer.Layer<SecureBytes> = Layer.sync(
+  SecureBytes,
+  () => makeSecureBytes(),
+);

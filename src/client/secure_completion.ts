@@ -1,0 +1,262 @@
+/**
+ * The secure completion service: one OpenAI chat completion request in, the decrypted answer
+ * with `_metadata` out. Guards run before anything is sent; every attempt is sealed afresh;
+ * retries follow the schedule; cancellation is interruption.
+ *
+ * @module
+ */
+import { Context, Duration, Effect, Either, Layer, Redacted, type Schedule } from "effect";
+import { verifyAttestationEffect } from "../attestation/tpm_quote.ts";
+import { HybridCipher } from "../crypto/hybrid_cipher.ts";
+import { SecureBytes } from "../crypto/secure_bytes.ts";
+import {
+  type APIConnectionError,
+  APIError,
+  type AttestationError,
+  type HttpStatusError,
+  type KeyError,
+  SecurityError,
+} from "../errors.ts";
+import { type ClientKeyPair, KeyRing } from "../keys/key_ring.ts";
+import type { RsaPublicKey } from "../keys/rsa_key.ts";
+import type { ChatCompletion, ChatCompletionRequest } from "../protocol/chat.ts";
+import {
+  checkBaseUrl,
+  checkHeaderValue,
+  checkSecurityTier,
+  MAX_PLAINTEXT_BYTES,
+  type SecurityTier,
+} from "../protocol/headers.ts";
+import { encodePackage, parsePackage } from "../protocol/package.ts";
+import { toChatCompletion } from "../protocol/response.ts";
+import { RouterKeys } from "../transport/router_keys.ts";
+import { RouterTransport } from "../transport/router_transport.ts";
+
+/** What `_metadata.tpm_attestation` checking does with answers. */
+export type AttestationMode = "off" | "verify-if-present" | "require";
+
+/** Everything that can fail a completion. */
+export type CompletionError =
+  | HttpStatusError
+  | APIConnectionError
+  | SecurityError
+  | KeyError
+  | AttestationError;
+
+/** Per-request overrides; none of them is ever put into the encrypted plaintext. */
+export interface CompletionOverrides {
+  /** API key for this request. */
+  readonly apiKey?: string | Redacted.Redacted<string> | undefined;
+  /** Router for this request. */
+  readonly baseUrl?: string | undefined;
+  /** Security tier for this request. */
+  readonly securityTier?: SecurityTier | undefined;
+  /** Time allowed per attempt for this request. */
+  readonly timeout?: Duration.DurationInput | undefined;
+  /** `X-Payload-ID` to use instead of a fresh UUID v4 (the Python client's `payload_id`). */
+  readonly payloadId?: string | undefined;
+}
+
+/** Settings of the service. */
+export interface SecureCompletionConfig {
+  /** Default router (checked when the service is made). */
+  readonly baseUrl: string;
+  /** Whether `http://` routers are allowed (local development only). */
+  readonly allowHttp: boolean;
+  /** Default API key. */
+  readonly apiKey?: Redacted.Redacted<string> | undefined;
+  /** Default security tier. */
+  readonly securityTier?: SecurityTier | undefined;
+  /** When to retry a failed attempt (see `retrySchedule`). */
+  readonly retry: Schedule.Schedule<unknown, unknown>;
+  /** Attestation policy (default `"off"`). */
+  readonly attestation?: AttestationMode | undefined;
+  /** Expected PCR values, checked when attestation is verified. */
+  readonly pcrBaseline?: Readonly<Record<string, string>> | undefined;
+}
+
+/**
+ * Sends end-to-end encrypted chat completions.
+ *
+ * @example An Effect program
+ * ```ts
+ * import { Effect } from "effect";
+ * import { SecureCompletion } from "@nomyo/client";
+ * const ask = Effect.flatMap(SecureCompletion, (s) =>
+ *   s.create({ model: "Qwen/Qwen3-0.6B", messages: [{ role: "user", content: "Hi" }] }));
+ * ```
+ */
+export interface SecureCompletion {
+  /** Encrypts `request`, sends it, and opens the answer. */
+  readonly create: (
+    request: ChatCompletionRequest,
+    overrides?: CompletionOverrides,
+  ) => Effect.Effect<ChatCompletion, CompletionError>;
+}
+
+/** Tag for {@linkcode SecureCompletion}. */
+export const SecureCompletion: Context.Tag<SecureCompletion, SecureCompletion> = Context
+  .GenericTag<SecureCompletion>("@nomyo/client/SecureCompletion");
+
+const utf8 = new TextEncoder();
+
+/** The router's word that it could not open our package (its key changed). */
+const isRouterDecryptFailure = (e: unknown): boolean =>
+  e instanceof APIError && e.status === 400 && /decrypt/i.test(e.message);
+
+/** Encodes the request as UTF-8 JSON, refusing more than the protocol allows. */
+const encodeRequest = (
+  request: ChatCompletionRequest,
+): Either.Either<Uint8Array<ArrayBuffer>, SecurityError> => {
+  if (typeof request !== "object" || request === null || Array.isArray(request)) {
+    throw new TypeError("Cannot send request: the request must be an object");
+  }
+  const bytes = utf8.encode(JSON.stringify(request));
+  return bytes.length > MAX_PLAINTEXT_BYTES
+    ? Either.left(
+      new SecurityError({
+        reason: "PayloadTooLarge",
+        message: `Cannot send request: plaintext is ${bytes.length} bytes, over the 10 MiB limit`,
+      }),
+    )
+    : Either.right(bytes);
+};
+
+/**
+ * Builds the service from its parts.
+ *
+ * @param config Router, credentials, tier, retry and attestation policy.
+ * @returns An effect that makes the service from the services it needs.
+ */
+export const makeSecureCompletion = (
+  config: SecureCompletionConfig,
+): Effect.Effect<
+  SecureCompletion,
+  SecurityError,
+  HybridCipher | SecureBytes | KeyRing | RouterKeys | RouterTransport
+> =>
+  Effect.gen(function* () {
+    const cipher = yield* HybridCipher;
+    const secureBytes = yield* SecureBytes;
+    const keyRing = yield* KeyRing;
+    const routerKeys = yield* RouterKeys;
+    const transport = yield* RouterTransport;
+    const defaultBaseUrl = yield* checkBaseUrl(config.baseUrl, config.allowHttp);
+    const attestation = config.attestation ?? "off";
+
+    /** One attempt: seal with a fresh AES key and nonce, send, open. */
+    const attempt = (
+      plaintext: Uint8Array<ArrayBuffer>,
+      pair: ClientKeyPair,
+      routerKey: RsaPublicKey,
+      send: {
+        baseUrl: string;
+        payloadId: string;
+        apiKey: Redacted.Redacted<string> | undefined;
+        securityTier: SecurityTier | undefined;
+        timeout: Duration.DurationInput | undefined;
+      },
+    ): Effect.Effect<ChatCompletion, CompletionError> =>
+      Effect.gen(function* () {
+        // seal() zeroes what it is given: give it a copy, the original serves the retries.
+        const sealed = yield* cipher.seal(plaintext.slice(), routerKey.key);
+        const body = yield* transport.send({
+          baseUrl: send.baseUrl,
+          body: encodePackage(sealed),
+          payloadId: send.payloadId,
+          publicKeyHeader: pair.publicKeyHeader,
+          apiKey: send.apiKey,
+          securityTier: send.securityTier,
+          timeout: send.timeout,
+        });
+        const decoded = yield* parsePackage(body, send.payloadId);
+        return yield* Effect.scoped(
+          Effect.flatMap(
+            cipher.open(decoded, pair.privateKey, send.payloadId),
+            (opened) => toChatCompletion(opened, decoded, send.payloadId),
+          ),
+        );
+      });
+
+    const checkAttestation = (
+      completion: ChatCompletion,
+    ): Effect.Effect<ChatCompletion, AttestationError> => {
+      if (attestation === "off") return Effect.succeed(completion);
+      if (
+        attestation === "verify-if-present" && completion._metadata.tpm_attestation === undefined
+      ) {
+        return Effect.succeed(completion);
+      }
+      return verifyAttestationEffect(
+        completion,
+        config.pcrBaseline === undefined ? {} : { pcrBaseline: config.pcrBaseline },
+      ).pipe(Effect.as(completion));
+    };
+
+    const create = (
+      request: ChatCompletionRequest,
+      overrides: CompletionOverrides = {},
+    ): Effect.Effect<ChatCompletion, CompletionError> =>
+      Effect.scoped(Effect.gen(function* () {
+        // Guards: nothing is sent, nothing is encrypted, until all of them pass.
+        const baseUrl = overrides.baseUrl === undefined
+          ? defaultBaseUrl
+          : yield* checkBaseUrl(overrides.baseUrl, config.allowHttp);
+        const tierInput = overrides.securityTier ?? config.securityTier;
+        const securityTier = tierInput === undefined
+          ? undefined
+          : yield* checkSecurityTier(tierInput);
+        const apiKeyInput = overrides.apiKey ?? config.apiKey;
+        const apiKey = apiKeyInput === undefined
+          ? undefined
+          : Redacted.isRedacted(apiKeyInput)
+          ? apiKeyInput
+          : Redacted.make(apiKeyInput);
+        if (apiKey !== undefined) yield* checkHeaderValue("Authorization", Redacted.value(apiKey));
+        const plaintext = yield* secureBytes.lend(yield* encodeRequest(request));
+        const payloadId = overrides.payloadId === undefined
+          ? crypto.randomUUID()
+          : yield* checkHeaderValue("X-Payload-ID", overrides.payloadId);
+
+        // The pair is taken once: a rotation meanwhile does not change what opens the answer.
+        const pair = yield* keyRing.current;
+        const send = {
+          baseUrl,
+          payloadId,
+          apiKey,
+          securityTier,
+          timeout: overrides.timeout,
+        };
+        const withFreshRouterKey = Effect.gen(function* () {
+          const routerKey = yield* routerKeys.get(baseUrl);
+          return yield* attempt(plaintext, pair, routerKey, send).pipe(
+            // The router could not open the package: its key changed. Fetch it, try once more.
+            Effect.catchIf(isRouterDecryptFailure, () =>
+              Effect.flatMap(
+                routerKeys.refresh(baseUrl, routerKey),
+                (fresh) => attempt(plaintext, pair, fresh, send),
+              )),
+          );
+        });
+        const completion = yield* Effect.retry(withFreshRouterKey, config.retry).pipe(
+          Effect.annotateLogs({ payload_id: payloadId }),
+        );
+        return yield* checkAttestation(completion);
+      }));
+
+    return { create };
+  });
+
+/**
+ * Layer of the service on its parts.
+ *
+ * @param config Router, credentials, tier, retry and attestation policy.
+ * @returns The layer; it fails with a `SecurityError` when the default base URL is refused.
+ */
+export const layerSecureCompletion = (
+  config: SecureCompletionConfig,
+): Layer.Layer<
+  SecureCompletion,
+  SecurityError,
+  HybridCipher | SecureBytes | KeyRing | RouterKeys | RouterTransport
+> => Layer.effect(SecureCompletion, makeSecureCompletion(config));

@@ -1,0 +1,132 @@
+/**
+ * The client's key pair over its life: made (or loaded) in the background when the ring is
+ * built, rotated by a fiber owned by the ring's scope, the next pair always generated ahead so
+ * that no request ever waits for a rotation. A request takes the pair it seals with and keeps
+ * it until its answer is opened, so a rotation mid-request loses nothing.
+ *
+ * @module
+ */
+import { Context, Effect, Fiber, Layer, Schedule, type Scope } from "effect";
+import type { KeyError } from "../errors.ts";
+import { quote } from "../protocol/headers.ts";
+import { generateRsaKeyPair, type RsaKeyPair, type RsaKeySize } from "./rsa_key.ts";
+
+/** A key pair as requests use it. */
+export interface ClientKeyPair extends RsaKeyPair {
+  /** `X-Public-Key`: the public PEM, percent-encoded once, not per request. */
+  readonly publicKeyHeader: string;
+  /** Generation number: 0 for the first pair, then one more per rotation. */
+  readonly generation: number;
+}
+
+/** The client's current key pair, and its rotation. */
+export interface KeyRing {
+  /** The pair new requests use (waits for the first one to be ready). */
+  readonly current: Effect.Effect<ClientKeyPair, KeyError>;
+  /** Rotates now: the pre-generated next pair becomes current. */
+  readonly rotate: Effect.Effect<ClientKeyPair, KeyError>;
+  /** Makes `pair` (generated or loaded by the caller) the current pair. */
+  readonly install: (pair: RsaKeyPair) => Effect.Effect<ClientKeyPair>;
+}
+
+/** Tag for {@linkcode KeyRing}. */
+export const KeyRing: Context.Tag<KeyRing, KeyRing> = Context.GenericTag<KeyRing>(
+  "@nomyo/client/KeyRing",
+);
+
+/** Settings of {@linkcode makeKeyRing}. */
+export interface KeyRingOptions {
+  /** Size of generated keys (default 4096). */
+  readonly keySize?: RsaKeySize;
+  /** When to rotate; `undefined` turns rotation off. */
+  readonly rotation?: Schedule.Schedule<unknown, unknown> | undefined;
+  /** Where the first pair comes from (e.g. a key file); default: generated. */
+  readonly initial?: Effect.Effect<RsaKeyPair, KeyError> | undefined;
+  /** Makes a new pair (default: generated in memory, non-extractable). */
+  readonly generate?: Effect.Effect<RsaKeyPair, KeyError> | undefined;
+  /** Runs after each rotation (e.g. to save the new pair). */
+  readonly onRotate?: ((pair: RsaKeyPair) => Effect.Effect<void, KeyError>) | undefined;
+}
+
+const toClientPair = (pair: RsaKeyPair, generation: number): ClientKeyPair => ({
+  ...pair,
+  publicKeyHeader: quote(pair.publicKey.pem),
+  generation,
+});
+
+/**
+ * Builds a key ring in the current scope: the first pair starts in the background at once;
+ * the rotation fiber, when rotation is on, is forked into the scope and stops with it.
+ *
+ * @param options Key size, rotation schedule and key sources.
+ * @returns The ring, within a scope.
+ */
+export const makeKeyRing = (
+  options: KeyRingOptions = {},
+): Effect.Effect<KeyRing, never, Scope.Scope> =>
+  Effect.gen(function* () {
+    const generate = options.generate ??
+      generateRsaKeyPair({ bits: options.keySize ?? 4096, extractable: false });
+    const first = yield* Effect.forkScoped(options.initial ?? generate);
+    let current: Effect.Effect<ClientKeyPair, KeyError> = Fiber.join(first).pipe(
+      Effect.map((pair) => toClientPair(pair, 0)),
+      Effect.cached,
+      Effect.runSync,
+    );
+    // The next pair is made as soon as the ring exists, so rotating never waits.
+    let next = yield* Effect.forkScoped(generate);
+    let generation = 0;
+    const scope = yield* Effect.scope;
+
+    const rotate: Effect.Effect<ClientKeyPair, KeyError> = Effect.uninterruptible(
+      Effect.gen(function* () {
+        const pair = toClientPair(yield* Fiber.join(next), ++generation);
+        current = Effect.succeed(pair);
+        next = yield* Effect.forkIn(generate, scope);
+        if (options.onRotate !== undefined) yield* options.onRotate(pair);
+        return pair;
+      }),
+    );
+
+    if (options.rotation !== undefined) {
+      // Waits first, then rotates at each step (Effect.repeat would rotate at once).
+      const schedule = options.rotation;
+      yield* Effect.forkScoped(Effect.gen(function* () {
+        const driver = yield* Schedule.driver(schedule);
+        while (true) {
+          const step = yield* Effect.option(driver.next(undefined));
+          if (step._tag === "None") return;
+          // A failed rotation keeps the current pair; the next step tries again.
+          yield* Effect.ignore(rotate);
+        }
+      }));
+    }
+    const install = (pair: RsaKeyPair): Effect.Effect<ClientKeyPair> =>
+      Effect.sync(() => {
+        const installed = toClientPair(pair, ++generation);
+        current = Effect.succeed(installed);
+        return installed;
+      });
+
+    return { current: Effect.suspend(() => current), rotate, install };
+  });
+
+/**
+ * A rotation schedule: every `interval` (no rotation when it is 0).
+ *
+ * @param intervalMillis Milliseconds between rotations; 0 turns rotation off.
+ * @returns The schedule, or `undefined` for none.
+ */
+export const rotationEvery = (
+  intervalMillis: number,
+): Schedule.Schedule<unknown, unknown> | undefined =>
+  intervalMillis > 0 ? Schedule.spaced(intervalMillis) : undefined;
+
+/**
+ * Layer of a {@linkcode KeyRing}; its rotation fiber lives as long as the layer.
+ *
+ * @param options Key size, rotation schedule and key sources.
+ * @returns The layer.
+ */
+export const layerKeyRing = (options: KeyRingOptions = {}): Layer.Layer<KeyRing> =>
+  Layer.scoped(KeyRing, makeKeyRing(options));

@@ -1,0 +1,109 @@
+/**
+ * The request headers of the protocol, and the guards that run before anything is sent.
+ *
+ * @module
+ */
+import { Either } from "effect";
+import { SecurityError } from "../errors.ts";
+
+/** The security tiers a caller may ask for. */
+export type SecurityTier = "standard" | "high" | "maximum";
+
+/** Every valid {@linkcode SecurityTier}. */
+export const SECURITY_TIERS: ReadonlyArray<SecurityTier> = ["standard", "high", "maximum"];
+
+/** The default router. */
+export const DEFAULT_BASE_URL = "https://api.nomyo.ai";
+
+/** The largest request plaintext the protocol allows: 10 MiB. */
+export const MAX_PLAINTEXT_BYTES: number = 10 * 1024 * 1024;
+
+/**
+ * Percent-encodes as Python's `urllib.parse.quote` does with its default `safe="/"`: keeps
+ * `A-Z a-z 0-9 _ . - ~ /` and encodes every other UTF-8 byte as `%XX` (upper case). This is
+ * how the peers send `X-Public-Key`, byte for byte.
+ *
+ * @param text The text to encode (a PEM).
+ * @returns The encoded text.
+ */
+export const quote = (text: string): string =>
+  encodeURIComponent(text)
+    .replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)
+    .replace(/%2F/g, "/");
+
+// deno-lint-ignore no-control-regex
+const FORBIDDEN_IN_HEADER = /[\r\n\0]/;
+
+/**
+ * Refuses a header value with CR, LF or NUL (header injection). The message names the header,
+ * never the value (it may be the API key).
+ *
+ * @param name The header's name.
+ * @param value Its value.
+ * @returns The value, or a `SecurityError` (`HeaderInjection`).
+ */
+export const checkHeaderValue = (
+  name: string,
+  value: string,
+): Either.Either<string, SecurityError> =>
+  FORBIDDEN_IN_HEADER.test(value)
+    ? Either.left(
+      new SecurityError({
+        reason: "HeaderInjection",
+        message: `Cannot send request: the ${name} header value contains CR, LF or NUL`,
+      }),
+    )
+    : Either.right(value);
+
+/**
+ * Checks a caller-chosen security tier.
+ *
+ * @param tier What the caller passed.
+ * @returns The tier, or a `SecurityError` (`InvalidSecurityTier`).
+ */
+export const checkSecurityTier = (tier: unknown): Either.Either<SecurityTier, SecurityError> =>
+  typeof tier === "string" && (SECURITY_TIERS as ReadonlyArray<string>).includes(tier)
+    ? Either.right(tier as SecurityTier)
+    : Either.left(
+      new SecurityError({
+        reason: "InvalidSecurityTier",
+        message: 'Cannot send request: security_tier must be "standard", "high" or "maximum"',
+      }),
+    );
+
+/**
+ * Checks and normalizes a base URL: `https:` always, `http:` only when `allowHttp`; no
+ * credentials, query or fragment; the trailing slash removed.
+ *
+ * @param url The base URL.
+ * @param allowHttp Whether plain HTTP was explicitly allowed (local development).
+ * @returns The normalized URL, or a `SecurityError` (`InsecureTransport`).
+ */
+export const checkBaseUrl = (
+  url: string,
+  allowHttp: boolean,
+): Either.Either<string, SecurityError> => {
+  const refuse = (why: string) =>
+    Either.left(
+      new SecurityError({ reason: "InsecureTransport", message: `Cannot use base URL: ${why}` }),
+    );
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return refuse("it is not a valid URL");
+  }
+  if (parsed.protocol === "http:" && !allowHttp) {
+    return refuse("plain http:// is refused; use https:// or set allowHttp for local development");
+  }
+  if (parsed.protocol !== "https:" && parsed.protocol !== "http:") {
+    return refuse("only https:// (or http:// with allowHttp) is supported");
+  }
+  if (parsed.username !== "" || parsed.password !== "") {
+    return refuse("credentials in the URL are refused; use apiKey");
+  }
+  if (parsed.search !== "" || parsed.hash !== "") {
+    return refuse("a query or fragment is not allowed");
+  }
+  return Either.right(parsed.href.replace(/\/+$/, ""));
+};

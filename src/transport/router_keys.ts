@@ -1,0 +1,144 @@
+/**
+ * The routers' public keys, fetched once per base URL and cached, validated (RSA, ≥ 2048 bits,
+ * a sound exponent) and optionally pinned to a SHA-256 fingerprint. Concurrent requests share
+ * one fetch; a failed fetch is not cached.
+ *
+ * @module
+ */
+import { Context, Deferred, Effect, Exit, FiberId, Layer, type Schedule, type Scope } from "effect";
+import { type APIConnectionError, type HttpStatusError, SecurityError } from "../errors.ts";
+import { importPublicKeyPem, type RsaPublicKey } from "../keys/rsa_key.ts";
+import { RouterTransport } from "./router_transport.ts";
+
+/** Errors of getting a router key. */
+export type RouterKeyError = HttpStatusError | APIConnectionError | SecurityError;
+
+/** The router keys in use, per base URL. */
+export interface RouterKeys {
+  /** The key of the router at `baseUrl`: from the cache, or fetched once. */
+  readonly get: (baseUrl: string) => Effect.Effect<RsaPublicKey, RouterKeyError>;
+  /**
+   * Forgets `stale` (when it is still the cached key for `baseUrl`) and gets the key again:
+   * for when the router says it could not decrypt a package after its key changed.
+   */
+  readonly refresh: (
+    baseUrl: string,
+    stale: RsaPublicKey,
+  ) => Effect.Effect<RsaPublicKey, RouterKeyError>;
+  /** How many fetches were started (for tests and diagnostics). */
+  readonly fetches: Effect.Effect<number>;
+}
+
+/** Tag for {@linkcode RouterKeys}. */
+export const RouterKeys: Context.Tag<RouterKeys, RouterKeys> = Context.GenericTag<RouterKeys>(
+  "@nomyo/client/RouterKeys",
+);
+
+/** Settings of {@linkcode makeRouterKeys}. */
+export interface RouterKeysOptions {
+  /** SHA-256 fingerprint (hex, colons allowed) the key must have. */
+  readonly pin?: string | undefined;
+  /** Retries of the key fetch itself. */
+  readonly retry: Schedule.Schedule<unknown, unknown>;
+}
+
+/** Lower-case hex without separators. */
+export const normalizeFingerprint = (fingerprint: string): string =>
+  fingerprint.replace(/[:\s]/g, "").toLowerCase();
+
+/**
+ * Builds the cache. Fetches run in `scope`, so a caller that is interrupted while a fetch runs
+ * does not leave other callers waiting for it forever.
+ *
+ * @param transport Where keys are fetched.
+ * @param options Pin and retry schedule.
+ * @param scope Where fetches run.
+ * @returns The cache.
+ */
+export const makeRouterKeys = (
+  transport: RouterTransport,
+  options: RouterKeysOptions,
+  scope: Scope.Scope,
+): RouterKeys => {
+  const pin = options.pin === undefined ? undefined : normalizeFingerprint(options.pin);
+  // One entry per base URL; `key` is set once its fetch succeeded.
+  const cache = new Map<
+    string,
+    { readonly deferred: Deferred.Deferred<RsaPublicKey, RouterKeyError>; key?: RsaPublicKey }
+  >();
+  let fetches = 0;
+
+  const load = (baseUrl: string): Effect.Effect<RsaPublicKey, RouterKeyError> =>
+    transport.fetchPublicKey(baseUrl).pipe(
+      Effect.retry(options.retry),
+      Effect.flatMap((pem) =>
+        importPublicKeyPem(pem).pipe(
+          Effect.mapError((e) =>
+            new SecurityError({
+              reason: "KeyRejected",
+              message: `Cannot use router key: ${e.message}`,
+            })
+          ),
+        )
+      ),
+      Effect.filterOrFail(
+        (key) => pin === undefined || key.fingerprint === pin,
+        () =>
+          new SecurityError({
+            reason: "FingerprintMismatch",
+            message: "Cannot use router key: its fingerprint does not match the pinned one",
+          }),
+      ),
+    );
+
+  const get = (baseUrl: string): Effect.Effect<RsaPublicKey, RouterKeyError> =>
+    Effect.suspend(() => {
+      const cached = cache.get(baseUrl);
+      if (cached !== undefined) return Deferred.await(cached.deferred);
+      const entry: {
+        deferred: Deferred.Deferred<RsaPublicKey, RouterKeyError>;
+        key?: RsaPublicKey;
+      } = {
+        deferred: Deferred.unsafeMake<RsaPublicKey, RouterKeyError>(FiberId.none),
+      };
+      cache.set(baseUrl, entry);
+      fetches++;
+      const run = load(baseUrl).pipe(
+        Effect.tap((key) => Effect.sync(() => (entry.key = key))),
+        Effect.onExit((exit) => {
+          // A failure is not cached: the next request tries again.
+          if (Exit.isFailure(exit) && cache.get(baseUrl) === entry) cache.delete(baseUrl);
+          return Deferred.done(entry.deferred, exit);
+        }),
+      );
+      return Effect.zipRight(Effect.forkIn(run, scope), Deferred.await(entry.deferred));
+    });
+
+  const refresh = (baseUrl: string, stale: RsaPublicKey) =>
+    Effect.suspend(() => {
+      // Drop the entry only if it still holds the stale key; a fetch under way is awaited.
+      const cached = cache.get(baseUrl);
+      if (cached?.key?.fingerprint === stale.fingerprint) cache.delete(baseUrl);
+      return get(baseUrl);
+    });
+
+  return { get, refresh, fetches: Effect.sync(() => fetches) };
+};
+
+/**
+ * Layer of the cache, on the {@linkcode RouterTransport} in context.
+ *
+ * @param options Pin and retry schedule.
+ * @returns The layer.
+ */
+export const layerRouterKeys = (
+  options: RouterKeysOptions,
+): Layer.Layer<RouterKeys, never, RouterTransport> =>
+  Layer.scoped(
+    RouterKeys,
+    Effect.gen(function* () {
+      const transport = yield* RouterTransport;
+      const scope = yield* Effect.scope;
+      return makeRouterKeys(transport, options, scope);
+    }),
+  );
