@@ -1,0 +1,551 @@
+/**
+ * A NOMYO-compatible router for tests: the two endpoints of the protocol on `node:http` (so it
+ * runs under Deno, Node and Bun), bound to 127.0.0.1, answering with a deterministic echo model,
+ * recording every request, and able to inject faults (error statuses, delays, broken packages)
+ * and rotate its key.
+ *
+ * It decrypts what clients send and keeps the plaintext in {@linkcode TestRouter.requests}: it
+ * is for tests only, never for real data.
+ *
+ * @module
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { Socket } from "node:net";
+import { Effect, Either, type Scope } from "effect";
+import { makeHybridCipher } from "../crypto/hybrid_cipher.ts";
+import { makeSecureBytes } from "../crypto/secure_bytes.ts";
+import { type DecodedPackage, parsePackage, type SealedPackage } from "../protocol/package.ts";
+import { checkChatRequest, echoCompletion, type EchoMetadata } from "./echo_model.ts";
+import {
+  type Fault,
+  type FaultPath,
+  HTML_PAGE,
+  makeFaultQueue,
+  NOT_JSON_BODY,
+  type Tamper,
+  tamperPackage,
+} from "./faults.ts";
+import { generateRouterKey, importCallerKey, type RouterKey } from "./router_keys.ts";
+
+export type { Fault, Tamper } from "./faults.ts";
+
+/** Options of {@linkcode startTestRouter}. */
+export interface TestRouterOptions {
+  /** Port on 127.0.0.1; default 0, a free port chosen by the system. */
+  readonly port?: number;
+  /**
+   * Router key size in bits. Default 2048, not the 4096 of real routers: key generation and
+   * every unwrap are several times faster, which matters in test suites.
+   */
+  readonly keySize?: 2048 | 4096;
+  /** When set, require `Authorization: Bearer <apiKey>` on completions, else 401. */
+  readonly apiKey?: string;
+  /** Whether the router has a TPM; default `false`: tier `maximum` is answered 503. */
+  readonly tpm?: boolean;
+  /** Makes the block put at `_metadata.tpm_attestation` of answers (`undefined`: none). */
+  readonly attestation?: (payloadId: string) => unknown;
+  /** Unix seconds for `processed_at` and `created`; default the clock, floored. */
+  readonly now?: () => number;
+  /** Largest request body accepted; default 16 MiB; larger gets 413. */
+  readonly maxBodyBytes?: number;
+  /**
+   * Log one line per request (method, path, status, time; never headers or bodies): `true`
+   * writes to `console.error`, a function receives the lines. Default: silent.
+   */
+  readonly log?: boolean | ((line: string) => void);
+}
+
+/** A request the router received, as it arrived. */
+export interface RecordedRequest {
+  /** HTTP method. */
+  readonly method: string;
+  /** The request target, query included. */
+  readonly path: string;
+  /** Headers, names lowercased; repeated headers joined with `", "`. */
+  readonly headers: Readonly<Record<string, string>>;
+  /** The raw body (empty when it was over `maxBodyBytes`). */
+  readonly body: Uint8Array;
+  /** The decrypted request JSON, when the package opened and was JSON. */
+  readonly plaintext?: unknown;
+  /** The `X-Payload-ID` header, when there was one. */
+  readonly payloadId?: string;
+}
+
+/** A running test router. */
+export interface TestRouter {
+  /** `"http://127.0.0.1:PORT"`, no trailing slash. */
+  readonly url: string;
+  /** The port it listens on. */
+  readonly port: number;
+  /** Its current public key, PEM SPKI, as `GET /pki/public_key` serves it. */
+  readonly publicKeyPem: string;
+  /** SHA-256 of its current DER SPKI, lowercase hex. */
+  readonly fingerprint: string;
+  /** Every request, both endpoints (and unknown paths), in arrival order. A copy. */
+  readonly requests: ReadonlyArray<RecordedRequest>;
+  /** How many times `GET /pki/public_key` was called. */
+  readonly publicKeyFetches: number;
+  /**
+   * Queues faults; each request takes the first queued fault for its endpoint.
+   *
+   * @param faults The faults, applied in order.
+   */
+  inject(...faults: Fault[]): void;
+  /** Drops every queued fault. */
+  clearFaults(): void;
+  /**
+   * Replaces the router key. A package sealed to an old key then gets 400
+   * `{"detail": "Cannot decrypt payload: the router's public key has changed"}`.
+   *
+   * @returns When the new key is in use.
+   */
+  rotateKey(): Promise<void>;
+  /**
+   * Stops listening, ends pending delays, destroys open sockets and waits for running handlers.
+   * Idempotent.
+   *
+   * @returns When everything is closed.
+   */
+  close(): Promise<void>;
+}
+
+const COMPLETION_PATH = "/v1/chat/secure_completion";
+const PUBLIC_KEY_PATH = "/pki/public_key";
+const DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024;
+const TIERS: ReadonlySet<string> = new Set(["standard", "high", "maximum"]);
+const JSON_TYPE = "application/json";
+const TEXT_TYPE = "text/plain; charset=utf-8";
+
+interface Answer {
+  readonly status: number;
+  readonly contentType: string;
+  readonly body: string | Uint8Array;
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
+const jsonAnswer = (status: number, value: unknown): Answer => ({
+  status,
+  contentType: JSON_TYPE,
+  body: JSON.stringify(value),
+});
+
+const detail = (status: number, text: string): Answer => jsonAnswer(status, { detail: text });
+
+type MutableRecord = { -readonly [K in keyof RecordedRequest]: RecordedRequest[K] };
+
+/** What processing a completion request gave: an error answer, or a completion to seal. */
+type Outcome =
+  | { readonly kind: "error"; readonly answer: Answer }
+  | {
+    readonly kind: "ok";
+    readonly completion: Record<string, unknown>;
+    readonly callerKey: CryptoKey;
+  };
+
+const utf8 = new TextEncoder();
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
+
+const parseJson = (bytes: Uint8Array): { readonly ok: true; readonly value: unknown } | {
+  readonly ok: false;
+} => {
+  try {
+    return { ok: true, value: JSON.parse(strictUtf8.decode(bytes)) };
+  } catch {
+    return { ok: false };
+  }
+};
+
+const checkOptions = (options: TestRouterOptions): void => {
+  const { port, keySize, maxBodyBytes, apiKey } = options;
+  if (port !== undefined && !(Number.isInteger(port) && port >= 0 && port <= 65535)) {
+    throw new TypeError(`Cannot start test router: port ${port} is not a port number`);
+  }
+  if (keySize !== undefined && keySize !== 2048 && keySize !== 4096) {
+    throw new TypeError(`Cannot start test router: keySize must be 2048 or 4096`);
+  }
+  if (maxBodyBytes !== undefined && !(Number.isInteger(maxBodyBytes) && maxBodyBytes > 0)) {
+    throw new TypeError(`Cannot start test router: maxBodyBytes must be a positive integer`);
+  }
+  if (apiKey !== undefined && /[\r\n\0]/.test(apiKey)) {
+    throw new TypeError("Cannot start test router: apiKey holds CR, LF or NUL");
+  }
+};
+
+const headerRecord = (req: IncomingMessage): Record<string, string> => {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (value !== undefined) {
+      out[name.toLowerCase()] = Array.isArray(value) ? value.join(", ") : value;
+    }
+  }
+  return out;
+};
+
+/** Reads the whole body; `"too-large"` past `max` (still drained), `undefined` on abort. */
+const readBody = async (
+  req: IncomingMessage,
+  max: number,
+): Promise<Uint8Array<ArrayBuffer> | "too-large" | undefined> => {
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  try {
+    for await (const chunk of req) {
+      const bytes = typeof chunk === "string" ? utf8.encode(chunk) : chunk as Uint8Array;
+      total += bytes.length;
+      if (total <= max) chunks.push(bytes);
+    }
+  } catch {
+    return undefined;
+  }
+  if (total > max) return "too-large";
+  const body = new Uint8Array(total);
+  let offset = 0;
+  for (const c of chunks) {
+    body.set(c, offset);
+    offset += c.length;
+  }
+  return body;
+};
+
+/**
+ * Starts a test router on 127.0.0.1.
+ *
+ * @param options Port, key size, API key, TPM, attestation, clock, body cap, logging.
+ * @returns The running router; call {@linkcode TestRouter.close} when done.
+ *
+ * @example Serve, fetch the key, close
+ * ```ts
+ * import { startTestRouter } from "@nomyo/client/testing";
+ * const router = await startTestRouter({ apiKey: "test-key" });
+ * try {
+ *   const pem = await (await fetch(`${router.url}/pki/public_key`)).text();
+ *   console.assert(pem === router.publicKeyPem);
+ *   router.inject({ status: 429, retryAfter: "1" }); // the next completion gets a 429
+ * } finally {
+ *   await router.close();
+ * }
+ * ```
+ */
+export const startTestRouter = async (options: TestRouterOptions = {}): Promise<TestRouter> => {
+  checkOptions(options);
+  const keySize = options.keySize ?? 2048;
+  const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  const now = (): number => Math.floor(options.now?.() ?? Date.now() / 1000);
+  const log = options.log === true
+    ? (line: string) => console.error(line)
+    : typeof options.log === "function"
+    ? options.log
+    : undefined;
+  const cipher = makeHybridCipher(makeSecureBytes());
+
+  let key: RouterKey = await generateRouterKey(keySize);
+  const retiredKeys: CryptoKey[] = [];
+  // Made on first use only: most tests never need them.
+  let spareKey: Promise<RouterKey> | undefined;
+  let weakKey: Promise<RouterKey> | undefined;
+  const spare = (): Promise<RouterKey> => spareKey ??= generateRouterKey(2048);
+  const weak = (): Promise<RouterKey> => weakKey ??= generateRouterKey(1024);
+
+  const records: RecordedRequest[] = [];
+  const faults = makeFaultQueue();
+  let publicKeyFetches = 0;
+  let closed = false;
+  const pendingWaits = new Set<() => void>();
+  const handlers = new Set<Promise<void>>();
+  const sockets = new Set<Socket>();
+
+  /** Waits `ms`, or less when the caller hangs up or the router closes. */
+  const wait = (ms: number, res: ServerResponse): Promise<void> =>
+    new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        pendingWaits.delete(done);
+        res.off("close", done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      pendingWaits.add(done);
+      res.on("close", done);
+    });
+
+  const faultAnswer = (fault: Fault): Answer => {
+    const headers = fault.retryAfter === undefined ? {} : { "retry-after": fault.retryAfter };
+    if (fault.rawBody !== undefined) {
+      return { status: fault.status ?? 500, contentType: TEXT_TYPE, body: fault.rawBody, headers };
+    }
+    const status = fault.status ?? 500;
+    return {
+      ...detail(status, fault.detail ?? `Injected fault: status ${status}`),
+      headers,
+    };
+  };
+
+  /** Opens a package with `privateKey` and parses the plaintext; the bytes are zeroed after. */
+  const openJson = (pkg: DecodedPackage, privateKey: CryptoKey, payloadId: string) =>
+    Effect.runPromise(Effect.either(Effect.scoped(
+      Effect.map(cipher.open(pkg, privateKey, payloadId), parseJson),
+    )));
+
+  const processCompletion = async (
+    headers: Readonly<Record<string, string>>,
+    body: Uint8Array,
+    record: MutableRecord,
+  ): Promise<Outcome> => {
+    const fail = (status: number, text: string): Outcome => ({
+      kind: "error",
+      answer: detail(status, text),
+    });
+    if (options.apiKey !== undefined && headers.authorization !== `Bearer ${options.apiKey}`) {
+      return {
+        kind: "error",
+        answer: { ...detail(401, "Invalid API key"), headers: { "www-authenticate": "Bearer" } },
+      };
+    }
+    const mediaType = (headers["content-type"] ?? "").split(";")[0]!.trim().toLowerCase();
+    if (mediaType !== "application/octet-stream") {
+      return fail(400, "Invalid Content-Type: expected application/octet-stream");
+    }
+    const payloadId = headers["x-payload-id"];
+    if (payloadId === undefined || payloadId.length === 0) {
+      return fail(400, "Missing X-Payload-ID header");
+    }
+    const publicKeyHeader = headers["x-public-key"];
+    if (publicKeyHeader === undefined || publicKeyHeader.length === 0) {
+      return fail(400, "Missing X-Public-Key header");
+    }
+    const callerKey = await importCallerKey(publicKeyHeader);
+    if (typeof callerKey === "string") return fail(400, callerKey);
+    const tier = headers["x-security-tier"];
+    if (tier !== undefined && !TIERS.has(tier)) {
+      return fail(400, "Invalid X-Security-Tier: expected standard, high or maximum");
+    }
+    if (tier === "maximum" && options.tpm !== true) {
+      return fail(503, "Security tier maximum is unavailable: this router has no TPM");
+    }
+    const parsed = parsePackage(body, payloadId);
+    if (Either.isLeft(parsed)) {
+      const reason = parsed.left.message.replace(/^Cannot open package: /, "");
+      return fail(400, `Cannot decrypt payload: ${reason}`);
+    }
+    const raw = parseJson(body);
+    const declared = raw.ok ? raw.value as Record<string, unknown> : {};
+    if (declared.key_algorithm === undefined || declared.payload_algorithm === undefined) {
+      return fail(400, "Cannot decrypt payload: key_algorithm and payload_algorithm are required");
+    }
+    const opened = await openJson(parsed.right, key.privateKey, payloadId);
+    if (Either.isLeft(opened)) {
+      for (const old of retiredKeys) {
+        if (Either.isRight(await openJson(parsed.right, old, payloadId))) {
+          return fail(400, "Cannot decrypt payload: the router's public key has changed");
+        }
+      }
+      return fail(400, "Cannot decrypt payload: decryption failed");
+    }
+    if (!opened.right.ok) return fail(400, "Invalid request: the payload is not UTF-8 JSON");
+    const request = opened.right.value;
+    record.plaintext = request;
+    const invalid = checkChatRequest(request);
+    if (invalid !== undefined) return fail(400, invalid);
+    const attestation = options.attestation?.(payloadId);
+    const metadata: EchoMetadata = {
+      ...(tier === undefined ? {} : { model_tier: tier }),
+      ...(attestation === undefined ? {} : { tpm_attestation: attestation }),
+    };
+    const completion = await echoCompletion(
+      request as Record<string, unknown>,
+      payloadId,
+      now(),
+      metadata,
+    );
+    return { kind: "ok", completion, callerKey };
+  };
+
+  /** Seals the completion to the caller (or breaks it as `tamper` says). */
+  const sealAnswer = async (
+    outcome: Extract<Outcome, { kind: "ok" }>,
+    tamper: Tamper | undefined,
+  ): Promise<Answer> => {
+    if (tamper === "not-json") return { status: 200, contentType: JSON_TYPE, body: NOT_JSON_BODY };
+    if (tamper === "html") return { status: 200, contentType: "text/html", body: HTML_PAGE };
+    const plaintext = tamper === "plaintext-not-json"
+      ? utf8.encode(`Echo: this plaintext is not JSON`)
+      : utf8.encode(JSON.stringify(outcome.completion));
+    const recipient = tamper === "wrong-recipient" ? (await spare()).publicKey : outcome.callerKey;
+    const sealed = await Effect.runPromise(Effect.either(cipher.seal(plaintext, recipient)));
+    if (Either.isLeft(sealed)) return detail(500, "Cannot seal answer: encryption failed");
+    const pkg: SealedPackage = { ...sealed.right, processed_at: now() };
+    return jsonAnswer(200, tamper === undefined ? pkg : tamperPackage(pkg, tamper));
+  };
+
+  const publicKeyAnswer = async (tamper: Tamper | undefined): Promise<Answer> => {
+    switch (tamper) {
+      case undefined:
+        return { status: 200, contentType: TEXT_TYPE, body: key.publicKeyPem };
+      case "wrong-recipient":
+        return { status: 200, contentType: TEXT_TYPE, body: (await spare()).publicKeyPem };
+      case "downgrade":
+        return { status: 200, contentType: TEXT_TYPE, body: (await weak()).publicKeyPem };
+      case "html":
+        return { status: 200, contentType: "text/html", body: HTML_PAGE };
+      default:
+        return { status: 200, contentType: TEXT_TYPE, body: NOT_JSON_BODY };
+    }
+  };
+
+  const route = async (req: IncomingMessage, res: ServerResponse): Promise<Answer | undefined> => {
+    const target = req.url ?? "/";
+    const pathname = target.split("?")[0];
+    const method = req.method ?? "GET";
+    const body = await readBody(req, maxBodyBytes);
+    if (body === undefined) return undefined;
+    const headers = headerRecord(req);
+    const record: MutableRecord = {
+      method,
+      path: target,
+      headers,
+      body: body === "too-large" ? new Uint8Array(0) : body,
+    };
+    if (pathname === COMPLETION_PATH && headers["x-payload-id"] !== undefined) {
+      record.payloadId = headers["x-payload-id"];
+    }
+    records.push(record);
+    if (body === "too-large") {
+      return detail(413, `Request body is larger than ${maxBodyBytes} bytes`);
+    }
+    const path: FaultPath | undefined = pathname === COMPLETION_PATH
+      ? "completion"
+      : pathname === PUBLIC_KEY_PATH
+      ? "public_key"
+      : undefined;
+    if (path === undefined) return detail(404, "Not Found");
+    const expected = path === "completion" ? "POST" : "GET";
+    if (method !== expected) {
+      return { ...detail(405, "Method Not Allowed"), headers: { allow: expected } };
+    }
+    if (path === "public_key") publicKeyFetches += 1;
+    const fault = faults.take(path);
+    if (fault !== undefined) log?.(`fault on ${path}: ${JSON.stringify(fault)}`);
+    if (fault?.delayMs !== undefined) await wait(fault.delayMs, res);
+    if (closed || res.destroyed) return undefined;
+    if (fault?.status !== undefined || fault?.rawBody !== undefined) {
+      // Still open the request, so the recorded plaintext is there for retry tests.
+      if (path === "completion") await processCompletion(headers, record.body, record);
+      return faultAnswer(fault);
+    }
+    if (path === "public_key") return publicKeyAnswer(fault?.tamper);
+    const outcome = await processCompletion(headers, record.body, record);
+    return outcome.kind === "error" ? outcome.answer : sealAnswer(outcome, fault?.tamper);
+  };
+
+  const send = (res: ServerResponse, answer: Answer): void => {
+    if (res.destroyed || res.writableEnded) return;
+    const body = typeof answer.body === "string" ? utf8.encode(answer.body) : answer.body;
+    res.writeHead(answer.status, {
+      "content-type": answer.contentType,
+      "content-length": String(body.length),
+      ...answer.headers,
+    });
+    res.end(body);
+  };
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const started = Date.now();
+    let answer: Answer | undefined;
+    try {
+      answer = await route(req, res);
+    } catch {
+      answer = detail(500, "Internal error of the test router");
+    }
+    if (answer === undefined || closed) {
+      res.destroy();
+      log?.(`${req.method} ${req.url} -> no answer: the caller left or the router closed`);
+      return;
+    }
+    send(res, answer);
+    log?.(`${req.method} ${req.url} -> ${answer.status} (${Date.now() - started} ms)`);
+  };
+
+  const server = createServer((req, res) => {
+    const running = handle(req, res);
+    handlers.add(running);
+    void running.finally(() => handlers.delete(running));
+  });
+  server.on("connection", (socket: Socket) => {
+    sockets.add(socket);
+    socket.on("close", () => sockets.delete(socket));
+  });
+  const port = await new Promise<number>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(options.port ?? 0, "127.0.0.1", () => {
+      server.off("error", reject);
+      const address = server.address();
+      if (address !== null && typeof address === "object") resolve(address.port);
+      else reject(new Error("Cannot start test router: no port"));
+    });
+  });
+  const url = `http://127.0.0.1:${port}`;
+  log?.(`listening on ${url}`);
+
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> =>
+    closing ??= (async () => {
+      closed = true;
+      faults.clear();
+      for (const done of [...pendingWaits]) done();
+      const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeAllConnections?.();
+      for (const socket of sockets) socket.destroy();
+      await stopped;
+      await Promise.allSettled([...handlers]);
+    })();
+
+  return {
+    url,
+    port,
+    get publicKeyPem(): string {
+      return key.publicKeyPem;
+    },
+    get fingerprint(): string {
+      return key.fingerprint;
+    },
+    get requests(): ReadonlyArray<RecordedRequest> {
+      return records.slice();
+    },
+    get publicKeyFetches(): number {
+      return publicKeyFetches;
+    },
+    inject: (...injected: Fault[]): void => faults.push(injected),
+    clearFaults: (): void => faults.clear(),
+    rotateKey: async (): Promise<void> => {
+      const next = await generateRouterKey(keySize);
+      retiredKeys.push(key.privateKey);
+      key = next;
+    },
+    close,
+  };
+};
+
+/**
+ * A test router as a scoped resource: started when acquired, closed when the scope closes.
+ *
+ * @param options As for {@linkcode startTestRouter}.
+ * @returns The router, in the current scope.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect";
+ * import { testRouter } from "@nomyo/client/testing";
+ * const program = Effect.scoped(Effect.gen(function* () {
+ *   const router = yield* testRouter();
+ *   return router.url;
+ * }));
+ * console.log(await Effect.runPromise(program)); // closed by now
+ * ```
+ */
+export const testRouter = (
+  options?: TestRouterOptions,
+): Effect.Effect<TestRouter, never, Scope.Scope> =>
+  Effect.acquireRelease(
+    Effect.promise(() => startTestRouter(options)),
+    (router) => Effect.promise(() => router.close()),
+  );
