@@ -43,6 +43,15 @@ try {
 
   console.log(`Answer (${ms} ms, including the client's first RSA-4096 key pair):`);
   console.log(`  ${answer.choices[0]?.message.content}\n`);
+  const again = performance.now();
+  await client.create({
+    model: env("NOMYO_MODEL") ?? "Qwen/Qwen3-0.6B",
+    messages: [{ role: "user", content: "And of Germany?" }],
+  });
+  console.log(
+    `A second request took ${(performance.now() - again).toFixed(0)} ms ` +
+      "(keys ready, router key cached: no extra round trip).\n",
+  );
   console.log("_metadata:");
   console.log(JSON.stringify(answer._metadata, null, 2).replace(/^/gm, "  "), "\n");
 

@@ -158,6 +158,10 @@ export const makeSecureCompletion = (
       },
     ): Effect.Effect<ChatCompletion, CompletionError> =>
       Effect.gen(function* () {
+        yield* Effect.logDebug(
+          `sending to ${send.baseUrl} (router key ${routerKey.fingerprint.slice(0, 16)}…, ` +
+            `client key generation ${pair.generation})`,
+        );
         // seal() zeroes what it is given: give it a copy, the original serves the retries.
         const sealed = yield* cipher.seal(plaintext.slice(), routerKey.key);
         const body = yield* transport.send({
@@ -170,13 +174,18 @@ export const makeSecureCompletion = (
           timeout: send.timeout,
         });
         const decoded = yield* parsePackage(body, send.payloadId);
-        return yield* Effect.scoped(
+        const completion = yield* Effect.scoped(
           Effect.flatMap(
             cipher.open(decoded, pair.privateKey, send.payloadId),
             (opened) => toChatCompletion(opened, decoded, send.payloadId),
           ),
         );
-      });
+        yield* Effect.logDebug(`opened answer (${body.length} bytes)`);
+        return completion;
+      }).pipe(
+        // Error messages hold no secrets by construction, so they may be logged.
+        Effect.tapError((e) => Effect.logDebug(`attempt failed: ${e._tag}: ${e.message}`)),
+      );
 
     const checkAttestation = (
       completion: ChatCompletion,
