@@ -5,11 +5,13 @@
  */
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient";
 import type * as HttpClient from "@effect/platform/HttpClient";
-import { Duration, Layer, Logger, LogLevel } from "effect";
+import { Duration, Effect, Layer, Logger, LogLevel } from "effect";
 import { HybridCipher, HybridCipherLive } from "../crypto/hybrid_cipher.ts";
 import { makeSecureBytes, SecureBytes, SecureBytesLive } from "../crypto/secure_bytes.ts";
 import type { KeyError, SecurityError } from "../errors.ts";
-import { KeyRing, layerKeyRing, rotationEvery } from "../keys/key_ring.ts";
+import { loadKeyPair, loadOrCreateKeyPair, saveKeyPair } from "../keys/key_files.ts";
+import { KeyRing, type KeyRingOptions, layerKeyRing, rotationEvery } from "../keys/key_ring.ts";
+import { generateRsaKeyPair } from "../keys/rsa_key.ts";
 import { retrySchedule } from "../transport/retry.ts";
 import { layerRouterKeys, RouterKeys } from "../transport/router_keys.ts";
 import { layerRouterTransport, RouterTransport } from "../transport/router_transport.ts";
@@ -27,6 +29,33 @@ export type NomyoServices =
 
 /** The `User-Agent` this library sends: its name and version, nothing about the machine. */
 export const USER_AGENT = "nomyo-client-ts/0.1.0";
+
+/**
+ * Where the client's key pairs come from: generated in memory (non-extractable), or, with
+ * `keyDir`, loaded from / saved to key files, rotated pairs saved to `keyRotationDir` and
+ * re-imported from the file as non-extractable keys.
+ */
+const keyRingOptions = (o: ResolvedOptions): KeyRingOptions => {
+  const rotation = rotationEvery(o.keyRotationInterval);
+  if (o.keyDir === undefined) return { keySize: o.keySize, rotation };
+  const withBytes = <A, E>(effect: Effect.Effect<A, E, SecureBytes>): Effect.Effect<A, E> =>
+    Effect.provideService(effect, SecureBytes, makeSecureBytes());
+  const rotationDir = o.keyRotationDir ?? o.keyDir;
+  return {
+    keySize: o.keySize,
+    rotation,
+    initial: withBytes(loadOrCreateKeyPair(o.keyDir, { password: o.keyPassword, bits: o.keySize })),
+    generate: generateRsaKeyPair({ bits: o.keySize, extractable: true }),
+    onRotate: (pair) =>
+      withBytes(Effect.gen(function* () {
+        const saved = yield* saveKeyPair(pair, rotationDir, { password: o.keyRotationPassword });
+        return yield* loadKeyPair(saved.privateKeyPath, {
+          publicKeyPath: saved.publicKeyPath,
+          password: o.keyRotationPassword,
+        });
+      })),
+  };
+};
 
 /**
  * The client's services on the `HttpClient` in context (provide your own, or use
@@ -68,10 +97,7 @@ export const nomyoLayer = (
   const routerKeys = layerRouterKeys({ pin: o.serverKeyFingerprint, retry: schedule }).pipe(
     Layer.provideMerge(transport),
   );
-  const keyRing = layerKeyRing({
-    keySize: o.keySize,
-    rotation: rotationEvery(o.keyRotationInterval),
-  });
+  const keyRing = layerKeyRing(keyRingOptions(o));
   const completion = layerSecureCompletion({
     baseUrl: o.baseUrl,
     allowHttp: o.allowHttp,

@@ -44,8 +44,12 @@ export interface KeyRingOptions {
   readonly initial?: Effect.Effect<RsaKeyPair, KeyError> | undefined;
   /** Makes a new pair (default: generated in memory, non-extractable). */
   readonly generate?: Effect.Effect<RsaKeyPair, KeyError> | undefined;
-  /** Runs after each rotation (e.g. to save the new pair). */
-  readonly onRotate?: ((pair: RsaKeyPair) => Effect.Effect<void, KeyError>) | undefined;
+  /**
+   * Runs at each rotation before the new pair becomes current (e.g. to save it); the pair it
+   * returns is the one installed (e.g. the saved pair re-imported as non-extractable). When it
+   * fails, the rotation does not happen and the current pair stays.
+   */
+  readonly onRotate?: ((pair: RsaKeyPair) => Effect.Effect<RsaKeyPair, KeyError>) | undefined;
 }
 
 const toClientPair = (pair: RsaKeyPair, generation: number): ClientKeyPair => ({
@@ -80,10 +84,13 @@ export const makeKeyRing = (
 
     const rotate: Effect.Effect<ClientKeyPair, KeyError> = Effect.uninterruptible(
       Effect.gen(function* () {
-        const pair = toClientPair(yield* Fiber.join(next), ++generation);
-        current = Effect.succeed(pair);
+        // Start the one after next first, so a failure below never leaves the ring without one.
+        const ready = next;
         next = yield* Effect.forkIn(generate, scope);
-        if (options.onRotate !== undefined) yield* options.onRotate(pair);
+        const fresh = yield* Fiber.join(ready);
+        const installed = options.onRotate === undefined ? fresh : yield* options.onRotate(fresh);
+        const pair = toClientPair(installed, ++generation);
+        current = Effect.succeed(pair);
         return pair;
       }),
     );

@@ -4,7 +4,7 @@
  */
 import { Clock, Effect, Layer } from "effect";
 import { HybridCipher, HybridCipherLive } from "../../src/crypto/hybrid_cipher.ts";
-import { SecureBytesLive } from "../../src/crypto/secure_bytes.ts";
+import { type SecureBytes, SecureBytesLive } from "../../src/crypto/secure_bytes.ts";
 import type { APIConnectionError } from "../../src/errors.ts";
 import { layerKeyRing } from "../../src/keys/key_ring.ts";
 import { generateRsaKeyPair, importPublicKeyPem, type RsaKeyPair } from "../../src/keys/rsa_key.ts";
@@ -21,8 +21,8 @@ import {
   type SecureCompletionConfig,
 } from "../../src/client/secure_completion.ts";
 
-/** One scripted answer: "ok" seals an echo; a function makes the failure. */
-export type Step = "ok" | (() => AttemptError | APIConnectionError);
+/** One scripted answer: "ok" seals an echo; "hang" never answers; a function makes the failure. */
+export type Step = "ok" | "hang" | (() => AttemptError | APIConnectionError);
 
 export interface Recorded {
   readonly at: number;
@@ -58,6 +58,7 @@ export const makeScripted = (script: Step[]): Scripted => {
       ));
       sent.push({ at, request, plaintext });
       const step = script[Math.min(i++, script.length - 1)] ?? "ok";
+      if (step === "hang") return yield* Effect.never;
       if (step !== "ok") return yield* Effect.fail(step());
       const clientKey = yield* Effect.orDie(
         importPublicKeyPem(decodeURIComponent(request.publicKeyHeader)),
@@ -93,8 +94,10 @@ export const serviceLayer = (
   config: Partial<SecureCompletionConfig> & {
     maxRetries?: number;
     retryAfterCap?: `${number} seconds`;
+    secureBytes?: Layer.Layer<SecureBytes>;
   } = {},
 ) => {
+  const secureBytes = config.secureBytes ?? SecureBytesLive;
   const retry = config.retry ??
     retrySchedule(
       config.retryAfterCap === undefined
@@ -110,8 +113,8 @@ export const serviceLayer = (
   }).pipe(
     Layer.provide(
       Layer.mergeAll(
-        cipherLayer,
-        SecureBytesLive,
+        HybridCipherLive.pipe(Layer.provide(secureBytes)),
+        secureBytes,
         keys,
         scripted.layer,
         layerKeyRing({ keySize: 2048 }),

@@ -1,0 +1,173 @@
+/**
+ * # @nomyo/client
+ *
+ * An OpenAI-compatible chat completion client whose every prompt and answer is end-to-end
+ * encrypted for NOMYO secure inference endpoints: AES-256-GCM payloads, RSA-OAEP-SHA256 key
+ * exchange, 4096-bit client keys, a fresh AES key per message, key rotation, retries, security
+ * tiers and TPM attestation of the router. WebCrypto only; runs in Deno, Node, Bun and
+ * browsers.
+ *
+ * Two ways in:
+ * - Promise users: {@linkcode SecureChatCompletion} (drop-in for `openai.chat.completions`)
+ *   and the lower-level {@linkcode SecureCompletionClient}.
+ * - Effect users: the {@linkcode SecureCompletion} service from {@linkcode nomyoLayer} /
+ *   {@linkcode nomyoLayerFetch}, and every service below it.
+ *
+ * @example
+ * ```ts
+ * import { SecureChatCompletion } from "@nomyo/client";
+ * await using client = new SecureChatCompletion({ apiKey: "…" });
+ * const answer = await client.create({
+ *   model: "Qwen/Qwen3-0.6B",
+ *   messages: [{ role: "user", content: "Hello!" }],
+ * });
+ * console.log(answer.choices[0]?.message.content, answer._metadata.payload_id);
+ * ```
+ *
+ * @module
+ */
+
+// Promise API
+export {
+  type ChatCompletionCreateParams,
+  type ChatNamespace,
+  SecureChatCompletion,
+} from "./src/client/secure_chat_completion.ts";
+export {
+  type GenerateKeysOptions,
+  SecureCompletionClient,
+} from "./src/client/secure_completion_client.ts";
+export type { ClientOptions } from "./src/client/options.ts";
+export type { RequestOptions } from "./src/client/runtime.ts";
+export {
+  disableSecureMemory,
+  enableSecureMemory,
+  getMemoryProtectionInfo,
+  type MemoryProtectionInfo,
+  withSecureBytes,
+} from "./src/crypto/secure_memory.ts";
+
+// Errors
+export {
+  AbortError,
+  APIConnectionError,
+  APIError,
+  type APIErrorArgs,
+  type APIErrorTag,
+  AttestationError,
+  type AttestationErrorReason,
+  AuthenticationError,
+  DECRYPTION_FAILED_MESSAGE,
+  DisposedError,
+  ForbiddenError,
+  type HttpStatusError,
+  InvalidRequestError,
+  KeyError,
+  type KeyErrorReason,
+  NomyoError,
+  RateLimitError,
+  SecurityError,
+  type SecurityErrorReason,
+  ServerError,
+  ServiceUnavailableError,
+} from "./src/errors.ts";
+
+// Wire types
+export {
+  type ChatCompletion,
+  ChatCompletionBody,
+  ChatCompletionChoice,
+  ChatCompletionMessage,
+  ChatCompletionRequest,
+  ChatMessage,
+  CompletionUsage,
+  type ResponseMetadata,
+  Tool,
+  ToolCall,
+  type TpmAttestation,
+} from "./src/protocol/chat.ts";
+export {
+  type DecodedPackage,
+  decodePackage,
+  encodePackage,
+  EncryptedPayload,
+  KEY_ALGORITHM,
+  PACKAGE_ALGORITHM,
+  parsePackage,
+  PAYLOAD_ALGORITHM,
+  PROTOCOL_VERSION,
+  SealedPackage,
+} from "./src/protocol/package.ts";
+export {
+  DEFAULT_BASE_URL,
+  MAX_PLAINTEXT_BYTES,
+  SECURITY_TIERS,
+  type SecurityTier,
+} from "./src/protocol/headers.ts";
+
+// Effect services
+export {
+  type AttestationMode,
+  type CompletionError,
+  type CompletionOverrides,
+  layerSecureCompletion,
+  makeSecureCompletion,
+  SecureCompletion,
+  type SecureCompletionConfig,
+} from "./src/client/secure_completion.ts";
+export { nomyoLayer, nomyoLayerFetch, type NomyoServices } from "./src/client/layer.ts";
+export { HybridCipher, HybridCipherLive, makeHybridCipher } from "./src/crypto/hybrid_cipher.ts";
+export {
+  makeSecureBytes,
+  SecureBytes,
+  SecureBytesLive,
+  type SecureMemorySwitch,
+} from "./src/crypto/secure_bytes.ts";
+export {
+  type ClientKeyPair,
+  KeyRing,
+  type KeyRingOptions,
+  layerKeyRing,
+  makeKeyRing,
+  rotationEvery,
+} from "./src/keys/key_ring.ts";
+export {
+  layerRouterKeys,
+  makeRouterKeys,
+  RouterKeys,
+  type RouterKeyError,
+  type RouterKeysOptions,
+} from "./src/transport/router_keys.ts";
+export {
+  type AttemptError,
+  layerRouterTransport,
+  makeRouterTransport,
+  RouterTransport,
+  type SecureRequest,
+  type TransportOptions,
+} from "./src/transport/router_transport.ts";
+export { type RetryOptions, retrySchedule } from "./src/transport/retry.ts";
+
+// Keys
+export {
+  exportPrivateKeyPem,
+  fingerprintSpki,
+  generateRsaKeyPair,
+  importPrivateKeyPem,
+  importPublicKeyPem,
+  importPublicKeySpki,
+  type RsaKeyPair,
+  type RsaKeySize,
+  type RsaPublicKey,
+} from "./src/keys/rsa_key.ts";
+export {
+  loadKeyPair,
+  loadOrCreateKeyPair,
+  PRIVATE_KEY_FILE,
+  PUBLIC_KEY_FILE,
+  saveKeyPair,
+  type SavedKeyFiles,
+} from "./src/keys/key_files.ts";
+
+// Attestation
+export * from "./src/attestation/mod.ts";

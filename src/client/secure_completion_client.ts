@@ -1,0 +1,197 @@
+/**
+ * `SecureCompletionClient`: the lower-level Promise API of the Python and JavaScript peers
+ * (keys, one-step encryption and decryption, raw sends), on the same Effect services as
+ * `SecureChatCompletion`.
+ *
+ * @module
+ */
+import { Effect } from "effect";
+import { HybridCipher } from "../crypto/hybrid_cipher.ts";
+import { type KeyError, SecurityError } from "../errors.ts";
+import { loadKeyPair, type SavedKeyFiles, saveKeyPair } from "../keys/key_files.ts";
+import { KeyRing } from "../keys/key_ring.ts";
+import { generateRsaKeyPair, type RsaKeySize } from "../keys/rsa_key.ts";
+import type { ChatCompletion, ChatCompletionRequest } from "../protocol/chat.ts";
+import { MAX_PLAINTEXT_BYTES, type SecurityTier } from "../protocol/headers.ts";
+import { encodePackage, parsePackage } from "../protocol/package.ts";
+import { toChatCompletion } from "../protocol/response.ts";
+import { RouterKeys } from "../transport/router_keys.ts";
+import { nomyoLayerFetch, type NomyoServices } from "./layer.ts";
+import { type ClientOptions, resolveOptions } from "./options.ts";
+import { ClientRuntime } from "./runtime.ts";
+import { SecureCompletion } from "./secure_completion.ts";
+import { warnPlainHttpOnce } from "./warnings.ts";
+
+/** Options of {@linkcode SecureCompletionClient.generateKeys}. */
+export interface GenerateKeysOptions {
+  /** 4096 (default) or 2048 bits. */
+  readonly keySize?: RsaKeySize;
+  /** Save the pair as `private_key.pem` / `public_key.pem`. Default `false`. */
+  readonly saveToFile?: boolean;
+  /** Where to save. Default: the client's `keyDir`, else `"client_keys"`. */
+  readonly keyDir?: string;
+  /** Encrypts the saved private key (at least 8 characters). */
+  readonly password?: string;
+}
+
+const utf8 = new TextEncoder();
+
+/**
+ * The lower-level client, named as in the Python `nomyo` and `nomyo-js` clients.
+ *
+ * @example Encrypt, send and decrypt step by step
+ * ```ts
+ * import { SecureCompletionClient } from "@nomyo/client";
+ * await using client = new SecureCompletionClient({ baseUrl: "https://api.nomyo.ai" });
+ * await client.generateKeys({ keySize: 4096 });
+ * const pem = await client.getPublicKeyPem();
+ * ```
+ */
+export class SecureCompletionClient implements AsyncDisposable {
+  readonly #runtime: ClientRuntime<NomyoServices, SecurityError | KeyError>;
+  readonly #options: ClientOptions;
+  readonly #baseUrl: string;
+
+  /**
+   * @param options See `ClientOptions` (`baseUrl`, `apiKey`, `keySize`, …).
+   * @throws {SecurityError} When the base URL is `http://` without `allowHttp`.
+   * @throws {TypeError} On an option of the wrong type or range.
+   */
+  constructor(options: ClientOptions = {}) {
+    const resolved = resolveOptions(options);
+    if (resolved.allowHttp) warnPlainHttpOnce(resolved.baseUrl);
+    this.#options = options;
+    this.#baseUrl = resolved.baseUrl;
+    this.#runtime = new ClientRuntime(nomyoLayerFetch(options));
+  }
+
+  /**
+   * Generates a new key pair and makes it current; optionally saves it.
+   *
+   * @param options Key size, and whether and where to save it (with a password).
+   * @returns The saved file paths when `saveToFile`, else `undefined`.
+   */
+  generateKeys(options: GenerateKeysOptions = {}): Promise<SavedKeyFiles | undefined> {
+    const save = options.saveToFile === true;
+    return this.#runtime.run(Effect.gen(this, function* () {
+      const pair = yield* generateRsaKeyPair({
+        bits: options.keySize ?? this.#options.keySize ?? 4096,
+        extractable: save,
+      });
+      const saved = save
+        ? yield* saveKeyPair(pair, options.keyDir ?? this.#options.keyDir ?? "client_keys", {
+          password: options.password,
+        })
+        : undefined;
+      yield* Effect.flatMap(KeyRing, (ring) => ring.install(pair));
+      return saved;
+    }));
+  }
+
+  /**
+   * Loads a key pair from files and makes it current.
+   *
+   * @param privateKeyPath PEM private key (PKCS#8, PKCS#1 or encrypted PKCS#8); mode 0600.
+   * @param publicKeyPath When given, must hold the matching public key.
+   * @param password For an encrypted private key.
+   */
+  loadKeys(privateKeyPath: string, publicKeyPath?: string, password?: string): Promise<void> {
+    return this.#runtime.run(Effect.gen(function* () {
+      const pair = yield* loadKeyPair(privateKeyPath, { publicKeyPath, password });
+      yield* Effect.flatMap(KeyRing, (ring) => ring.install(pair));
+    }));
+  }
+
+  /** @returns The current public key, SPKI PEM. */
+  getPublicKeyPem(): Promise<string> {
+    return this.#runtime.run(
+      Effect.flatMap(KeyRing, (ring) => Effect.map(ring.current, (p) => p.publicKey.pem)),
+    );
+  }
+
+  /** @returns The router's public key PEM (fetched once, then cached). */
+  fetchServerPublicKey(): Promise<string> {
+    return this.#runtime.run(
+      Effect.flatMap(RouterKeys, (keys) => Effect.map(keys.get(this.#baseUrl), (k) => k.pem)),
+    );
+  }
+
+  /**
+   * Encrypts a request body to the router's key.
+   *
+   * @param payload The OpenAI chat completion body.
+   * @returns The package, UTF-8 JSON bytes, ready to POST.
+   */
+  encryptPayload(payload: ChatCompletionRequest): Promise<Uint8Array> {
+    return this.#runtime.run(Effect.gen(this, function* () {
+      const routerKey = yield* Effect.flatMap(RouterKeys, (keys) => keys.get(this.#baseUrl));
+      const plaintext = utf8.encode(JSON.stringify(payload));
+      if (plaintext.length > MAX_PLAINTEXT_BYTES) {
+        plaintext.fill(0);
+        return yield* Effect.fail(
+          new SecurityError({
+            reason: "PayloadTooLarge",
+            message: "Cannot encrypt payload: plaintext is over the 10 MiB limit",
+          }),
+        );
+      }
+      const sealed = yield* Effect.flatMap(HybridCipher, (c) => c.seal(plaintext, routerKey.key));
+      return encodePackage(sealed);
+    }));
+  }
+
+  /**
+   * Decrypts a response body with the current key pair.
+   *
+   * @param body The HTTP body (the response package).
+   * @param payloadId The request's `X-Payload-ID`.
+   * @returns The completion with `_metadata`.
+   */
+  decryptResponse(body: Uint8Array | ArrayBuffer, payloadId: string): Promise<ChatCompletion> {
+    const bytes = body instanceof Uint8Array ? body : new Uint8Array(body);
+    return this.#runtime.run(Effect.gen(function* () {
+      const pair = yield* Effect.flatMap(KeyRing, (ring) => ring.current);
+      const decoded = yield* parsePackage(bytes, payloadId);
+      const cipher = yield* HybridCipher;
+      return yield* Effect.scoped(
+        Effect.flatMap(
+          cipher.open(decoded, pair.privateKey, payloadId),
+          (plaintext) => toChatCompletion(plaintext, decoded, payloadId),
+        ),
+      );
+    }));
+  }
+
+  /**
+   * Encrypts, sends (with retries) and decrypts one request.
+   *
+   * @param payload The OpenAI chat completion body.
+   * @param payloadId `X-Payload-ID` to use.
+   * @param apiKey API key of this request (default: the client's).
+   * @param securityTier Security tier of this request.
+   * @returns The completion with `_metadata`.
+   */
+  sendSecureRequest(
+    payload: ChatCompletionRequest,
+    payloadId: string,
+    apiKey?: string,
+    securityTier?: SecurityTier,
+  ): Promise<ChatCompletion> {
+    return this.#runtime.run(
+      Effect.flatMap(
+        SecureCompletion,
+        (s) => s.create(payload, { payloadId, apiKey, securityTier }),
+      ),
+    );
+  }
+
+  /** Disposes the client (see `SecureChatCompletion.dispose`). Idempotent. */
+  dispose(): Promise<void> {
+    return this.#runtime.dispose();
+  }
+
+  /** For `await using`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.dispose();
+  }
+}

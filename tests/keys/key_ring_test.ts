@@ -1,0 +1,140 @@
+/**
+ * KeyRing: background generation, rotation as a scoped fiber on the TestClock, pre-generated
+ * next pairs, failures that keep the current pair, and the rotation fiber's end with its scope.
+ */
+import assert from "node:assert/strict";
+import { Effect, Exit, Fiber, Scope, TestClock, TestContext } from "effect";
+import { KeyError } from "../../src/errors.ts";
+import { makeKeyRing, rotationEvery } from "../../src/keys/key_ring.ts";
+import { generateRsaKeyPair, type RsaKeyPair } from "../../src/keys/rsa_key.ts";
+
+// A few real 2048-bit pairs, handed out in turn by a counting generator (fast and observable).
+const pool: RsaKeyPair[] = await Promise.all(
+  Array.from({ length: 3 }, () => Effect.runPromise(generateRsaKeyPair({ bits: 2048 }))),
+);
+const counting = () => {
+  let made = 0;
+  const generate = Effect.sync(() => pool[made++ % pool.length]!);
+  return { generate, made: () => made };
+};
+
+const settle = Effect.promise(() => new Promise((r) => setTimeout(r, 5)));
+
+Deno.test("makeKeyRing() starts the first and the next pair in the background", async () => {
+  const gen = counting();
+  await Effect.runPromise(Effect.scoped(Effect.gen(function* () {
+    const ring = yield* makeKeyRing({ generate: gen.generate });
+    const first = yield* ring.current;
+    assert.equal(first.generation, 0);
+    assert.equal(first.publicKeyHeader.startsWith("-----BEGIN%20PUBLIC%20KEY-----%0A"), true);
+    yield* settle;
+    assert.equal(gen.made(), 2, "the first pair and the next one, ahead of any rotation");
+    const again = yield* ring.current;
+    assert.equal(again, first, "current is cached, not remade per request");
+  })));
+});
+
+Deno.test("KeyRing rotates on its schedule, never before, with the TestClock", async () => {
+  const gen = counting();
+  await Effect.runPromise(
+    Effect.scoped(Effect.gen(function* () {
+      const ring = yield* makeKeyRing({
+        generate: gen.generate,
+        rotation: rotationEvery(3_600_000),
+      });
+      const first = yield* ring.current;
+      yield* TestClock.adjust("59 minutes");
+      yield* settle;
+      assert.equal((yield* ring.current).generation, 0, "no rotation before the interval");
+      yield* TestClock.adjust("1 minute");
+      yield* settle;
+      const second = yield* ring.current;
+      assert.equal(second.generation, 1);
+      assert.notEqual(second.publicKey.fingerprint, first.publicKey.fingerprint);
+      yield* TestClock.adjust("1 hour");
+      yield* settle;
+      assert.equal((yield* ring.current).generation, 2);
+      // Each rotation used a pair made ahead, and started the one after it.
+      assert.equal(gen.made(), 4);
+    })).pipe(Effect.provide(TestContext.TestContext)),
+  );
+});
+
+Deno.test("rotationEvery(0) turns rotation off", async () => {
+  assert.equal(rotationEvery(0), undefined);
+  const gen = counting();
+  await Effect.runPromise(
+    Effect.scoped(Effect.gen(function* () {
+      const ring = yield* makeKeyRing({ generate: gen.generate, rotation: rotationEvery(0) });
+      yield* TestClock.adjust("1000 days");
+      yield* settle;
+      assert.equal((yield* ring.current).generation, 0);
+    })).pipe(Effect.provide(TestContext.TestContext)),
+  );
+});
+
+Deno.test("KeyRing keeps the current pair when a rotation fails, and tries again", async () => {
+  const gen = counting();
+  let failSaves = 1;
+  await Effect.runPromise(
+    Effect.scoped(Effect.gen(function* () {
+      const ring = yield* makeKeyRing({
+        generate: gen.generate,
+        rotation: rotationEvery(1000),
+        onRotate: (pair) =>
+          failSaves-- > 0
+            ? Effect.fail(new KeyError({ reason: "Io", message: "Cannot save key: disk full" }))
+            : Effect.succeed(pair),
+      });
+      const first = yield* ring.current;
+      yield* TestClock.adjust("1 second");
+      yield* settle;
+      assert.equal(yield* ring.current, first, "failed save: no rotation");
+      yield* TestClock.adjust("1 second");
+      yield* settle;
+      assert.equal((yield* ring.current).generation, 1, "next step rotates");
+    })).pipe(Effect.provide(TestContext.TestContext)),
+  );
+});
+
+Deno.test("KeyRing's rotation fiber stops when its scope closes", async () => {
+  const gen = counting();
+  await Effect.runPromise(
+    Effect.gen(function* () {
+      const scope = yield* Scope.make();
+      const ring = yield* Scope.extend(
+        makeKeyRing({ generate: gen.generate, rotation: rotationEvery(1000) }),
+        scope,
+      );
+      yield* ring.current;
+      yield* Scope.close(scope, Exit.void);
+      const madeAtClose = gen.made();
+      yield* TestClock.adjust("1 hour");
+      yield* settle;
+      assert.equal(gen.made(), madeAtClose, "no rotation after the scope closed");
+    }).pipe(Effect.provide(TestContext.TestContext)),
+  );
+});
+
+Deno.test("KeyRing.install() makes a given pair current", async () => {
+  const gen = counting();
+  await Effect.runPromise(Effect.scoped(Effect.gen(function* () {
+    const ring = yield* makeKeyRing({ generate: gen.generate });
+    const installed = yield* ring.install(pool[2]!);
+    assert.equal((yield* ring.current).publicKey.fingerprint, pool[2]!.publicKey.fingerprint);
+    assert.ok(installed.generation > 0);
+  })));
+});
+
+Deno.test("a request in flight keeps its pair through a rotation", async () => {
+  const gen = counting();
+  await Effect.runPromise(Effect.scoped(Effect.gen(function* () {
+    const ring = yield* makeKeyRing({ generate: gen.generate });
+    const taken = yield* ring.current;
+    const fiber = yield* Effect.fork(Effect.as(Effect.sleep("10 millis"), taken));
+    yield* ring.rotate;
+    const held = yield* Fiber.join(fiber);
+    assert.equal(held, taken);
+    assert.notEqual((yield* ring.current).publicKey.fingerprint, taken.publicKey.fingerprint);
+  })));
+});
