@@ -13,15 +13,18 @@
  * - Effect users: the {@linkcode SecureCompletion} service from {@linkcode nomyoLayer} /
  *   {@linkcode nomyoLayerFetch}, and every service below it.
  *
- * @example
+ * @example An encrypted chat completion (here against the bundled test router)
  * ```ts
  * import { SecureChatCompletion } from "@nomyo/client";
- * await using client = new SecureChatCompletion({ apiKey: "…" });
+ * import { startTestRouter } from "@nomyo/client/testing";
+ * const router = await startTestRouter(); // omit, and drop baseUrl/allowHttp, for api.nomyo.ai
+ * await using client = new SecureChatCompletion({ baseUrl: router.url, allowHttp: true });
  * const answer = await client.create({
  *   model: "Qwen/Qwen3-0.6B",
  *   messages: [{ role: "user", content: "Hello!" }],
  * });
  * console.log(answer.choices[0]?.message.content, answer._metadata.payload_id);
+ * await router.close();
  * ```
  *
  * @module
@@ -134,8 +137,8 @@ export {
 export {
   layerRouterKeys,
   makeRouterKeys,
-  RouterKeys,
   type RouterKeyError,
+  RouterKeys,
   type RouterKeysOptions,
 } from "./src/transport/router_keys.ts";
 export {
@@ -165,8 +168,8 @@ export {
   loadOrCreateKeyPair,
   PRIVATE_KEY_FILE,
   PUBLIC_KEY_FILE,
-  saveKeyPair,
   type SavedKeyFiles,
+  saveKeyPair,
 } from "./src/keys/key_files.ts";
 
 // Attestation

@@ -31,6 +31,8 @@ export class NomyoError<Tag extends string = "NomyoError"> extends Data.Error<{
   /** The request's `X-Payload-ID`, when the error belongs to a request. */
   readonly payloadId: string | undefined;
   /**
+   * Makes the error.
+   *
    * @param args The message, an optional cause (never a secret) and the payload id.
    */
   constructor(args: { message: string; cause?: unknown; payloadId?: string | undefined }) {
@@ -83,10 +85,15 @@ export type SecurityErrorReason =
  * ```
  */
 export class SecurityError extends NomyoError<"SecurityError"> {
+  /** Discriminant for `Effect.catchTag`. */
   override readonly _tag = "SecurityError" as const;
   /** What was refused. */
   readonly reason: SecurityErrorReason;
-  /** @param args The reason, the message, an optional non-secret cause and payload id. */
+  /**
+   * Makes the error.
+   *
+   * @param args The reason, the message, an optional non-secret cause and payload id.
+   */
   constructor(
     args: {
       reason: SecurityErrorReason;
@@ -138,10 +145,15 @@ export type KeyErrorReason =
  * ```
  */
 export class KeyError extends NomyoError<"KeyError"> {
+  /** Discriminant for `Effect.catchTag`. */
   override readonly _tag = "KeyError" as const;
   /** What is wrong with the key. */
   readonly reason: KeyErrorReason;
-  /** @param args The reason, the message and an optional non-secret cause. */
+  /**
+   * Makes the error.
+   *
+   * @param args The reason, the message and an optional non-secret cause.
+   */
   constructor(args: { reason: KeyErrorReason; message: string; cause?: unknown }) {
     super(args);
     this.reason = args.reason;
@@ -183,6 +195,7 @@ export interface APIErrorArgs {
  * ```
  */
 export class APIError<Tag extends APIErrorTag = "APIError"> extends NomyoError<Tag> {
+  /** Discriminant for `Effect.catchTag`. */
   override readonly _tag: Tag = "APIError" as Tag;
   /** HTTP status. */
   readonly status: number;
@@ -190,7 +203,11 @@ export class APIError<Tag extends APIErrorTag = "APIError"> extends NomyoError<T
   readonly body: unknown;
   /** Seconds the router asked to wait (`Retry-After`), when it did. */
   readonly retryAfter: number | undefined;
-  /** @param args Message, status, parsed body, payload id, `Retry-After` seconds. */
+  /**
+   * Makes the error.
+   *
+   * @param args Message, status, parsed body, payload id, `Retry-After` seconds.
+   */
   constructor(args: APIErrorArgs) {
     super({ message: args.message, payloadId: args.payloadId });
     this.status = args.status;
@@ -201,22 +218,27 @@ export class APIError<Tag extends APIErrorTag = "APIError"> extends NomyoError<T
 
 /** 400: the router refused the request. */
 export class InvalidRequestError extends APIError<"InvalidRequestError"> {
+  /** Discriminant for `Effect.catchTag`. */
   override readonly _tag = "InvalidRequestError" as const;
 }
 /** 401: missing or wrong API key. */
 export class AuthenticationError extends APIError<"AuthenticationError"> {
+  /** Discriminant for `Effect.catchTag`. */
   override readonly _tag = "AuthenticationError" as const;
 }
 /** 403: e.g. the model is not allowed for the requested security tier. */
 export class ForbiddenError extends APIError<"ForbiddenError"> {
+  /** Discriminant for `Effect.catchTag`. */
   override readonly _tag = "ForbiddenError" as const;
 }
 /** 429: too many requests; retried by default, honouring `Retry-After`. */
 export class RateLimitError extends APIError<"RateLimitError"> {
+  /** Discriminant for `Effect.catchTag`. */
   override readonly _tag = "RateLimitError" as const;
 }
 /** 500: the router failed; retried by default. */
 export class ServerError extends APIError<"ServerError"> {
+  /** Discriminant for `Effect.catchTag`. */
   override readonly _tag = "ServerError" as const;
 }
 /**
@@ -224,6 +246,7 @@ export class ServerError extends APIError<"ServerError"> {
  * retried by default.
  */
 export class ServiceUnavailableError extends APIError<"ServiceUnavailableError"> {
+  /** Discriminant for `Effect.catchTag`. */
   override readonly _tag = "ServiceUnavailableError" as const;
 }
 
@@ -232,10 +255,15 @@ export class ServiceUnavailableError extends APIError<"ServiceUnavailableError">
  * default.
  */
 export class APIConnectionError extends NomyoError<"APIConnectionError"> {
+  /** Discriminant for `Effect.catchTag`. */
   override readonly _tag = "APIConnectionError" as const;
   /** True when the attempt ran out of time. */
   readonly timeout: boolean;
-  /** @param args Message, payload id, whether it was a timeout, and a non-secret cause. */
+  /**
+   * Makes the error.
+   *
+   * @param args Message, payload id, whether it was a timeout, and a non-secret cause.
+   */
   constructor(
     args: { message: string; payloadId?: string | undefined; timeout?: boolean; cause?: unknown },
   ) {
@@ -246,8 +274,13 @@ export class APIConnectionError extends NomyoError<"APIConnectionError"> {
 
 /** A call on a client that was disposed, or a request cut off by `dispose()`. */
 export class DisposedError extends NomyoError<"DisposedError"> {
+  /** Discriminant for `Effect.catchTag`. */
   override readonly _tag = "DisposedError" as const;
-  /** @param args An optional message and payload id. */
+  /**
+   * Makes the error.
+   *
+   * @param args An optional message and payload id.
+   */
   constructor(args: { message?: string; payloadId?: string | undefined } = {}) {
     super({
       message: args.message ?? "Cannot use client: it was disposed",
@@ -258,8 +291,13 @@ export class DisposedError extends NomyoError<"DisposedError"> {
 
 /** The caller aborted the request (an `AbortSignal` fired). */
 export class AbortError extends NomyoError<"AbortError"> {
+  /** Discriminant for `Effect.catchTag`. */
   override readonly _tag = "AbortError" as const;
-  /** @param args An optional payload id. */
+  /**
+   * Makes the error.
+   *
+   * @param args An optional payload id.
+   */
   constructor(args: { payloadId?: string | undefined } = {}) {
     super({ message: "Request was aborted", payloadId: args.payloadId });
   }
@@ -297,10 +335,15 @@ export type AttestationErrorReason =
  * ```
  */
 export class AttestationError extends NomyoError<"AttestationError"> {
+  /** Discriminant for `Effect.catchTag`. */
   override readonly _tag = "AttestationError" as const;
   /** The rule that failed. */
   readonly reason: AttestationErrorReason;
-  /** @param args The rule, a message and the payload id. */
+  /**
+   * Makes the error.
+   *
+   * @param args The rule, a message and the payload id.
+   */
   constructor(
     args: { reason: AttestationErrorReason; message: string; payloadId?: string | undefined },
   ) {

@@ -6,17 +6,22 @@
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient";
 import type * as HttpClient from "@effect/platform/HttpClient";
 import { Duration, Effect, Layer, Logger, LogLevel } from "effect";
-import { HybridCipher, HybridCipherLive } from "../crypto/hybrid_cipher.ts";
+import { type HybridCipher, HybridCipherLive } from "../crypto/hybrid_cipher.ts";
 import { makeSecureBytes, SecureBytes, SecureBytesLive } from "../crypto/secure_bytes.ts";
 import type { KeyError, SecurityError } from "../errors.ts";
 import { loadKeyPair, loadOrCreateKeyPair, saveKeyPair } from "../keys/key_files.ts";
-import { KeyRing, type KeyRingOptions, layerKeyRing, rotationEvery } from "../keys/key_ring.ts";
+import {
+  type KeyRing,
+  type KeyRingOptions,
+  layerKeyRing,
+  rotationEvery,
+} from "../keys/key_ring.ts";
 import { generateRsaKeyPair } from "../keys/rsa_key.ts";
 import { retrySchedule } from "../transport/retry.ts";
-import { layerRouterKeys, RouterKeys } from "../transport/router_keys.ts";
-import { layerRouterTransport, RouterTransport } from "../transport/router_transport.ts";
+import { layerRouterKeys, type RouterKeys } from "../transport/router_keys.ts";
+import { layerRouterTransport, type RouterTransport } from "../transport/router_transport.ts";
 import { type ClientOptions, type ResolvedOptions, resolveOptions } from "./options.ts";
-import { layerSecureCompletion, SecureCompletion } from "./secure_completion.ts";
+import { layerSecureCompletion, type SecureCompletion } from "./secure_completion.ts";
 
 /** Every service the client layer provides. */
 export type NomyoServices =

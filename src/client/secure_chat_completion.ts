@@ -43,15 +43,20 @@ export interface ChatNamespace {
  * An OpenAI-compatible chat client whose every request and response is end-to-end encrypted
  * (AES-256-GCM payloads, RSA-OAEP-SHA256 key exchange).
  *
- * @example
+ * @example Against the bundled test router (for api.nomyo.ai pass only `apiKey`)
  * ```ts
  * import { SecureChatCompletion } from "@nomyo/client";
- * await using client = new SecureChatCompletion({ apiKey: "…" });
- * const answer = await client.create({
- *   model: "Qwen/Qwen3-0.6B",
- *   messages: [{ role: "user", content: "Hello!" }],
- * });
- * console.log(answer.choices[0]?.message.content);
+ * import { startTestRouter } from "@nomyo/client/testing";
+ * const router = await startTestRouter();
+ * {
+ *   await using client = new SecureChatCompletion({ baseUrl: router.url, allowHttp: true });
+ *   const answer = await client.create({
+ *     model: "Qwen/Qwen3-0.6B",
+ *     messages: [{ role: "user", content: "Hello!" }],
+ *   });
+ *   console.log(answer.choices[0]?.message.content); // "Echo: Hello!"
+ * }
+ * await router.close();
  * ```
  */
 export class SecureChatCompletion implements AsyncDisposable {

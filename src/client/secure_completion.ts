@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { Context, Duration, Effect, Either, Layer, Redacted, type Schedule } from "effect";
+import { Context, type Duration, Effect, Either, Layer, Redacted, type Schedule } from "effect";
 import { verifyAttestationEffect } from "../attestation/tpm_quote.ts";
 import { HybridCipher } from "../crypto/hybrid_cipher.ts";
 import { SecureBytes } from "../crypto/secure_bytes.ts";

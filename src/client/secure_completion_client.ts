@@ -53,6 +53,8 @@ export class SecureCompletionClient implements AsyncDisposable {
   readonly #baseUrl: string;
 
   /**
+   * Checks the options and prepares the client; keys are made on first use.
+   *
    * @param options See `ClientOptions` (`baseUrl`, `apiKey`, `keySize`, …).
    * @throws {SecurityError} When the base URL is `http://` without `allowHttp`.
    * @throws {TypeError} On an option of the wrong type or range.
@@ -102,14 +104,22 @@ export class SecureCompletionClient implements AsyncDisposable {
     }));
   }
 
-  /** @returns The current public key, SPKI PEM. */
+  /**
+   * The current public key, as sent in `X-Public-Key`.
+   *
+   * @returns SPKI PEM.
+   */
   getPublicKeyPem(): Promise<string> {
     return this.#runtime.run(
       Effect.flatMap(KeyRing, (ring) => Effect.map(ring.current, (p) => p.publicKey.pem)),
     );
   }
 
-  /** @returns The router's public key PEM (fetched once, then cached). */
+  /**
+   * The router's public key, fetched once per base URL and cached.
+   *
+   * @returns SPKI PEM.
+   */
   fetchServerPublicKey(): Promise<string> {
     return this.#runtime.run(
       Effect.flatMap(RouterKeys, (keys) => Effect.map(keys.get(this.#baseUrl), (k) => k.pem)),

@@ -3,20 +3,229 @@
  * padding, no whitespace, no trailing garbage, and zero bits where padding leaves a partial
  * byte (so every byte string has exactly one accepted encoding).
  *
+ * Packages carry megabytes of base64, so this is on the hot path of every request. Three
+ * codecs, chosen once, by feature:
+ * - `native`: `Uint8Array.prototype.toBase64` and `setFromBase64` with
+ *   `lastChunkHandling: "strict"` (Deno, Bun, recent browsers);
+ * - `node`: the global `Buffer`, when there is no native codec (Node 20); nothing is imported, so
+ *   browser builds pull in no `node:` module;
+ * - `portable`: plain JavaScript, everywhere else.
+ * All three accept exactly the same strings, and decode straight into the caller's buffer.
+ *
  * @module
  */
-import { Either, Encoding } from "effect";
 
-// Linear-time (no nested quantifiers over the same characters), anchored at both ends.
-const STRICT_BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 const ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+const PAD = 0x3d; // "="
 
-/** Whether the unused low bits of the last data character before the padding are zero. */
-const hasCanonicalTail = (s: string): boolean => {
-  if (s.endsWith("==")) return (ALPHABET.indexOf(s[s.length - 3] ?? "A") & 0x0f) === 0;
-  if (s.endsWith("=")) return (ALPHABET.indexOf(s[s.length - 2] ?? "A") & 0x03) === 0;
-  return true;
+/** Character code → 6-bit value; 255 for anything outside the standard alphabet. */
+const DECODE: Uint8Array = (() => {
+  const table = new Uint8Array(256).fill(255);
+  for (let i = 0; i < ALPHABET.length; i++) table[ALPHABET.charCodeAt(i)] = i;
+  return table;
+})();
+const ENCODE: Uint8Array = Uint8Array.from(ALPHABET, (c) => c.charCodeAt(0));
+const asciiDecoder = new TextDecoder();
+
+/** One way of encoding and strictly decoding base64. */
+export interface Base64Codec {
+  /** Standard padded base64 of `bytes`. */
+  readonly encode: (bytes: Uint8Array) => string;
+  /**
+   * Decodes `s` into `target`, whose length must be {@linkcode strictBase64Length}`(s)`.
+   * `false` when `s` is not strict, canonical base64 (`target` may then be partly written).
+   */
+  readonly decodeInto: (s: string, target: Uint8Array) => boolean;
+}
+
+/**
+ * The number of bytes strict base64 `s` decodes to, from its length and padding alone;
+ * `undefined` when its length is not a multiple of 4. A string that passes this may still be
+ * refused by {@linkcode decodeBase64StrictInto}.
+ *
+ * @param s The base64 text.
+ * @returns The decoded length, or `undefined`.
+ */
+export const strictBase64Length = (s: string): number | undefined => {
+  const n = s.length;
+  if (n % 4 !== 0) return undefined;
+  if (n === 0) return 0;
+  const pad = s.charCodeAt(n - 1) !== PAD ? 0 : s.charCodeAt(n - 2) !== PAD ? 1 : 2;
+  return (n / 4) * 3 - pad;
 };
+
+/**
+ * Whether the padding of `s` is well placed and the unused low bits of its last data
+ * character are zero. Only the last four characters are read.
+ */
+const hasCanonicalTail = (s: string): boolean => {
+  const n = s.length;
+  if (n === 0) return true;
+  if (s.charCodeAt(n - 1) !== PAD) return true;
+  if (s.charCodeAt(n - 2) === PAD) {
+    const c = s.charCodeAt(n - 3);
+    return c < 256 && DECODE[c]! !== 255 && (DECODE[c]! & 0x0f) === 0;
+  }
+  const c = s.charCodeAt(n - 2);
+  return c < 256 && DECODE[c]! !== 255 && (DECODE[c]! & 0x03) === 0;
+};
+
+// ---- portable ----
+
+const portableEncode = (bytes: Uint8Array): string => {
+  const n = bytes.length;
+  const out = new Uint8Array(Math.ceil(n / 3) * 4);
+  let i = 0;
+  let j = 0;
+  for (; i + 2 < n; i += 3, j += 4) {
+    const v = (bytes[i]! << 16) | (bytes[i + 1]! << 8) | bytes[i + 2]!;
+    out[j] = ENCODE[v >>> 18]!;
+    out[j + 1] = ENCODE[(v >>> 12) & 63]!;
+    out[j + 2] = ENCODE[(v >>> 6) & 63]!;
+    out[j + 3] = ENCODE[v & 63]!;
+  }
+  if (i < n) {
+    const v = (bytes[i]! << 16) | (i + 1 < n ? bytes[i + 1]! << 8 : 0);
+    out[j] = ENCODE[v >>> 18]!;
+    out[j + 1] = ENCODE[(v >>> 12) & 63]!;
+    out[j + 2] = i + 1 < n ? ENCODE[(v >>> 6) & 63]! : PAD;
+    out[j + 3] = PAD;
+  }
+  // ASCII only: every decoder takes its fast path.
+  return asciiDecoder.decode(out);
+};
+
+const portableDecodeInto = (s: string, target: Uint8Array): boolean => {
+  const n = s.length;
+  if (strictBase64Length(s) !== target.length || !hasCanonicalTail(s)) return false;
+  if (n === 0) return true;
+  const full = s.charCodeAt(n - 1) === PAD ? n - 4 : n; // characters in complete groups
+  let j = 0;
+  for (let i = 0; i < full; i += 4) {
+    const a = s.charCodeAt(i);
+    const b = s.charCodeAt(i + 1);
+    const c = s.charCodeAt(i + 2);
+    const d = s.charCodeAt(i + 3);
+    if ((a | b | c | d) > 255) return false;
+    const v = DECODE[a]!, w = DECODE[b]!, x = DECODE[c]!, y = DECODE[d]!;
+    if ((v | w | x | y) === 255) return false;
+    const bits = (v << 18) | (w << 12) | (x << 6) | y;
+    target[j++] = bits >>> 16;
+    target[j++] = (bits >>> 8) & 0xff;
+    target[j++] = bits & 0xff;
+  }
+  if (full < n) {
+    const a = s.charCodeAt(full);
+    const b = s.charCodeAt(full + 1);
+    const c = s.charCodeAt(full + 2); // a data character, or "=" when two are padding
+    if ((a | b | c) > 255) return false;
+    const v = DECODE[a]!, w = DECODE[b]!;
+    if ((v | w) === 255) return false;
+    target[j++] = (v << 2) | (w >>> 4);
+    if (c !== PAD) {
+      const x = DECODE[c]!;
+      if (x === 255) return false;
+      target[j++] = ((w & 0x0f) << 4) | (x >>> 2);
+    }
+  }
+  return j === target.length;
+};
+
+/** Plain JavaScript, for runtimes with neither a native codec nor `Buffer`. */
+const portable: Base64Codec = { encode: portableEncode, decodeInto: portableDecodeInto };
+
+// ---- native (TC39 Uint8Array base64) ----
+
+interface NativeUint8Array {
+  toBase64(): string;
+  setFromBase64(
+    s: string,
+    options: { readonly lastChunkHandling: "strict" },
+  ): { readonly read: number; readonly written: number };
+}
+
+const nativeProto = Uint8Array.prototype as unknown as Partial<NativeUint8Array>;
+const native: Base64Codec | undefined = typeof nativeProto.toBase64 === "function" &&
+    typeof nativeProto.setFromBase64 === "function"
+  ? {
+    encode: (bytes) => (bytes as unknown as NativeUint8Array).toBase64(),
+    decodeInto: (s, target) => {
+      // Strict mode refuses bad characters, misplaced padding and non-zero padding bits; it
+      // skips ASCII whitespace, which shows as fewer bytes written than the length implies.
+      if (strictBase64Length(s) !== target.length || !hasCanonicalTail(s)) return false;
+      try {
+        const { read, written } = (target as unknown as NativeUint8Array).setFromBase64(s, {
+          lastChunkHandling: "strict",
+        });
+        return read === s.length && written === target.length;
+      } catch {
+        return false;
+      }
+    },
+  }
+  : undefined;
+
+// ---- Node's Buffer (found on globalThis, never imported) ----
+
+interface NodeBufferView {
+  toString(encoding: "base64"): string;
+  write(s: string, offset: number, length: number, encoding: "base64"): number;
+}
+interface NodeBufferClass {
+  from(buffer: ArrayBufferLike, byteOffset: number, length: number): NodeBufferView;
+  byteLength(s: string, encoding: "utf8"): number;
+}
+
+const nodeBuffer = (globalThis as { Buffer?: Partial<NodeBufferClass> }).Buffer;
+const node: Base64Codec | undefined = typeof nodeBuffer?.from === "function" &&
+    typeof nodeBuffer.byteLength === "function"
+  ? (() => {
+    const B = nodeBuffer as NodeBufferClass;
+    return {
+      encode: (bytes) =>
+        B.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("base64"),
+      decodeInto: (s, target) => {
+        // Buffer's decoder is lenient: it reads both alphabets, skips any other character and
+        // stops at "=", and it truncates characters above U+00FF to their low byte. So: ASCII
+        // only (UTF-8 length = length), no URL-safe "-" or "_", a canonical tail; then every
+        // character skipped or stopped at would show as fewer bytes written than the length
+        // of the text implies.
+        if (strictBase64Length(s) !== target.length || !hasCanonicalTail(s)) return false;
+        if (B.byteLength(s, "utf8") !== s.length) return false;
+        if (s.indexOf("-") !== -1 || s.indexOf("_") !== -1) return false;
+        const view = B.from(target.buffer, target.byteOffset, target.byteLength);
+        return view.write(s, 0, target.byteLength, "base64") === target.byteLength;
+      },
+    } satisfies Base64Codec;
+  })()
+  : undefined;
+
+/** The codec in use (`native`, else `node`, else `portable`), and every available one. */
+export const base64Codecs: {
+  readonly active: "native" | "node" | "portable";
+  readonly native?: Base64Codec;
+  readonly node?: Base64Codec;
+  readonly portable: Base64Codec;
+} = {
+  active: native !== undefined ? "native" : node !== undefined ? "node" : "portable",
+  ...(native === undefined ? {} : { native }),
+  ...(node === undefined ? {} : { node }),
+  portable,
+};
+
+const codec: Base64Codec = native ?? node ?? portable;
+
+/**
+ * Decodes strict standard base64 into `target`, which must be exactly
+ * {@linkcode strictBase64Length}`(s)` bytes long (e.g. a `subarray` of a larger buffer).
+ *
+ * @param s The text to decode.
+ * @param target Where the bytes go.
+ * @returns `false` when `s` is not canonical base64 or `target` has another length (`target`
+ * may then be partly written).
+ */
+export const decodeBase64StrictInto = (s: string, target: Uint8Array): boolean =>
+  codec.decodeInto(s, target);
 
 /**
  * Decodes strict standard base64; `undefined` when `s` is not exactly that.
@@ -25,9 +234,10 @@ const hasCanonicalTail = (s: string): boolean => {
  * @returns The bytes, or `undefined` for anything that is not canonical base64.
  */
 export const decodeBase64Strict = (s: string): Uint8Array<ArrayBuffer> | undefined => {
-  if (!STRICT_BASE64.test(s) || !hasCanonicalTail(s)) return undefined;
-  const decoded = Encoding.decodeBase64(s);
-  return Either.isRight(decoded) ? decoded.right as Uint8Array<ArrayBuffer> : undefined;
+  const length = strictBase64Length(s);
+  if (length === undefined) return undefined;
+  const bytes = new Uint8Array(length);
+  return codec.decodeInto(s, bytes) ? bytes : undefined;
 };
 
 /**
@@ -36,4 +246,4 @@ export const decodeBase64Strict = (s: string): Uint8Array<ArrayBuffer> | undefin
  * @param bytes The bytes to encode.
  * @returns Standard base64 with `=` padding.
  */
-export const encodeBase64 = (bytes: Uint8Array): string => Encoding.encodeBase64(bytes);
+export const encodeBase64 = (bytes: Uint8Array): string => codec.encode(bytes);

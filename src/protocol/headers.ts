@@ -31,7 +31,6 @@ export const quote = (text: string): string =>
     .replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)
     .replace(/%2F/g, "/");
 
-// deno-lint-ignore no-control-regex
 const FORBIDDEN_IN_HEADER = /[\r\n\0]/;
 
 /**

@@ -10,7 +10,12 @@
  */
 import { Either, ParseResult, Schema } from "effect";
 import { SecurityError } from "../errors.ts";
-import { decodeBase64Strict, encodeBase64 } from "./base64.ts";
+import {
+  decodeBase64Strict,
+  decodeBase64StrictInto,
+  encodeBase64,
+  strictBase64Length,
+} from "./base64.ts";
 
 /** The protocol version this library speaks. */
 export const PROTOCOL_VERSION = "1.0" as const;
@@ -128,21 +133,27 @@ export const decodePackage = (
   if (nonce === undefined || nonce.length !== NONCE_BYTES) {
     return Either.left(malformed("nonce is not 12 bytes of base64", payloadId));
   }
-  const tag = decodeBase64Strict(pkg.encrypted_payload.tag);
-  if (tag === undefined || tag.length !== TAG_BYTES) {
+  // Ciphertext and tag are decoded straight into `ciphertext || tag`, as WebCrypto wants it:
+  // no intermediate buffers, no copy (the ciphertext is most of the package).
+  const { ciphertext, tag } = pkg.encrypted_payload;
+  const ciphertextLength = strictBase64Length(ciphertext);
+  const sealed = new Uint8Array((ciphertextLength ?? 0) + TAG_BYTES);
+  if (
+    strictBase64Length(tag) !== TAG_BYTES ||
+    !decodeBase64StrictInto(tag, sealed.subarray(sealed.length - TAG_BYTES))
+  ) {
     return Either.left(malformed("tag is not 16 bytes of base64", payloadId));
   }
-  const ciphertext = decodeBase64Strict(pkg.encrypted_payload.ciphertext);
-  if (ciphertext === undefined) {
+  if (
+    ciphertextLength === undefined ||
+    !decodeBase64StrictInto(ciphertext, sealed.subarray(0, ciphertextLength))
+  ) {
     return Either.left(malformed("ciphertext is not base64", payloadId));
   }
   const wrappedKey = decodeBase64Strict(pkg.encrypted_aes_key);
   if (wrappedKey === undefined || wrappedKey.length === 0) {
     return Either.left(malformed("encrypted_aes_key is not base64", payloadId));
   }
-  const sealed = new Uint8Array(ciphertext.length + TAG_BYTES);
-  sealed.set(ciphertext, 0);
-  sealed.set(tag, ciphertext.length);
   return Either.right({
     wrappedKey,
     nonce,
@@ -186,18 +197,104 @@ export const buildPackage = (
   },
 ): SealedPackage => {
   const split = parts.sealed.length - TAG_BYTES;
-  return {
+  const encrypted_payload = {
+    ciphertext: encodeBase64(parts.sealed.subarray(0, split)),
+    nonce: encodeBase64(parts.nonce),
+    tag: encodeBase64(parts.sealed.subarray(split)),
+  };
+  const pkg = {
     version: PROTOCOL_VERSION,
     algorithm: PACKAGE_ALGORITHM,
-    encrypted_payload: {
-      ciphertext: encodeBase64(parts.sealed.subarray(0, split)),
-      nonce: encodeBase64(parts.nonce),
-      tag: encodeBase64(parts.sealed.subarray(split)),
-    },
+    encrypted_payload,
     encrypted_aes_key: encodeBase64(parts.wrappedKey),
     key_algorithm: KEY_ALGORITHM,
     payload_algorithm: PAYLOAD_ALGORITHM,
   };
+  built.set(pkg, { payload: encrypted_payload, ...encrypted_payload, key: pkg.encrypted_aes_key });
+  return pkg;
+};
+
+/**
+ * The base64 strings of each package {@linkcode buildPackage} made: base64 needs no JSON
+ * escaping, so {@linkcode encodePackage} can copy them as they are, as long as the package
+ * still holds exactly these strings.
+ */
+const built = new WeakMap<
+  SealedPackage,
+  {
+    readonly payload: EncryptedPayload;
+    readonly ciphertext: string;
+    readonly nonce: string;
+    readonly tag: string;
+    readonly key: string;
+  }
+>();
+
+const PACKAGE_KEYS = [
+  "version",
+  "algorithm",
+  "encrypted_payload",
+  "encrypted_aes_key",
+  "key_algorithm",
+  "payload_algorithm",
+] as const;
+const PAYLOAD_KEYS = ["ciphertext", "nonce", "tag"] as const;
+const hasKeys = (value: object, keys: ReadonlyArray<string>): boolean => {
+  const own = Object.keys(value);
+  return own.length === keys.length && own.every((k, i) => k === keys[i]);
+};
+const hasToJson = (value: object): boolean =>
+  typeof (value as { toJSON?: unknown }).toJSON === "function";
+
+// JSON.stringify of a built package, around its four base64 strings.
+const JSON_PARTS = [
+  `{"version":"${PROTOCOL_VERSION}","algorithm":"${PACKAGE_ALGORITHM}",` +
+  `"encrypted_payload":{"ciphertext":"`,
+  `","nonce":"`,
+  `","tag":"`,
+  `"},"encrypted_aes_key":"`,
+  `","key_algorithm":"${KEY_ALGORITHM}","payload_algorithm":"${PAYLOAD_ALGORITHM}"}`,
+].map((part) => textEncoder.encode(part));
+
+/**
+ * `JSON.stringify(pkg)` as UTF-8 without the big intermediate strings, for a package that
+ * {@linkcode buildPackage} made and that is unchanged; `undefined` for any other.
+ */
+const encodeBuiltPackage = (pkg: SealedPackage): Uint8Array<ArrayBuffer> | undefined => {
+  const strings = built.get(pkg);
+  if (strings === undefined) return undefined;
+  const payload = pkg.encrypted_payload;
+  if (
+    payload !== strings.payload || !hasKeys(pkg, PACKAGE_KEYS) ||
+    !hasKeys(payload, PAYLOAD_KEYS) || hasToJson(pkg) || hasToJson(payload) ||
+    pkg.version !== PROTOCOL_VERSION || pkg.algorithm !== PACKAGE_ALGORITHM ||
+    pkg.key_algorithm !== KEY_ALGORITHM || pkg.payload_algorithm !== PAYLOAD_ALGORITHM
+  ) {
+    return undefined;
+  }
+  const values = [payload.ciphertext, payload.nonce, payload.tag, pkg.encrypted_aes_key];
+  if (
+    values[0] !== strings.ciphertext || values[1] !== strings.nonce ||
+    values[2] !== strings.tag || values[3] !== strings.key
+  ) {
+    return undefined;
+  }
+  // Base64 is ASCII: one byte per character.
+  let size = 0;
+  for (const part of JSON_PARTS) size += part.length;
+  for (const value of values) size += value.length;
+  const out = new Uint8Array(size);
+  let offset = 0;
+  for (let i = 0; i < JSON_PARTS.length; i++) {
+    const part = JSON_PARTS[i]!;
+    out.set(part, offset);
+    offset += part.length;
+    const value = values[i];
+    if (value !== undefined) {
+      offset += textEncoder.encodeInto(value, out.subarray(offset)).written;
+    }
+  }
+  return offset === size ? out : undefined;
 };
 
 /**
@@ -207,4 +304,4 @@ export const buildPackage = (
  * @returns Its UTF-8 JSON.
  */
 export const encodePackage = (pkg: SealedPackage): Uint8Array<ArrayBuffer> =>
-  textEncoder.encode(JSON.stringify(pkg));
+  encodeBuiltPackage(pkg) ?? textEncoder.encode(JSON.stringify(pkg));
