@@ -117,6 +117,7 @@ export {
   makeSecureCompletion,
   SecureCompletion,
   type SecureCompletionConfig,
+  type SecureCompletionParts,
 } from "./src/client/secure_completion.ts";
 export { nomyoLayer, nomyoLayerFetch, type NomyoServices } from "./src/client/layer.ts";
 export { HybridCipher, HybridCipherLive, makeHybridCipher } from "./src/crypto/hybrid_cipher.ts";

@@ -122,6 +122,14 @@ const encodeRequest = (
     : Either.right(bytes);
 };
 
+/** The services {@linkcode SecureCompletion} is built on. */
+export type SecureCompletionParts =
+  | HybridCipher
+  | SecureBytes
+  | KeyRing
+  | RouterKeys
+  | RouterTransport;
+
 /**
  * Builds the service from its parts.
  *
@@ -130,11 +138,7 @@ const encodeRequest = (
  */
 export const makeSecureCompletion = (
   config: SecureCompletionConfig,
-): Effect.Effect<
-  SecureCompletion,
-  SecurityError,
-  HybridCipher | SecureBytes | KeyRing | RouterKeys | RouterTransport
-> =>
+): Effect.Effect<SecureCompletion, SecurityError, SecureCompletionParts> =>
   Effect.gen(function* () {
     const cipher = yield* HybridCipher;
     const secureBytes = yield* SecureBytes;
@@ -264,8 +268,5 @@ export const makeSecureCompletion = (
  */
 export const layerSecureCompletion = (
   config: SecureCompletionConfig,
-): Layer.Layer<
-  SecureCompletion,
-  SecurityError,
-  HybridCipher | SecureBytes | KeyRing | RouterKeys | RouterTransport
-> => Layer.effect(SecureCompletion, makeSecureCompletion(config));
+): Layer.Layer<SecureCompletion, SecurityError, SecureCompletionParts> =>
+  Layer.effect(SecureCompletion, makeSecureCompletion(config));

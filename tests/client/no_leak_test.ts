@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { SecureChatCompletion } from "../../src/client/secure_chat_completion.ts";
 import { SecureCompletionClient } from "../../src/client/secure_completion_client.ts";
 import { startTestRouter } from "../../src/testing/router.ts";
-import type { Tamper } from "../../src/testing/faults.ts";
+import { TAMPERS } from "../../src/testing/faults.ts";
 
 const API_KEY = "sk-canary-APIKEY-7f3a9b1c2d4e";
 const PLAINTEXT = "CANARY-PLAINTEXT Jane Roe, diagnosis Z99.89, MRN 0042-7731";
@@ -63,19 +63,7 @@ Deno.test("no canary (API key, plaintext, password, key bytes) leaks from any fa
       router.inject({ status, detail: `status ${status}`, retryAfter: "0", times: 2 });
       await collect(client.create({ ...ask, api_key: "the-router-wants-another-key" }));
     }
-    const tampers: Tamper[] = [
-      "ciphertext",
-      "tag",
-      "nonce",
-      "wrapped-key",
-      "not-json",
-      "html",
-      "missing-tag",
-      "downgrade",
-      "wrong-recipient",
-      "plaintext-not-json",
-    ];
-    for (const tamper of tampers) {
+    for (const tamper of TAMPERS) {
       router.inject({ tamper });
       await collect(client.create({ ...ask, api_key: "the-router-wants-another-key" }));
     }

@@ -11,33 +11,16 @@ import {
   AuthenticationError,
   ForbiddenError,
   InvalidRequestError,
-  RateLimitError,
   ServerError,
   ServiceUnavailableError,
 } from "../../src/errors.ts";
+import { statusError } from "../../src/transport/status_errors.ts";
 import { makeScripted, serviceLayer, type Step } from "./_scripted_transport.ts";
 import { failureOf } from "../_helpers.ts";
 
 const request = { model: "m", messages: [{ role: "user", content: "hello" }] };
-const err = (status: number, retryAfter?: number) => () => {
-  const args = { message: `status ${status}`, status, retryAfter };
-  switch (status) {
-    case 400:
-      return new InvalidRequestError(args);
-    case 401:
-      return new AuthenticationError(args);
-    case 403:
-      return new ForbiddenError(args);
-    case 429:
-      return new RateLimitError(args);
-    case 500:
-      return new ServerError(args);
-    case 503:
-      return new ServiceUnavailableError(args);
-    default:
-      return new APIError<"APIError">(args);
-  }
-};
+const err = (status: number, retryAfter?: number) => () =>
+  statusError(status, { detail: `status ${status}` }, { retryAfter });
 const netErr = () => new APIConnectionError({ message: "connection failed" });
 
 /** Runs one create() under the TestClock, moving the clock until the request settles. */
