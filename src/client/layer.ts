@@ -41,7 +41,7 @@ export const USER_AGENT = "nomyo-client-ts/0.1.0";
  * re-imported from the file as non-extractable keys.
  */
 const keyRingOptions = (o: ResolvedOptions): KeyRingOptions => {
-  const rotation = rotationEvery(o.keyRotationInterval);
+  const rotation = o.keyRotationSchedule ?? rotationEvery(o.keyRotationInterval);
   if (o.keyDir === undefined) return { keySize: o.keySize, rotation };
   const withBytes = <A, E>(effect: Effect.Effect<A, E, SecureBytes>): Effect.Effect<A, E> =>
     Effect.provideService(effect, SecureBytes, makeSecureBytes());

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { Either, Redacted } from "effect";
+import { Either, Redacted, type Schedule } from "effect";
 import type { AttestationMode } from "./secure_completion.ts";
 import {
   checkBaseUrl,
@@ -35,6 +35,8 @@ export interface ClientOptions {
   readonly keyPassword?: string;
   /** Milliseconds between key rotations; `0` turns rotation off. Default 24 h. */
   readonly keyRotationInterval?: number;
+  /** An Effect `Schedule` for rotations, instead of `keyRotationInterval`. */
+  readonly keyRotationSchedule?: Schedule.Schedule<unknown, unknown>;
   /** Where rotated keys are saved (when persistence is on). Default: `keyDir`. */
   readonly keyRotationDir?: string;
   /** Password for rotated key files. Default: `keyPassword`. */
@@ -70,6 +72,7 @@ export interface ResolvedOptions {
   readonly keyDir: string | undefined;
   readonly keyPassword: string | undefined;
   readonly keyRotationInterval: number;
+  readonly keyRotationSchedule: Schedule.Schedule<unknown, unknown> | undefined;
   readonly keyRotationDir: string | undefined;
   readonly keyRotationPassword: string | undefined;
   readonly maxRetries: number;
@@ -166,6 +169,7 @@ export const resolveOptions = (options: ClientOptions = {}): ResolvedOptions => 
       options.keyRotationInterval,
       DEFAULT_ROTATION_MS,
     ),
+    keyRotationSchedule: options.keyRotationSchedule,
     keyRotationDir: optionalString("keyRotationDir", options.keyRotationDir) ?? keyDir,
     keyRotationPassword: optionalString("keyRotationPassword", options.keyRotationPassword) ??
       optionalString("keyPassword", options.keyPassword),
