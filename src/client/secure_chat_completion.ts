@@ -94,6 +94,15 @@ export class SecureChatCompletion implements AsyncDisposable {
     if (typeof request !== "object" || request === null) {
       return Promise.reject(new TypeError("Cannot send request: the request must be an object"));
     }
+    if (
+      options.timeout !== undefined &&
+      (typeof options.timeout !== "number" || !Number.isFinite(options.timeout) ||
+        options.timeout <= 0)
+    ) {
+      return Promise.reject(
+        new TypeError("Cannot send request: timeout must be a positive number"),
+      );
+    }
     const { security_tier, api_key, base_url, ...body } = request;
     return this.#runtime.run(
       Effect.flatMap(SecureCompletion, (s) =>

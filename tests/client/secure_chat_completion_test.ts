@@ -323,6 +323,8 @@ Deno.test("guards refuse before any byte is sent", async () => {
       assert.equal(error.reason, reason, what);
       assert.ok(!error.message.includes("abc"), `${what}: no secret in the message`);
     }
+    await assert.rejects(client.create(ask("x"), { timeout: -1 }), TypeError);
+    await assert.rejects(client.create(null as never), TypeError);
     assert.equal(router.requests.length, 0, "nothing reached the router");
   });
 });
