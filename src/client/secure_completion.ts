@@ -112,14 +112,15 @@ const encodeRequest = (
     throw new TypeError("Cannot send request: the request must be an object");
   }
   const bytes = utf8.encode(JSON.stringify(request));
-  return bytes.length > MAX_PLAINTEXT_BYTES
-    ? Either.left(
-      new SecurityError({
-        reason: "PayloadTooLarge",
-        message: `Cannot send request: plaintext is ${bytes.length} bytes, over the 10 MiB limit`,
-      }),
-    )
-    : Either.right(bytes);
+  if (bytes.length <= MAX_PLAINTEXT_BYTES) return Either.right(bytes);
+  const size = bytes.length;
+  bytes.fill(0); // refused, but it held the plaintext all the same
+  return Either.left(
+    new SecurityError({
+      reason: "PayloadTooLarge",
+      message: `Cannot send request: plaintext is ${size} bytes, over the 10 MiB limit`,
+    }),
+  );
 };
 
 /** The services {@linkcode SecureCompletion} is built on. */
@@ -227,6 +228,9 @@ export const makeSecureCompletion = (
           : Redacted.make(apiKeyInput);
         if (apiKey !== undefined) yield* checkHeaderValue("Authorization", Redacted.value(apiKey));
         const plaintext = yield* secureBytes.lend(yield* encodeRequest(request));
+        if (overrides.payloadId === "") {
+          return yield* Effect.die(new TypeError("Cannot send request: payloadId is empty"));
+        }
         const payloadId = overrides.payloadId === undefined
           ? crypto.randomUUID()
           : yield* checkHeaderValue("X-Payload-ID", overrides.payloadId);
