@@ -60,7 +60,8 @@ const toClientPair = (pair: RsaKeyPair, generation: number): ClientKeyPair => ({
 
 /**
  * Builds a key ring in the current scope: the first pair starts in the background at once;
- * the rotation fiber, when rotation is on, is forked into the scope and stops with it.
+ * with rotation on, so does the next one, and the rotation fiber is forked into the scope and
+ * stops with it.
  *
  * @param options Key size, rotation schedule and key sources.
  * @returns The ring, within a scope.
@@ -77,16 +78,18 @@ export const makeKeyRing = (
       Effect.cached,
       Effect.runSync,
     );
-    // The next pair is made as soon as the ring exists, so rotating never waits.
-    let next = yield* Effect.forkScoped(generate);
+    // With rotation on, the next pair is made as soon as the ring exists, so rotating never
+    // waits; with it off, no key pair is made that may never be used.
+    const ahead = options.rotation !== undefined;
+    let next = ahead ? yield* Effect.forkScoped(generate) : undefined;
     let generation = 0;
     const scope = yield* Effect.scope;
 
     const rotate: Effect.Effect<ClientKeyPair, KeyError> = Effect.uninterruptible(
       Effect.gen(function* () {
         // Start the one after next first, so a failure below never leaves the ring without one.
-        const ready = next;
-        next = yield* Effect.forkIn(generate, scope);
+        const ready = next ?? (yield* Effect.forkIn(generate, scope));
+        next = ahead ? yield* Effect.forkIn(generate, scope) : undefined;
         const fresh = yield* Fiber.join(ready);
         const installed = options.onRotate === undefined ? fresh : yield* options.onRotate(fresh);
         const pair = toClientPair(installed, ++generation);

@@ -10,6 +10,7 @@
  */
 import { Either, ParseResult, Schema } from "effect";
 import { SecurityError } from "../errors.ts";
+import { decodeUtf8Strict } from "./utf8.ts";
 import {
   decodeBase64Strict,
   decodeBase64StrictInto,
@@ -94,9 +95,7 @@ export interface DecodedPackage {
 }
 
 const decodeShape = Schema.decodeUnknownEither(SealedPackage);
-const textDecoder = new TextDecoder("utf-8", { fatal: true });
 const textEncoder = new TextEncoder();
-
 /** A format refusal; it names the field, never its value. */
 export const malformed = (detail: string, payloadId?: string): SecurityError =>
   new SecurityError({
@@ -176,11 +175,75 @@ export const parsePackage = (
 ): Either.Either<DecodedPackage, SecurityError> => {
   let value: unknown;
   try {
-    value = JSON.parse(textDecoder.decode(body));
+    const text = decodeUtf8Strict(body);
+    const large = text.length >= LARGE_PACKAGE ? parseLargePackage(text, payloadId) : undefined;
+    if (large !== undefined) return large;
+    value = JSON.parse(text);
   } catch {
     return Either.left(malformed("body is not UTF-8 JSON", payloadId));
   }
   return decodePackage(value, payloadId);
+};
+
+/** Bodies from this many characters on try {@linkcode parseLargePackage} first. */
+const LARGE_PACKAGE = 16 * 1024;
+const CIPHERTEXT_KEY = '"ciphertext"';
+
+const isJsonSpace = (c: number): boolean => c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
+
+/**
+ * `decodePackage(JSON.parse(text))` without making `JSON.parse` copy the ciphertext, which is
+ * nearly all of a large body; `undefined` whenever this shortcut cannot prove it gives the same
+ * result (the caller then parses the whole text).
+ *
+ * The ciphertext's string token (found after the first `"ciphertext"` key, free of escapes) is
+ * replaced by a random sentinel, and the rest is parsed. Replacing one string token by another
+ * keeps the JSON's shape, so when the parsed `encrypted_payload.ciphertext` is the sentinel,
+ * the token was the value `JSON.parse` would have kept (duplicate keys included); its text is
+ * then that value, a slice of `text`. Any refusal is left to the full parse, so that error
+ * messages stay exactly as they were.
+ */
+const parseLargePackage = (
+  text: string,
+  payloadId: string | undefined,
+): Either.Either<DecodedPackage, SecurityError> | undefined => {
+  const key = text.indexOf(CIPHERTEXT_KEY);
+  if (key === -1) return undefined;
+  let i = key + CIPHERTEXT_KEY.length;
+  while (isJsonSpace(text.charCodeAt(i))) i++;
+  if (text.charCodeAt(i) !== 0x3a) return undefined; // ":"
+  i++;
+  while (isJsonSpace(text.charCodeAt(i))) i++;
+  if (text.charCodeAt(i) !== 0x22) return undefined; // '"'
+  const open = i;
+  const close = text.indexOf('"', open + 1);
+  if (close === -1) return undefined;
+  const escape = text.indexOf("\\", open + 1);
+  if (escape !== -1 && escape < close) return undefined;
+  const sentinel = `nomyo-${
+    Array.from(crypto.getRandomValues(new Uint32Array(4)), (n) => n.toString(36)).join("-")
+  }`;
+  let skeleton: unknown;
+  try {
+    skeleton = JSON.parse(`${text.slice(0, open)}"${sentinel}"${text.slice(close + 1)}`);
+  } catch {
+    return undefined;
+  }
+  if (typeof skeleton !== "object" || skeleton === null || Array.isArray(skeleton)) {
+    return undefined;
+  }
+  const payload = (skeleton as { encrypted_payload?: unknown }).encrypted_payload;
+  if (
+    typeof payload !== "object" || payload === null || Array.isArray(payload) ||
+    (payload as { ciphertext?: unknown }).ciphertext !== sentinel
+  ) {
+    return undefined;
+  }
+  (payload as { ciphertext: string }).ciphertext = text.slice(open + 1, close);
+  // Control characters would have made the text invalid JSON; strict base64 has none, so a
+  // package that decodes is one that JSON.parse would have read the same.
+  const decoded = decodePackage(skeleton, payloadId);
+  return Either.isRight(decoded) ? decoded : undefined;
 };
 
 /**

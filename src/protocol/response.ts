@@ -7,8 +7,8 @@ import { Either, Schema } from "effect";
 import { SecurityError } from "../errors.ts";
 import { type ChatCompletion, ChatCompletionBody, type ResponseMetadata } from "./chat.ts";
 import type { DecodedPackage } from "./package.ts";
+import { decodeUtf8Strict } from "./utf8.ts";
 
-const utf8 = new TextDecoder("utf-8", { fatal: true });
 const isChatCompletionBody = Schema.is(ChatCompletionBody);
 
 const isPlainObject = (value: unknown): value is Record<string, unknown> =>
@@ -38,7 +38,7 @@ export const toChatCompletion = (
 ): Either.Either<ChatCompletion, SecurityError> => {
   let body: unknown;
   try {
-    body = JSON.parse(utf8.decode(plaintext));
+    body = JSON.parse(decodeUtf8Strict(plaintext));
   } catch {
     return Either.left(malformedPlaintext(payloadId));
   }

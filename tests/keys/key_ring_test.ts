@@ -20,10 +20,23 @@ const counting = () => {
 
 const settle = Effect.promise(() => new Promise((r) => setTimeout(r, 5)));
 
-Deno.test("makeKeyRing() starts the first and the next pair in the background", async () => {
+Deno.test("makeKeyRing() without rotation makes one pair, and the next only when asked", async () => {
   const gen = counting();
   await Effect.runPromise(Effect.scoped(Effect.gen(function* () {
     const ring = yield* makeKeyRing({ generate: gen.generate });
+    yield* ring.current;
+    yield* settle;
+    assert.equal(gen.made(), 1, "no pair made ahead when rotation is off");
+    const rotated = yield* ring.rotate;
+    assert.equal(rotated.generation, 1);
+    assert.equal(gen.made(), 2);
+  })));
+});
+
+Deno.test("makeKeyRing() with rotation starts the first and the next pair in the background", async () => {
+  const gen = counting();
+  await Effect.runPromise(Effect.scoped(Effect.gen(function* () {
+    const ring = yield* makeKeyRing({ generate: gen.generate, rotation: rotationEvery(3_600_000) });
     const first = yield* ring.current;
     assert.equal(first.generation, 0);
     assert.equal(first.publicKeyHeader.startsWith("-----BEGIN%20PUBLIC%20KEY-----%0A"), true);

@@ -1,0 +1,269 @@
+/**
+ * The measurements of `run_all.ts`, runnable as is under Deno and, bundled, under Node and Bun.
+ * Each mode prints progress on stderr and one `RESULT {json}` line on stdout.
+ *
+ * ```sh
+ * deno run --allow-read --allow-net=127.0.0.1 --allow-env --v8-flags=--expose-gc bench/cross_runtime.ts cipher [--quick]
+ * node --expose-gc /tmp/cross_runtime.mjs rps [--quick]
+ * bun /tmp/cross_runtime.mjs heap --router http://127.0.0.1:PORT [--requests 10000]
+ * ```
+ *
+ * Modes:
+ * - `cipher`: per payload size, the client's seal, open and both against their WebCrypto floor
+ *   (RSA-4096), measured in alternating rounds, medians reported;
+ * - `rps`: requests per second through the in-process test router (RSA-4096 both ends) at 1, 4
+ *   and 16 in flight, the plain JSON baseline at the same levels, and the router key checks
+ *   (one `GET /pki/public_key` for a cold burst of 16, no extra round trip afterwards);
+ * - `heap`: heap before and after N sequential requests to a router in another process (that
+ *   router keeps every request it saw, by design, so it must not share the heap measured);
+ * - `serve`: runs a test router and prints `listening on URL` (for `heap`); stops on SIGTERM.
+ *
+ * @module
+ */
+import process from "node:process";
+import { makeKeys, requestOfSize, SIZES } from "./_fixtures.ts";
+import { makeCipherCase, type Op } from "./_ops.ts";
+import { plainCreate, startPlainServer } from "./_plain_server.ts";
+import {
+  median,
+  runInFlight,
+  startEncrypted,
+  type Throughput,
+  waitForIdle,
+} from "./_round_trip.ts";
+import { SecureChatCompletion } from "../src/client/secure_chat_completion.ts";
+import { startTestRouter } from "../src/testing/router.ts";
+
+/** Which runtime this is, and its version. */
+export const runtimeInfo = (): { readonly name: string; readonly version: string } => {
+  const g = globalThis as {
+    Deno?: { version: { deno: string; v8: string } };
+    Bun?: { version: string };
+  };
+  if (g.Deno !== undefined) return { name: "Deno", version: g.Deno.version.deno };
+  if (g.Bun !== undefined) return { name: "Bun", version: g.Bun.version };
+  return { name: "Node", version: process.versions.node ?? "?" };
+};
+
+const log = (line: string): void => {
+  process.stderr.write(`[${runtimeInfo().name}] ${line}\n`);
+};
+
+const args = process.argv.slice(2);
+const flag = (name: string): boolean => args.includes(name);
+const option = (name: string): string | undefined => {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : undefined;
+};
+const quick = flag("--quick");
+
+const emit = (result: unknown): void => {
+  process.stdout.write(`RESULT ${JSON.stringify({ runtime: runtimeInfo(), quick, result })}\n`);
+};
+
+/** Medians of two operations timed in alternating rounds, so that drift hits both alike. */
+const compare = async (
+  floor: Op,
+  project: Op,
+  budgetMs: number,
+): Promise<{ floorMs: number; projectMs: number; ratio: number; rounds: number }> => {
+  for (let i = 0; i < 3; i++) {
+    await floor();
+    await project();
+  }
+  const f: number[] = [];
+  const p: number[] = [];
+  const begin = performance.now();
+  let rounds = 0;
+  while (rounds < 8 || (performance.now() - begin < budgetMs && rounds < 400)) {
+    const order: Array<[Op, number[]]> = rounds % 2 === 0
+      ? [[floor, f], [project, p]]
+      : [[project, p], [floor, f]];
+    for (const [op, times] of order) {
+      const t = performance.now();
+      await op();
+      times.push(performance.now() - t);
+    }
+    rounds++;
+  }
+  const floorMs = median(f);
+  const projectMs = median(p);
+  return { floorMs, projectMs, ratio: projectMs / floorMs, rounds };
+};
+
+const cipherMode = async (): Promise<void> => {
+  const t = performance.now();
+  const keys = await makeKeys(4096);
+  log(`4096-bit keys made in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+  const budget = quick ? 700 : 2500;
+  const sizes = [];
+  for (const size of SIZES) {
+    const c = await makeCipherCase(size, keys);
+    const seal = await compare(c.floorSeal, c.seal, budget * 0.6);
+    const open = await compare(c.floorOpen, c.open, budget * 0.6);
+    const both = await compare(c.floorBoth, c.both, budget);
+    log(
+      `${size.label}: client ${both.projectMs.toFixed(2)} ms, floor ${
+        both.floorMs.toFixed(2)
+      } ms, ×${both.ratio.toFixed(2)} (seal ×${seal.ratio.toFixed(2)}, open ×${
+        open.ratio.toFixed(2)
+      })`,
+    );
+    sizes.push({ size: size.label, bytes: size.bytes, wire: c.wire, seal, open, both });
+  }
+  emit({ mode: "cipher", sizes });
+};
+
+const rpsMode = async (): Promise<void> => {
+  const duration = quick ? 1500 : 5000;
+  const levels = [1, 4, 16];
+  const { request } = requestOfSize(1024);
+  const t = performance.now();
+  const enc = await startEncrypted(4096, { keyRotationInterval: 0 });
+  // Cold start: 16 requests at once, before the client has its key pair or the router's key.
+  await Promise.all(Array.from({ length: 16 }, () => enc.client.create(request)));
+  const coldFetches = enc.router.publicKeyFetches;
+  log(`cold burst of 16 done in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+  log(`waited ${((await waitForIdle(30_000)) / 1000).toFixed(1)} s for background key generation`);
+  const encrypted: Throughput[] = [];
+  let sent = 16;
+  const create = (): Promise<unknown> => {
+    sent++;
+    return enc.client.create(request);
+  };
+  for (const inFlight of levels) {
+    await runInFlight(create, inFlight, 300); // warm-up
+    const r = await runInFlight(create, inFlight, duration);
+    encrypted.push(r);
+    log(
+      `encrypted, ${inFlight} in flight: ${r.rps.toFixed(1)} req/s (median ${
+        r.medianMs.toFixed(1)
+      } ms)`,
+    );
+  }
+  const records = enc.router.requests;
+  const keyFetches = enc.router.publicKeyFetches;
+  const completions = records.filter((r) => r.path === "/v1/chat/secure_completion").length;
+  await enc.close();
+
+  const plain = await startPlainServer();
+  const plainResults: Throughput[] = [];
+  for (const inFlight of levels) {
+    await runInFlight(() => plainCreate(plain.url, request), inFlight, 200);
+    const r = await runInFlight(
+      () => plainCreate(plain.url, request),
+      inFlight,
+      Math.min(duration, 2000),
+    );
+    plainResults.push(r);
+    log(
+      `plain, ${inFlight} in flight: ${r.rps.toFixed(1)} req/s (median ${
+        r.medianMs.toFixed(2)
+      } ms)`,
+    );
+  }
+  await plain.close();
+  emit({
+    mode: "rps",
+    payload: "1 KiB",
+    encrypted,
+    plain: plainResults,
+    checks: {
+      coldBurstKeyFetches: coldFetches,
+      totalKeyFetches: keyFetches,
+      routerRequests: records.length,
+      completions,
+      clientRequests: sent,
+      extraRoundTrips: records.length - sent - 1,
+    },
+  });
+};
+
+const gc = (): void => {
+  const g = globalThis as { gc?: () => void; Bun?: { gc: (force: boolean) => void } };
+  if (g.Bun !== undefined) g.Bun.gc(true);
+  else if (g.gc !== undefined) {
+    g.gc();
+    g.gc();
+  } else throw new Error("Cannot measure heap: run with --expose-gc");
+};
+
+const heapMode = async (): Promise<void> => {
+  const url = option("--router");
+  if (url === undefined) throw new TypeError("heap needs --router URL");
+  const total = Number(option("--requests") ?? (quick ? 1000 : 10_000));
+  const keySize = Number(option("--key-size") ?? 2048) === 4096 ? 4096 : 2048;
+  const client = new SecureChatCompletion({
+    baseUrl: url,
+    allowHttp: true,
+    keySize,
+    keyRotationInterval: 0,
+    maxRetries: 0,
+  });
+  const { request } = requestOfSize(1024);
+  for (let i = 0; i < 100; i++) await client.create(request); // warm-up: JIT, caches, pools
+  await waitForIdle(20_000);
+  const mb = (): number => process.memoryUsage().heapUsed / (1024 * 1024);
+  gc();
+  const start = mb();
+  const rssStart = process.memoryUsage().rss / (1024 * 1024);
+  const samples: number[] = [];
+  const begin = performance.now();
+  const step = Math.max(1, Math.floor(total / 10));
+  for (let i = 1; i <= total; i++) {
+    await client.create(request);
+    if (i % step === 0) {
+      gc();
+      samples.push(mb());
+      log(`${i} requests: heap ${mb().toFixed(1)} MB`);
+    }
+  }
+  const elapsedMs = performance.now() - begin;
+  gc();
+  const end = mb();
+  const rssEnd = process.memoryUsage().rss / (1024 * 1024);
+  await client.dispose();
+  emit({
+    mode: "heap",
+    keySize,
+    requests: total,
+    elapsedMs,
+    heapStartMB: start,
+    heapEndMB: end,
+    heapMaxMB: Math.max(start, ...samples),
+    samplesMB: samples,
+    rssStartMB: rssStart,
+    rssEndMB: rssEnd,
+  });
+};
+
+const serveMode = async (): Promise<void> => {
+  const keySize = Number(option("--key-size") ?? 2048) === 4096 ? 4096 : 2048;
+  const router = await startTestRouter({ keySize });
+  process.stdout.write(`listening on ${router.url}\n`);
+  await new Promise<void>((resolve) => {
+    process.on("SIGTERM", () => resolve());
+    process.on("SIGINT", () => resolve());
+  });
+  log(`router served ${router.requests.length} requests, ${router.publicKeyFetches} key fetches`);
+  await router.close();
+};
+
+const mode = args[0];
+switch (mode) {
+  case "cipher":
+    await cipherMode();
+    break;
+  case "rps":
+    await rpsMode();
+    break;
+  case "heap":
+    await heapMode();
+    break;
+  case "serve":
+    await serveMode();
+    break;
+  default:
+    process.stderr.write("usage: cross_runtime.ts cipher|rps|heap|serve [--quick] ...\n");
+    process.exitCode = 2;
+}

@@ -1,0 +1,283 @@
+/**
+ * Runs `cross_runtime.ts` under Deno, Node and Bun and prints one table: per runtime and payload
+ * size, the client's cost per request, the WebCrypto floor and their ratio; requests per second
+ * at 1, 4 and 16 in flight; the router key checks; heap after N sequential requests.
+ *
+ * ```sh
+ * npx --yes deno@2 run -A bench/run_all.ts           # full: about 6 minutes on 2 cores
+ * npx --yes deno@2 run -A bench/run_all.ts --quick   # about 2 minutes
+ * ```
+ *
+ * Options: `--quick`; `--runtimes deno,node,bun`; `--modes cipher,rps,heap`; `--requests N`
+ * (heap run, default 10,000, quick 1,000); `--json FILE` to keep the raw results.
+ *
+ * Node runs a bundle made with `deno bundle --platform browser` (Node cannot run TypeScript
+ * here); Bun runs the same bundle; Deno runs the sources. Node is `node` on the PATH, Bun comes
+ * from `npx --yes bun@1`.
+ *
+ * @module
+ */
+
+interface Runtime {
+  readonly id: "deno" | "node" | "bun";
+  readonly command: (script: "source" | "bundle") => { cmd: string; args: string[] };
+}
+
+interface Run {
+  readonly runtime: { readonly name: string; readonly version: string };
+  readonly result: Record<string, unknown>;
+}
+
+const argv = Deno.args;
+const quick = argv.includes("--quick");
+const pick = (name: string): string | undefined => {
+  const i = argv.indexOf(name);
+  return i >= 0 ? argv[i + 1] : undefined;
+};
+const runtimes = (pick("--runtimes") ?? "deno,node,bun").split(",");
+const modes = (pick("--modes") ?? "cipher,rps,heap").split(",");
+const requests = pick("--requests") ?? (quick ? "1000" : "10000");
+const jsonOut = pick("--json");
+const root = new URL("..", import.meta.url).pathname;
+const source = `${root}bench/cross_runtime.ts`;
+const tmp = await Deno.makeTempDir({ prefix: "nomyo-bench-" });
+const bundle = `${tmp}/cross_runtime.mjs`;
+const deno = Deno.execPath();
+
+const run = async (cmd: string, args: string[]): Promise<string> => {
+  const out = await new Deno.Command(cmd, {
+    args,
+    cwd: root,
+    stdout: "piped",
+    stderr: "inherit",
+    env: { NO_COLOR: "1" },
+  }).output();
+  const text = new TextDecoder().decode(out.stdout);
+  if (!out.success) throw new Error(`Cannot run ${cmd} ${args.join(" ")}: exit ${out.code}`);
+  return text;
+};
+
+const bunPath = async (): Promise<string> =>
+  (await run("npx", ["--yes", "bun@1", "-e", "console.log(process.execPath)"])).trim();
+
+const denoFlags = [
+  "run",
+  "--allow-read",
+  "--allow-net=127.0.0.1",
+  "--allow-env",
+  "--v8-flags=--expose-gc",
+];
+
+const bun = runtimes.includes("bun") ? await bunPath() : "";
+const table: Record<string, Runtime> = {
+  deno: {
+    id: "deno",
+    command: (s) => ({ cmd: deno, args: [...denoFlags, s === "source" ? source : bundle] }),
+  },
+  node: { id: "node", command: () => ({ cmd: "node", args: ["--expose-gc", bundle] }) },
+  bun: { id: "bun", command: () => ({ cmd: bun, args: [bundle] }) },
+};
+
+const verifySource = `${root}bench/verify_protocol.ts`;
+const verifyBundle = `${tmp}/verify_protocol.mjs`;
+if (runtimes.some((r) => r !== "deno")) {
+  console.error(`bundling ${source} and ${verifySource} for Node and Bun`);
+  await run(deno, ["bundle", "--platform", "browser", "--quiet", "-o", bundle, source]);
+  await run(deno, ["bundle", "--platform", "browser", "--quiet", "-o", verifyBundle, verifySource]);
+}
+
+// The fast paths of src/protocol are checked on each runtime before anything is measured.
+for (const id of runtimes) {
+  const { cmd, args } = table[id]?.command(id === "deno" ? "source" : "bundle") ??
+    { cmd: "", args: [] };
+  const script = id === "deno" ? verifySource : verifyBundle;
+  const out = await run(cmd, [...args.slice(0, -1), script]);
+  console.error(`[${id}] ${out.trim().split("\n").join(" — ")}`);
+}
+
+const parse = (stdout: string): Run => {
+  const line = stdout.split("\n").find((l) => l.startsWith("RESULT "));
+  if (line === undefined) throw new Error("Cannot read result: no RESULT line");
+  return JSON.parse(line.slice("RESULT ".length)) as Run;
+};
+
+/** Starts a test router in its own process (Node: the fastest RSA here) for the heap runs. */
+const startRouterProcess = async (): Promise<{ url: string; stop: () => Promise<void> }> => {
+  const child = new Deno.Command("node", {
+    args: [bundle, "serve", "--key-size", "2048"],
+    cwd: root,
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let seen = "";
+  while (!seen.includes("\n")) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error("Cannot start router process");
+    seen += value;
+  }
+  const url = /listening on (\S+)/.exec(seen)?.[1];
+  if (url === undefined) throw new Error(`Cannot start router process: ${seen}`);
+  return {
+    url,
+    stop: async () => {
+      child.kill("SIGTERM");
+      await child.status;
+      reader.releaseLock();
+      await child.stdout.cancel().catch(() => undefined);
+    },
+  };
+};
+
+const results: Run[] = [];
+const begin = performance.now();
+for (const id of runtimes) {
+  const rt = table[id];
+  if (rt === undefined) throw new TypeError(`unknown runtime ${id}`);
+  const { cmd, args } = rt.command(id === "deno" ? "source" : "bundle");
+  for (const mode of modes) {
+    const extra = quick ? ["--quick"] : [];
+    if (mode === "heap") {
+      const router = await startRouterProcess();
+      try {
+        results.push(
+          parse(
+            await run(cmd, [
+              ...args,
+              "heap",
+              "--router",
+              router.url,
+              "--requests",
+              requests,
+              ...extra,
+            ]),
+          ),
+        );
+      } finally {
+        await router.stop();
+      }
+    } else {
+      results.push(parse(await run(cmd, [...args, mode, ...extra])));
+    }
+  }
+}
+const minutes = (performance.now() - begin) / 60_000;
+
+// ---- tables ----
+const fmt = (n: number, digits = 2): string => n.toFixed(digits);
+const byMode = (mode: string) =>
+  results.filter((r) => (r.result as { mode?: string }).mode === mode);
+const lines: string[] = [];
+lines.push(
+  `Date: ${new Date().toISOString().slice(0, 10)}; ${quick ? "quick" : "full"} run, ${
+    fmt(minutes, 1)
+  } min.`,
+);
+lines.push(
+  `Runtimes: ${
+    [...new Set(results.map((r) => `${r.runtime.name} ${r.runtime.version}`))].join(", ")
+  }.`,
+);
+lines.push("");
+
+interface Pair {
+  floorMs: number;
+  projectMs: number;
+  ratio: number;
+}
+interface CipherSize {
+  size: string;
+  seal: Pair;
+  open: Pair;
+  both: Pair;
+}
+const cipher = byMode("cipher");
+if (cipher.length > 0) {
+  lines.push("Client cost per request (seal request + open response, RSA-4096) against the floor:");
+  lines.push("");
+  lines.push(
+    "| runtime | payload | client ms | floor ms | ratio | target | seal ratio | open ratio |",
+  );
+  lines.push("|---|---|---:|---:|---:|---:|---:|---:|");
+  for (const r of cipher) {
+    for (const s of (r.result as { sizes: CipherSize[] }).sizes) {
+      const target = s.size === "1 KiB" ? "≤ 1.15" : s.size === "1 MiB" ? "≤ 1.30" : "";
+      lines.push(
+        `| ${r.runtime.name} ${r.runtime.version} | ${s.size} | ${fmt(s.both.projectMs)} | ${
+          fmt(s.both.floorMs)
+        } | ${fmt(s.both.ratio)} | ${target} | ${fmt(s.seal.ratio)} | ${fmt(s.open.ratio)} |`,
+      );
+    }
+  }
+  lines.push("");
+}
+
+interface RpsResult {
+  encrypted: Array<{ inFlight: number; rps: number; medianMs: number }>;
+  plain: Array<{ inFlight: number; rps: number; medianMs: number }>;
+  checks: {
+    coldBurstKeyFetches: number;
+    totalKeyFetches: number;
+    extraRoundTrips: number;
+    clientRequests: number;
+  };
+}
+const rps = byMode("rps");
+if (rps.length > 0) {
+  lines.push(
+    "Round trips through the in-process test router (RSA-4096 both ends, 1 KiB each way):",
+  );
+  lines.push("");
+  lines.push(
+    "| runtime | req/s @1 | req/s @4 | req/s @16 | 16 vs 1 | median ms @1 | plain req/s @1 / @16 | key fetches (cold burst of 16 / total) | extra round trips |",
+  );
+  lines.push("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+  for (const r of rps) {
+    const x = r.result as unknown as RpsResult;
+    const at = (n: number) => x.encrypted.find((e) => e.inFlight === n)!;
+    const p = (n: number) => x.plain.find((e) => e.inFlight === n)!;
+    lines.push(
+      `| ${r.runtime.name} | ${fmt(at(1).rps, 1)} | ${fmt(at(4).rps, 1)} | ${
+        fmt(at(16).rps, 1)
+      } | ×${fmt(at(16).rps / at(1).rps)} | ${fmt(at(1).medianMs, 1)} | ${fmt(p(1).rps, 0)} / ${
+        fmt(p(16).rps, 0)
+      } | ${x.checks.coldBurstKeyFetches} / ${x.checks.totalKeyFetches} (${x.checks.clientRequests} requests) | ${x.checks.extraRoundTrips} |`,
+    );
+  }
+  lines.push("");
+}
+
+interface HeapResult {
+  keySize: number;
+  requests: number;
+  elapsedMs: number;
+  heapStartMB: number;
+  heapEndMB: number;
+  heapMaxMB: number;
+  rssStartMB: number;
+  rssEndMB: number;
+}
+const heap = byMode("heap");
+if (heap.length > 0) {
+  lines.push("Heap over sequential requests (router in another process, RSA-2048 for time):");
+  lines.push("");
+  lines.push(
+    "| runtime | requests | heap start MB | heap end MB | Δ MB | max MB | RSS start → end MB | time s |",
+  );
+  lines.push("|---|---:|---:|---:|---:|---:|---:|---:|");
+  for (const r of heap) {
+    const h = r.result as unknown as HeapResult;
+    lines.push(
+      `| ${r.runtime.name} | ${h.requests} | ${fmt(h.heapStartMB, 1)} | ${fmt(h.heapEndMB, 1)} | ${
+        fmt(h.heapEndMB - h.heapStartMB, 1)
+      } | ${fmt(h.heapMaxMB, 1)} | ${fmt(h.rssStartMB, 0)} → ${fmt(h.rssEndMB, 0)} | ${
+        fmt(h.elapsedMs / 1000, 0)
+      } |`,
+    );
+  }
+  lines.push("");
+}
+
+console.log(lines.join("\n"));
+if (jsonOut !== undefined) await Deno.writeTextFile(jsonOut, JSON.stringify(results, null, 2));
+await Deno.remove(tmp, { recursive: true });
