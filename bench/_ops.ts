@@ -9,12 +9,7 @@
 import { Effect } from "effect";
 import { makeHybridCipher } from "../src/crypto/hybrid_cipher.ts";
 import { makeSecureBytes } from "../src/crypto/secure_bytes.ts";
-import {
-  type DecodedPackage,
-  encodePackage,
-  parsePackage,
-  type SealedPackage,
-} from "../src/protocol/package.ts";
+import { type DecodedPackage, parsePackage, type SealedPackage } from "../src/protocol/package.ts";
 import { toChatCompletion } from "../src/protocol/response.ts";
 import type { ChatCompletion } from "../src/protocol/chat.ts";
 import { type BenchKeys, completionOfSize, requestOfSize, type Size } from "./_fixtures.ts";
@@ -32,9 +27,9 @@ export interface CipherCase {
   readonly floorOpen: Op;
   /** Both floors, one after the other. */
   readonly floorBoth: Op;
-  /** The client's sealing: copy of the plaintext, `seal`, `encodePackage`. */
+  /** The client's sealing: copy of the plaintext, `sealToBody`. */
   readonly seal: Op;
-  /** The client's opening: `parsePackage`, `open`, `toChatCompletion`. */
+  /** The client's opening: `parsePackage`, `openWith` → `toChatCompletion`. */
   readonly open: Op;
   /** Sealing then opening, as one request costs the client. */
   readonly both: Op;
@@ -69,7 +64,7 @@ export const makeCipherCase = async (size: Size, keys: BenchKeys): Promise<Ciphe
   // --- the client's path (as SecureCompletion's attempt() runs it) ---
   const sealEffect = Effect.suspend(() =>
     // seal() zeroes what it is given: the client gives it a copy, so does the bench.
-    Effect.map(cipher.seal(request.slice(), routerKey), encodePackage)
+    cipher.sealToBody(request.slice(), routerKey)
   );
   const responseBody = routerAnswer(
     await Effect.runPromise(cipher.seal(response.slice(), clientPublic)),
@@ -78,11 +73,11 @@ export const makeCipherCase = async (size: Size, keys: BenchKeys): Promise<Ciphe
     Effect.flatMap(
       parsePackage(responseBody, payloadId),
       (decoded: DecodedPackage) =>
-        Effect.scoped(
-          Effect.flatMap(
-            cipher.open(decoded, clientPrivate, payloadId),
-            (opened) => toChatCompletion(opened, decoded, payloadId),
-          ),
+        cipher.openWith(
+          decoded,
+          clientPrivate,
+          (opened) => toChatCompletion(opened, decoded, payloadId),
+          payloadId,
         ),
     )
   );

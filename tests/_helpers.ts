@@ -52,3 +52,22 @@ export const failureOf = <A, E>(exit: Exit.Exit<A, E>): E => {
   }
   return failure.value;
 };
+
+/** mulberry32: a small seeded PRNG, so generated cases are the same on every run. */
+export const prng = (seed: number): () => number => {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+};
+
+/** `length` random bytes from a seeded PRNG. */
+export const randomBytes = (next: () => number, length: number): Uint8Array<ArrayBuffer> => {
+  const out = new Uint8Array(length);
+  for (let i = 0; i < length; i++) out[i] = Math.floor(next() * 256);
+  return out;
+};

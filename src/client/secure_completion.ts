@@ -27,7 +27,7 @@ import {
   MAX_PLAINTEXT_BYTES,
   type SecurityTier,
 } from "../protocol/headers.ts";
-import { encodePackage, parsePackage } from "../protocol/package.ts";
+import { parsePackage } from "../protocol/package.ts";
 import { toChatCompletion } from "../protocol/response.ts";
 import { RouterKeys } from "../transport/router_keys.ts";
 import { RouterTransport } from "../transport/router_transport.ts";
@@ -168,10 +168,10 @@ export const makeSecureCompletion = (
             `client key generation ${pair.generation})`,
         );
         // seal() zeroes what it is given: give it a copy, the original serves the retries.
-        const sealed = yield* cipher.seal(plaintext.slice(), routerKey.key);
+        const requestBody = yield* cipher.sealToBody(plaintext.slice(), routerKey.key);
         const body = yield* transport.send({
           baseUrl: send.baseUrl,
-          body: encodePackage(sealed),
+          body: requestBody,
           payloadId: send.payloadId,
           publicKeyHeader: pair.publicKeyHeader,
           apiKey: send.apiKey,
@@ -179,11 +179,11 @@ export const makeSecureCompletion = (
           timeout: send.timeout,
         });
         const decoded = yield* parsePackage(body, send.payloadId);
-        const completion = yield* Effect.scoped(
-          Effect.flatMap(
-            cipher.open(decoded, pair.privateKey, send.payloadId),
-            (opened) => toChatCompletion(opened, decoded, send.payloadId),
-          ),
+        const completion = yield* cipher.openWith(
+          decoded,
+          pair.privateKey,
+          (opened) => toChatCompletion(opened, decoded, send.payloadId),
+          send.payloadId,
         );
         yield* Effect.logDebug(`opened answer (${body.length} bytes)`);
         return completion;

@@ -13,7 +13,7 @@ import { KeyRing } from "../keys/key_ring.ts";
 import { generateRsaKeyPair, type RsaKeySize } from "../keys/rsa_key.ts";
 import type { ChatCompletion, ChatCompletionRequest } from "../protocol/chat.ts";
 import { MAX_PLAINTEXT_BYTES, type SecurityTier } from "../protocol/headers.ts";
-import { encodePackage, parsePackage } from "../protocol/package.ts";
+import { parsePackage } from "../protocol/package.ts";
 import { toChatCompletion } from "../protocol/response.ts";
 import { RouterKeys } from "../transport/router_keys.ts";
 import { nomyoLayerFetch, type NomyoServices } from "./layer.ts";
@@ -145,8 +145,7 @@ export class SecureCompletionClient implements AsyncDisposable {
           }),
         );
       }
-      const sealed = yield* Effect.flatMap(HybridCipher, (c) => c.seal(plaintext, routerKey.key));
-      return encodePackage(sealed);
+      return yield* Effect.flatMap(HybridCipher, (c) => c.sealToBody(plaintext, routerKey.key));
     }));
   }
 
@@ -163,11 +162,11 @@ export class SecureCompletionClient implements AsyncDisposable {
       const pair = yield* Effect.flatMap(KeyRing, (ring) => ring.current);
       const decoded = yield* parsePackage(bytes, payloadId);
       const cipher = yield* HybridCipher;
-      return yield* Effect.scoped(
-        Effect.flatMap(
-          cipher.open(decoded, pair.privateKey, payloadId),
-          (plaintext) => toChatCompletion(plaintext, decoded, payloadId),
-        ),
+      return yield* cipher.openWith(
+        decoded,
+        pair.privateKey,
+        (plaintext) => toChatCompletion(plaintext, decoded, payloadId),
+        payloadId,
       );
     }));
   }

@@ -15,7 +15,9 @@ import { DECRYPTION_FAILED_MESSAGE, SecurityError } from "../errors.ts";
 import {
   buildPackage,
   type DecodedPackage,
+  encodePackageParts,
   NONCE_BYTES,
+  type PackageParts,
   type SealedPackage,
 } from "../protocol/package.ts";
 import { SecureBytes } from "./secure_bytes.ts";
@@ -57,6 +59,14 @@ export interface HybridCipher {
     recipient: CryptoKey,
   ) => Effect.Effect<SealedPackage, SecurityError>;
   /**
+   * {@linkcode HybridCipher.seal}, giving the package as the UTF-8 JSON bytes of the HTTP body
+   * (exactly `encodePackage(seal(...))`) without making its base64 strings: the fast path.
+   */
+  readonly sealToBody: (
+    plaintext: Uint8Array<ArrayBuffer>,
+    recipient: CryptoKey,
+  ) => Effect.Effect<Uint8Array<ArrayBuffer>, SecurityError>;
+  /**
    * Opens a decoded package. The plaintext is lent to the caller's scope and zeroed when it
    * closes.
    */
@@ -65,6 +75,16 @@ export interface HybridCipher {
     privateKey: CryptoKey,
     payloadId?: string,
   ) => Effect.Effect<Uint8Array<ArrayBuffer>, SecurityError, Scope.Scope>;
+  /**
+   * Opens a decoded package, gives the plaintext to `use`, and zeroes it when `use` ends,
+   * whatever the outcome: decrypt-then-zero without a scope of its own.
+   */
+  readonly openWith: <A, E, R>(
+    pkg: DecodedPackage,
+    privateKey: CryptoKey,
+    use: (plaintext: Uint8Array<ArrayBuffer>) => Effect.Effect<A, E, R>,
+    payloadId?: string,
+  ) => Effect.Effect<A, SecurityError | E, R>;
 }
 
 /** Tag for {@linkcode HybridCipher}. */
@@ -87,75 +107,120 @@ const requireRsaOaepKey = (key: CryptoKey, usage: KeyUsage): Effect.Effect<void>
 const decryptionFailed = (payloadId: string | undefined): SecurityError =>
   new SecurityError({ reason: "DecryptionFailed", message: DECRYPTION_FAILED_MESSAGE, payloadId });
 
+const generateAesKey = (): Promise<CryptoKey> =>
+  // Extractable only so that wrapKey can export it inside WebCrypto.
+  crypto.subtle.generateKey(AES_GCM_256, true, ["encrypt"]) as Promise<CryptoKey>;
+
+const encryptionFailed = (): SecurityError =>
+  new SecurityError({
+    reason: "EncryptionFailed",
+    message: "Cannot seal package: encryption failed",
+  });
+
 /**
  * Builds the cipher on top of a {@linkcode SecureBytes} service.
+ *
+ * Each message's AES key is made while the one before it is sealed, so that no request waits
+ * for it (on Node, `generateKey` is a round trip through the thread pool). Each key is taken
+ * exactly once and never leaves WebCrypto.
  *
  * @param secureBytes Where plaintext buffers are lent.
  * @returns The cipher.
  */
 export const makeHybridCipher = (secureBytes: SecureBytes): HybridCipher => {
-  const seal = (
+  let nextAesKey: Promise<CryptoKey> | undefined;
+  const takeAesKey = (): Promise<CryptoKey> => {
+    const key = nextAesKey ?? generateAesKey();
+    nextAesKey = generateAesKey();
+    // A failure shows when that key is taken; until then it must not count as unhandled.
+    nextAesKey.catch(() => {});
+    return key;
+  };
+
+  const sealParts = (
     plaintext: Uint8Array<ArrayBuffer>,
     recipient: CryptoKey,
-  ): Effect.Effect<SealedPackage, SecurityError> =>
-    Effect.scoped(Effect.gen(function* () {
-      const data = yield* secureBytes.lend(plaintext);
-      yield* requireRsaOaepKey(recipient, "wrapKey");
-      return yield* Effect.tryPromise({
-        try: async () => {
-          const nonce = crypto.getRandomValues(new Uint8Array(NONCE_BYTES));
-          // Extractable only so that wrapKey can export it inside WebCrypto.
-          const aesKey = await crypto.subtle.generateKey(AES_GCM_256, true, ["encrypt"]);
-          const [sealed, wrappedKey] = await Promise.all([
-            crypto.subtle.encrypt({ name: "AES-GCM", iv: nonce, tagLength: 128 }, aesKey, data),
-            crypto.subtle.wrapKey("raw", aesKey, recipient, OAEP),
-          ]);
-          return buildPackage({
-            wrappedKey: new Uint8Array(wrappedKey),
-            nonce,
-            sealed: new Uint8Array(sealed),
-          });
-        },
-        catch: () =>
-          new SecurityError({
-            reason: "EncryptionFailed",
-            message: "Cannot seal package: encryption failed",
-          }),
-      });
-    }));
+  ): Effect.Effect<PackageParts, SecurityError> =>
+    secureBytes.use(Effect.succeed(plaintext), (data) =>
+      Effect.zipRight(
+        requireRsaOaepKey(recipient, "wrapKey"),
+        Effect.tryPromise({
+          try: async (): Promise<PackageParts> => {
+            const nonce = crypto.getRandomValues(new Uint8Array(NONCE_BYTES));
+            const aesKey = await takeAesKey();
+            const [sealed, wrappedKey] = await Promise.all([
+              crypto.subtle.encrypt({ name: "AES-GCM", iv: nonce, tagLength: 128 }, aesKey, data),
+              crypto.subtle.wrapKey("raw", aesKey, recipient, OAEP),
+            ]);
+            return {
+              wrappedKey: new Uint8Array(wrappedKey),
+              nonce,
+              sealed: new Uint8Array(sealed),
+            };
+          },
+          catch: encryptionFailed,
+        }),
+      ));
 
-  const open = (
+  // The RSA unwrap stays interruptible; only the decryption, which makes the plaintext, runs
+  // inside the uninterruptible acquire that registers the buffer for zeroing.
+  const unwrap = (
     pkg: DecodedPackage,
     privateKey: CryptoKey,
-    payloadId?: string,
-  ): Effect.Effect<Uint8Array<ArrayBuffer>, SecurityError, Scope.Scope> =>
-    Effect.gen(function* () {
-      yield* requireRsaOaepKey(privateKey, "unwrapKey");
-      const aesKey = yield* Effect.tryPromise({
-        try: () =>
-          crypto.subtle.unwrapKey("raw", pkg.wrappedKey, privateKey, OAEP, "AES-GCM", false, [
-            "decrypt",
-          ]),
+    payloadId: string | undefined,
+  ): Effect.Effect<CryptoKey, SecurityError> =>
+    Effect.zipRight(
+      requireRsaOaepKey(privateKey, "unwrapKey"),
+      Effect.tryPromise({
+        try: async () => {
+          const aesKey = await crypto.subtle.unwrapKey(
+            "raw",
+            pkg.wrappedKey,
+            privateKey,
+            OAEP,
+            "AES-GCM",
+            false,
+            ["decrypt"],
+          );
+          // A 16- or 24-byte key unwraps as AES-128/192: refuse it like any other failure.
+          if ((aesKey.algorithm as AesKeyAlgorithm).length !== 256) throw new Error("length");
+          return aesKey;
+        },
         catch: () => decryptionFailed(payloadId),
-      });
-      // A 16- or 24-byte key unwraps as AES-128/192: refuse it like any other failure.
-      if ((aesKey.algorithm as AesKeyAlgorithm).length !== 256) {
-        return yield* Effect.fail(decryptionFailed(payloadId));
-      }
-      return yield* secureBytes.acquire(Effect.tryPromise({
-        try: async () =>
-          new Uint8Array(
-            await crypto.subtle.decrypt(
-              { name: "AES-GCM", iv: pkg.nonce, tagLength: 128 },
-              aesKey,
-              pkg.sealed,
-            ),
+      }),
+    );
+  const decrypt = (
+    pkg: DecodedPackage,
+    aesKey: CryptoKey,
+    payloadId: string | undefined,
+  ): Effect.Effect<Uint8Array<ArrayBuffer>, SecurityError> =>
+    Effect.tryPromise({
+      try: async () =>
+        new Uint8Array(
+          await crypto.subtle.decrypt(
+            { name: "AES-GCM", iv: pkg.nonce, tagLength: 128 },
+            aesKey,
+            pkg.sealed,
           ),
-        catch: () => decryptionFailed(payloadId),
-      }));
+        ),
+      catch: () => decryptionFailed(payloadId),
     });
 
-  return { seal, open };
+  return {
+    seal: (plaintext, recipient) => Effect.map(sealParts(plaintext, recipient), buildPackage),
+    sealToBody: (plaintext, recipient) =>
+      Effect.map(sealParts(plaintext, recipient), encodePackageParts),
+    open: (pkg, privateKey, payloadId) =>
+      Effect.flatMap(
+        unwrap(pkg, privateKey, payloadId),
+        (aesKey) => secureBytes.acquire(decrypt(pkg, aesKey, payloadId)),
+      ),
+    openWith: (pkg, privateKey, use, payloadId) =>
+      Effect.flatMap(
+        unwrap(pkg, privateKey, payloadId),
+        (aesKey) => secureBytes.use(decrypt(pkg, aesKey, payloadId), use),
+      ),
+  };
 };
 
 /** Layer of the real {@linkcode HybridCipher}; needs {@linkcode SecureBytes}. */

@@ -35,6 +35,15 @@ export interface SecureBytes {
   ) => Effect.Effect<B, E, R | Scope.Scope>;
   /** Registers `bytes` with the current scope; they are zeroed when the scope closes. */
   readonly lend: <B extends Uint8Array>(bytes: B) => Effect.Effect<B, never, Scope.Scope>;
+  /**
+   * Runs `make` without interruption, gives its bytes to `use`, and zeroes them when `use`
+   * ends, whatever the outcome: {@linkcode SecureBytes.acquire} without a scope of its own,
+   * for the hot path of every request.
+   */
+  readonly use: <B extends Uint8Array, E, R, A, E2, R2>(
+    make: Effect.Effect<B, E, R>,
+    use: (bytes: B) => Effect.Effect<A, E2, R2>,
+  ) => Effect.Effect<A, E | E2, R | R2>;
 }
 
 /** Tag for {@linkcode SecureBytes}. */
@@ -64,11 +73,18 @@ export const secureMemorySwitch: SecureMemorySwitch = { enabled: true };
  * @returns The service.
  */
 export const makeSecureBytes = (state: SecureMemorySwitch = secureMemorySwitch): SecureBytes => {
+  const release = (b: Uint8Array): Effect.Effect<void> =>
+    Effect.sync(() => {
+      if (state.enabled) wipe(b);
+    });
   const acquire = <B extends Uint8Array, E, R>(
     make: Effect.Effect<B, E, R>,
-  ): Effect.Effect<B, E, R | Scope.Scope> =>
-    Effect.acquireRelease(make, (b) => Effect.sync(() => state.enabled && wipe(b)));
-  return { acquire, lend: (bytes) => acquire(Effect.succeed(bytes)) };
+  ): Effect.Effect<B, E, R | Scope.Scope> => Effect.acquireRelease(make, release);
+  const use = <B extends Uint8Array, E, R, A, E2, R2>(
+    make: Effect.Effect<B, E, R>,
+    f: (bytes: B) => Effect.Effect<A, E2, R2>,
+  ): Effect.Effect<A, E | E2, R | R2> => Effect.acquireUseRelease(make, f, release);
+  return { acquire, lend: (bytes) => acquire(Effect.succeed(bytes)), use };
 };
 
 /** Layer of the real {@linkcode SecureBytes} service. */

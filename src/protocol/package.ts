@@ -10,12 +10,16 @@
  */
 import { Either, ParseResult, Schema } from "effect";
 import { SecurityError } from "../errors.ts";
-import { decodeUtf8Strict } from "./utf8.ts";
+import { decodeUtf8Strict, decodeUtf8StrictContinued } from "./utf8.ts";
 import {
+  base64Length,
   decodeBase64Strict,
+  decodeBase64StrictBytesInto,
   decodeBase64StrictInto,
   encodeBase64,
+  encodeBase64Into,
   strictBase64Length,
+  strictBase64LengthOfBytes,
 } from "./base64.ts";
 
 /** The protocol version this library speaks. */
@@ -121,6 +125,16 @@ const firstIssuePath = (error: ParseResult.ParseError): string => {
 export const decodePackage = (
   value: unknown,
   payloadId?: string,
+): Either.Either<DecodedPackage, SecurityError> => decodeFields(value, payloadId, undefined);
+
+/**
+ * {@linkcode decodePackage}, with the ciphertext's base64 taken from `ciphertextText` (bytes of
+ * the body) instead of the parsed value, when given.
+ */
+const decodeFields = (
+  value: unknown,
+  payloadId: string | undefined,
+  ciphertextText: Uint8Array | undefined,
 ): Either.Either<DecodedPackage, SecurityError> => {
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
     return Either.left(malformed("not a JSON object", payloadId));
@@ -135,7 +149,9 @@ export const decodePackage = (
   // Ciphertext and tag are decoded straight into `ciphertext || tag`, as WebCrypto wants it:
   // no intermediate buffers, no copy (the ciphertext is most of the package).
   const { ciphertext, tag } = pkg.encrypted_payload;
-  const ciphertextLength = strictBase64Length(ciphertext);
+  const ciphertextLength = ciphertextText === undefined
+    ? strictBase64Length(ciphertext)
+    : strictBase64LengthOfBytes(ciphertextText);
   const sealed = new Uint8Array((ciphertextLength ?? 0) + TAG_BYTES);
   if (
     strictBase64Length(tag) !== TAG_BYTES ||
@@ -143,9 +159,12 @@ export const decodePackage = (
   ) {
     return Either.left(malformed("tag is not 16 bytes of base64", payloadId));
   }
+  const body = sealed.subarray(0, ciphertextLength ?? 0);
   if (
     ciphertextLength === undefined ||
-    !decodeBase64StrictInto(ciphertext, sealed.subarray(0, ciphertextLength))
+    !(ciphertextText === undefined
+      ? decodeBase64StrictInto(ciphertext, body)
+      : decodeBase64StrictBytesInto(ciphertextText, body))
   ) {
     return Either.left(malformed("ciphertext is not base64", payloadId));
   }
@@ -173,59 +192,77 @@ export const parsePackage = (
   body: Uint8Array,
   payloadId?: string,
 ): Either.Either<DecodedPackage, SecurityError> => {
+  const large = body.length >= LARGE_PACKAGE ? parseLargePackage(body, payloadId) : undefined;
+  if (large !== undefined) return large;
   let value: unknown;
   try {
-    const text = decodeUtf8Strict(body);
-    const large = text.length >= LARGE_PACKAGE ? parseLargePackage(text, payloadId) : undefined;
-    if (large !== undefined) return large;
-    value = JSON.parse(text);
+    value = JSON.parse(decodeUtf8Strict(body));
   } catch {
     return Either.left(malformed("body is not UTF-8 JSON", payloadId));
   }
   return decodePackage(value, payloadId);
 };
 
-/** Bodies from this many characters on try {@linkcode parseLargePackage} first. */
+/** Bodies from this many bytes on try {@linkcode parseLargePackage} first. */
 const LARGE_PACKAGE = 16 * 1024;
-const CIPHERTEXT_KEY = '"ciphertext"';
+/** `"ciphertext"` without its opening quote, as bytes. */
+const CIPHERTEXT_KEY_REST = textEncoder.encode('ciphertext"');
+const QUOTE = 0x22;
 
-const isJsonSpace = (c: number): boolean => c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
+const isJsonSpace = (c: number | undefined): boolean =>
+  c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
+
+/** Where the first `"ciphertext"` starts in `body`, or -1. */
+const findCiphertextKey = (body: Uint8Array): number => {
+  const rest = CIPHERTEXT_KEY_REST;
+  for (let at = body.indexOf(QUOTE); at !== -1; at = body.indexOf(QUOTE, at + 1)) {
+    let i = 0;
+    while (i < rest.length && body[at + 1 + i] === rest[i]) i++;
+    if (i === rest.length) return at;
+  }
+  return -1;
+};
 
 /**
- * `decodePackage(JSON.parse(text))` without making `JSON.parse` copy the ciphertext, which is
- * nearly all of a large body; `undefined` whenever this shortcut cannot prove it gives the same
- * result (the caller then parses the whole text).
+ * `decodePackage(JSON.parse(text))` without turning the ciphertext, nearly all of a large body,
+ * into one big string for `JSON.parse`; `undefined` whenever this shortcut cannot prove it gives
+ * the same result (the caller then parses the whole body).
  *
- * The ciphertext's string token (found after the first `"ciphertext"` key, free of escapes) is
- * replaced by a random sentinel, and the rest is parsed. Replacing one string token by another
- * keeps the JSON's shape, so when the parsed `encrypted_payload.ciphertext` is the sentinel,
- * the token was the value `JSON.parse` would have kept (duplicate keys included); its text is
- * then that value, a slice of `text`. Any refusal is left to the full parse, so that error
- * messages stay exactly as they were.
+ * The ciphertext's string token (the bytes after the first `"ciphertext"` key up to the next
+ * quote) is replaced by a random sentinel, and the rest is decoded and parsed. Replacing one
+ * string token by another keeps the JSON's shape, so when the parsed
+ * `encrypted_payload.ciphertext` is the sentinel, the token was the value `JSON.parse` would
+ * have kept (duplicate keys included). Its bytes are then decoded as strict base64, which
+ * admits no escape, control or non-ASCII byte: exactly the string `JSON.parse` would have
+ * given. The body splits only at ASCII quotes, so it is valid UTF-8 exactly when its parts are
+ * (the parts after the first are decoded without stripping a byte order mark). Any refusal is
+ * left to the full parse, so that error messages stay exactly as they were.
  */
 const parseLargePackage = (
-  text: string,
+  body: Uint8Array,
   payloadId: string | undefined,
 ): Either.Either<DecodedPackage, SecurityError> | undefined => {
-  const key = text.indexOf(CIPHERTEXT_KEY);
+  const key = findCiphertextKey(body);
   if (key === -1) return undefined;
-  let i = key + CIPHERTEXT_KEY.length;
-  while (isJsonSpace(text.charCodeAt(i))) i++;
-  if (text.charCodeAt(i) !== 0x3a) return undefined; // ":"
+  let i = key + 1 + CIPHERTEXT_KEY_REST.length;
+  while (isJsonSpace(body[i])) i++;
+  if (body[i] !== 0x3a) return undefined; // ":"
   i++;
-  while (isJsonSpace(text.charCodeAt(i))) i++;
-  if (text.charCodeAt(i) !== 0x22) return undefined; // '"'
+  while (isJsonSpace(body[i])) i++;
+  if (body[i] !== QUOTE) return undefined;
   const open = i;
-  const close = text.indexOf('"', open + 1);
+  const close = body.indexOf(QUOTE, open + 1);
   if (close === -1) return undefined;
-  const escape = text.indexOf("\\", open + 1);
-  if (escape !== -1 && escape < close) return undefined;
   const sentinel = `nomyo-${
     Array.from(crypto.getRandomValues(new Uint32Array(4)), (n) => n.toString(36)).join("-")
   }`;
   let skeleton: unknown;
   try {
-    skeleton = JSON.parse(`${text.slice(0, open)}"${sentinel}"${text.slice(close + 1)}`);
+    skeleton = JSON.parse(
+      `${decodeUtf8Strict(body.subarray(0, open))}"${sentinel}"${
+        decodeUtf8StrictContinued(body.subarray(close + 1))
+      }`,
+    );
   } catch {
     return undefined;
   }
@@ -239,12 +276,19 @@ const parseLargePackage = (
   ) {
     return undefined;
   }
-  (payload as { ciphertext: string }).ciphertext = text.slice(open + 1, close);
-  // Control characters would have made the text invalid JSON; strict base64 has none, so a
-  // package that decodes is one that JSON.parse would have read the same.
-  const decoded = decodePackage(skeleton, payloadId);
+  const decoded = decodeFields(skeleton, payloadId, body.subarray(open + 1, close));
   return Either.isRight(decoded) ? decoded : undefined;
 };
+
+/** What sealing gives, as bytes: the parts of a package. */
+export interface PackageParts {
+  /** The RSA-OAEP-wrapped AES key. */
+  readonly wrappedKey: Uint8Array;
+  /** The 12-byte nonce. */
+  readonly nonce: Uint8Array;
+  /** `ciphertext || tag`, as WebCrypto returns it. */
+  readonly sealed: Uint8Array;
+}
 
 /**
  * Builds the wire package from sealed bytes.
@@ -252,64 +296,32 @@ const parseLargePackage = (
  * @param parts The wrapped key, the nonce and `ciphertext || tag` as WebCrypto returns it.
  * @returns The package, with every field of the protocol in the peers' order.
  */
-export const buildPackage = (
-  parts: {
-    readonly wrappedKey: Uint8Array;
-    readonly nonce: Uint8Array;
-    readonly sealed: Uint8Array;
-  },
-): SealedPackage => {
+export const buildPackage = (parts: PackageParts): SealedPackage => {
   const split = parts.sealed.length - TAG_BYTES;
-  const encrypted_payload = {
-    ciphertext: encodeBase64(parts.sealed.subarray(0, split)),
-    nonce: encodeBase64(parts.nonce),
-    tag: encodeBase64(parts.sealed.subarray(split)),
-  };
-  const pkg = {
+  return {
     version: PROTOCOL_VERSION,
     algorithm: PACKAGE_ALGORITHM,
-    encrypted_payload,
+    encrypted_payload: {
+      ciphertext: encodeBase64(parts.sealed.subarray(0, split)),
+      nonce: encodeBase64(parts.nonce),
+      tag: encodeBase64(parts.sealed.subarray(split)),
+    },
     encrypted_aes_key: encodeBase64(parts.wrappedKey),
     key_algorithm: KEY_ALGORITHM,
     payload_algorithm: PAYLOAD_ALGORITHM,
   };
-  built.set(pkg, { payload: encrypted_payload, ...encrypted_payload, key: pkg.encrypted_aes_key });
-  return pkg;
 };
 
 /**
- * The base64 strings of each package {@linkcode buildPackage} made: base64 needs no JSON
- * escaping, so {@linkcode encodePackage} can copy them as they are, as long as the package
- * still holds exactly these strings.
+ * Serializes a package as UTF-8 JSON bytes (the HTTP body).
+ *
+ * @param pkg The package.
+ * @returns Its UTF-8 JSON.
  */
-const built = new WeakMap<
-  SealedPackage,
-  {
-    readonly payload: EncryptedPayload;
-    readonly ciphertext: string;
-    readonly nonce: string;
-    readonly tag: string;
-    readonly key: string;
-  }
->();
+export const encodePackage = (pkg: SealedPackage): Uint8Array<ArrayBuffer> =>
+  textEncoder.encode(JSON.stringify(pkg));
 
-const PACKAGE_KEYS = [
-  "version",
-  "algorithm",
-  "encrypted_payload",
-  "encrypted_aes_key",
-  "key_algorithm",
-  "payload_algorithm",
-] as const;
-const PAYLOAD_KEYS = ["ciphertext", "nonce", "tag"] as const;
-const hasKeys = (value: object, keys: ReadonlyArray<string>): boolean => {
-  const own = Object.keys(value);
-  return own.length === keys.length && own.every((k, i) => k === keys[i]);
-};
-const hasToJson = (value: object): boolean =>
-  typeof (value as { toJSON?: unknown }).toJSON === "function";
-
-// JSON.stringify of a built package, around its four base64 strings.
+// `JSON.stringify(buildPackage(parts))` around its four base64 strings.
 const JSON_PARTS = [
   `{"version":"${PROTOCOL_VERSION}","algorithm":"${PACKAGE_ALGORITHM}",` +
   `"encrypted_payload":{"ciphertext":"`,
@@ -320,32 +332,23 @@ const JSON_PARTS = [
 ].map((part) => textEncoder.encode(part));
 
 /**
- * `JSON.stringify(pkg)` as UTF-8 without the big intermediate strings, for a package that
- * {@linkcode buildPackage} made and that is unchanged; `undefined` for any other.
+ * `encodePackage(buildPackage(parts))`, byte for byte, written straight from the bytes: base64
+ * needs no JSON escaping, and the ciphertext never becomes one big string.
+ *
+ * @param parts The wrapped key, the nonce and `ciphertext || tag`.
+ * @returns The package as UTF-8 JSON (the HTTP body).
  */
-const encodeBuiltPackage = (pkg: SealedPackage): Uint8Array<ArrayBuffer> | undefined => {
-  const strings = built.get(pkg);
-  if (strings === undefined) return undefined;
-  const payload = pkg.encrypted_payload;
-  if (
-    payload !== strings.payload || !hasKeys(pkg, PACKAGE_KEYS) ||
-    !hasKeys(payload, PAYLOAD_KEYS) || hasToJson(pkg) || hasToJson(payload) ||
-    pkg.version !== PROTOCOL_VERSION || pkg.algorithm !== PACKAGE_ALGORITHM ||
-    pkg.key_algorithm !== KEY_ALGORITHM || pkg.payload_algorithm !== PAYLOAD_ALGORITHM
-  ) {
-    return undefined;
-  }
-  const values = [payload.ciphertext, payload.nonce, payload.tag, pkg.encrypted_aes_key];
-  if (
-    values[0] !== strings.ciphertext || values[1] !== strings.nonce ||
-    values[2] !== strings.tag || values[3] !== strings.key
-  ) {
-    return undefined;
-  }
-  // Base64 is ASCII: one byte per character.
+export const encodePackageParts = (parts: PackageParts): Uint8Array<ArrayBuffer> => {
+  const split = parts.sealed.length - TAG_BYTES;
+  const values = [
+    parts.sealed.subarray(0, split),
+    parts.nonce,
+    parts.sealed.subarray(split),
+    parts.wrappedKey,
+  ];
   let size = 0;
   for (const part of JSON_PARTS) size += part.length;
-  for (const value of values) size += value.length;
+  for (const value of values) size += base64Length(value.length);
   const out = new Uint8Array(size);
   let offset = 0;
   for (let i = 0; i < JSON_PARTS.length; i++) {
@@ -353,18 +356,7 @@ const encodeBuiltPackage = (pkg: SealedPackage): Uint8Array<ArrayBuffer> | undef
     out.set(part, offset);
     offset += part.length;
     const value = values[i];
-    if (value !== undefined) {
-      offset += textEncoder.encodeInto(value, out.subarray(offset)).written;
-    }
+    if (value !== undefined) offset += encodeBase64Into(value, out.subarray(offset));
   }
-  return offset === size ? out : undefined;
+  return out;
 };
-
-/**
- * Serializes a package as UTF-8 JSON bytes (the HTTP body).
- *
- * @param pkg The package.
- * @returns Its UTF-8 JSON.
- */
-export const encodePackage = (pkg: SealedPackage): Uint8Array<ArrayBuffer> =>
-  encodeBuiltPackage(pkg) ?? textEncoder.encode(JSON.stringify(pkg));

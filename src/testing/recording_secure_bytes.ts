@@ -30,20 +30,25 @@ export const makeRecordingSecureBytes = (): RecordingSecureBytes => {
   const lent: Uint8Array[] = [];
   const wiped: Uint8Array[] = [];
   const snapshots: Uint8Array[] = [];
+  const record = <B extends Uint8Array, E, R>(
+    make: Effect.Effect<B, E, R>,
+  ): Effect.Effect<B, E, R> =>
+    Effect.tap(make, (b) => {
+      lent.push(b);
+      snapshots.push(b.slice());
+    });
+  const release = (b: Uint8Array): Effect.Effect<void> =>
+    Effect.sync(() => {
+      wipe(b);
+      wiped.push(b);
+    });
   const acquire = <B extends Uint8Array, E, R>(
     make: Effect.Effect<B, E, R>,
-  ): Effect.Effect<B, E, R | Scope.Scope> =>
-    Effect.acquireRelease(
-      Effect.tap(make, (b) => {
-        lent.push(b);
-        snapshots.push(b.slice());
-      }),
-      (b) =>
-        Effect.sync(() => {
-          wipe(b);
-          wiped.push(b);
-        }),
-    );
-  const service: SecureBytes = { acquire, lend: (bytes) => acquire(Effect.succeed(bytes)) };
+  ): Effect.Effect<B, E, R | Scope.Scope> => Effect.acquireRelease(record(make), release);
+  const service: SecureBytes = {
+    acquire,
+    lend: (bytes) => acquire(Effect.succeed(bytes)),
+    use: (make, use) => Effect.acquireUseRelease(record(make), use, release),
+  };
   return { lent, wiped, snapshots, layer: Layer.succeed(SecureBytes, service) };
 };

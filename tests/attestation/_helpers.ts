@@ -74,18 +74,4 @@ export const expectTypeErrorDefect = <A, E>(exit: Exit.Exit<A, E>): void => {
   assert.ok(Cause.squash(exit.cause) instanceof TypeError);
 };
 
-/** mulberry32: a small seeded PRNG so garbage cases are reproducible. */
-export const prng = (seed: number): () => number => {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-};
-
-/** `n` seeded random bytes. */
-export const randomBytes = (next: () => number, n: number): Uint8Array<ArrayBuffer> =>
-  Uint8Array.from({ length: n }, () => Math.floor(next() * 256));
+export { prng, randomBytes } from "../_helpers.ts";

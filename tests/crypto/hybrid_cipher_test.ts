@@ -329,3 +329,69 @@ Deno.test("HybridCipher.seal() never repeats a nonce, wrapped key or AES key ove
   }
   assert.equal(keys.size, 300);
 });
+
+Deno.test("HybridCipher.sealToBody() makes bodies an independent opener reads, and zeroes its input", async () => {
+  const recorder = makeRecordingSecureBytes();
+  const layer = HybridCipherLive.pipe(Layer.provide(recorder.layer));
+  for (const text of ['{"secret":"canary"}', "é".repeat(40_000), "x".repeat(200_000)]) {
+    const plaintext = utf8.encode(text);
+    const body = await Effect.runPromise(
+      Effect.provide(
+        Effect.flatMap(HybridCipher, (c) => c.sealToBody(plaintext, serverPublic)),
+        layer,
+      ),
+    );
+    assert.equal(new TextDecoder().decode(await independentOpen(body, serverPrivate)), text);
+    assert.ok(plaintext.every((b) => b === 0), "the plaintext handed in is zeroed");
+  }
+  assert.equal(recorder.lent.length, 3);
+  assert.deepEqual(recorder.wiped, recorder.lent);
+});
+
+Deno.test("HybridCipher.openWith() lends the plaintext to `use` and zeroes it however `use` ends", async () => {
+  const recorder = makeRecordingSecureBytes();
+  const layer = HybridCipherLive.pipe(Layer.provide(recorder.layer));
+  const text = '{"answer":"canary-response"}';
+  const pkg = await Effect.runPromise(
+    Effect.provide(
+      Effect.flatMap(HybridCipher, (c) => c.seal(utf8.encode(text), serverPublic)),
+      layer,
+    ),
+  );
+  const decoded = Either.getOrThrow(decodePackage(encodeAndParse(pkg)));
+  const openWith = <A, E>(use: (b: Uint8Array) => Effect.Effect<A, E>, key = serverPrivate) =>
+    Effect.flatMap(HybridCipher, (c) => c.openWith(decoded, key, use, "pid"));
+  // Success: `use` sees the plaintext; its result comes back.
+  const ok = await runExit(openWith((b) => Effect.sync(() => new TextDecoder().decode(b))), layer);
+  assert.ok(Exit.isSuccess(ok));
+  assert.equal(ok.value, text);
+  // `use` fails: its error comes back unchanged.
+  const failed = await runExit(openWith(() => Effect.fail("use failed" as const)), layer);
+  assert.equal(failureOf(failed), "use failed");
+  // `use` dies.
+  const died = await runExit(openWith(() => Effect.die(new Error("boom"))), layer);
+  assert.ok(Exit.isFailure(died));
+  // Interrupted while `use` runs.
+  const interrupted = await runExit(
+    Effect.gen(function* () {
+      const fiber = yield* Effect.fork(openWith(() => Effect.never));
+      while (recorder.lent.length < 5) yield* Effect.sleep(1);
+      yield* Fiber.interrupt(fiber);
+    }),
+    layer,
+  );
+  assert.ok(Exit.isSuccess(interrupted));
+  // The wrong key: the one decryption message, and nothing is lent.
+  const wrongKey = await runExit(openWith(() => Effect.void, clientPrivate), layer);
+  const error = failureOf(wrongKey);
+  assert.ok(error instanceof SecurityError);
+  assert.equal(error.reason, "DecryptionFailed");
+  assert.equal(error.message, DECRYPTION_FAILED_MESSAGE);
+  // One buffer from seal(), four from openWith(); each held the plaintext and is now zeroed.
+  assert.equal(recorder.lent.length, 5);
+  assert.deepEqual(recorder.wiped, recorder.lent);
+  for (const [i, buffer] of recorder.lent.entries()) {
+    assert.equal(new TextDecoder().decode(recorder.snapshots[i]), text, `buffer ${i}`);
+    assert.ok(buffer.every((b) => b === 0), `buffer ${i} is zeroed`);
+  }
+});

@@ -61,24 +61,7 @@ export const assertNoSecrets = (e: KeyError, secrets: ReadonlyArray<string>): vo
 export const bodyProbes = (pem: string): string[] =>
   pem.split("\n").filter((l) => l.length > 0 && !l.startsWith("-----")).map((l) => l.slice(0, 24));
 
-/** A small seeded PRNG (mulberry32): same numbers on every run. */
-export const prng = (seed: number): () => number => {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-};
-
-/** Random bytes from a seeded PRNG. */
-export const randomBytes = (next: () => number, length: number): Uint8Array<ArrayBuffer> => {
-  const out = new Uint8Array(length);
-  for (let i = 0; i < length; i++) out[i] = Math.floor(next() * 256);
-  return out;
-};
+export { prng, randomBytes } from "../_helpers.ts";
 
 /** Result of an `openssl` run. */
 export interface OpensslResult {

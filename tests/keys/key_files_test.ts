@@ -562,17 +562,16 @@ Deno.test("saveKeyPair() and loadKeyPair() zero the private PEM bytes they held"
   const [pair] = await keyPairs();
   const lent: Uint8Array[] = [];
   const heldData: boolean[] = [];
+  const release = (b: Uint8Array) =>
+    Effect.sync(() => {
+      heldData.push(b.some((x) => x !== 0));
+      b.fill(0);
+    });
   const recording: SecureBytesService = {
-    acquire: (make) =>
-      Effect.acquireRelease(
-        Effect.tap(make, (b) => void lent.push(b)),
-        (b) =>
-          Effect.sync(() => {
-            heldData.push(b.some((x) => x !== 0));
-            b.fill(0);
-          }),
-      ),
+    acquire: (make) => Effect.acquireRelease(Effect.tap(make, (b) => void lent.push(b)), release),
     lend: (bytes) => recording.acquire(Effect.succeed(bytes)),
+    use: (make, use) =>
+      Effect.acquireUseRelease(Effect.tap(make, (b) => void lent.push(b)), use, release),
   };
   const layer = Layer.succeed(SecureBytes, recording);
   await withTempDir(async (dir) => {
