@@ -27,7 +27,12 @@ export interface CipherCase {
   readonly floorOpen: Op;
   /** Both floors, one after the other. */
   readonly floorBoth: Op;
-  /** The client's sealing: copy of the plaintext, `sealToBody`. */
+  /**
+   * Both floors, then what every client pays for an answer, encrypted or not: decoding the
+   * response's UTF-8 and `JSON.parse` (as `fetch`'s `response.json()` does).
+   */
+  readonly floorBothJson: Op;
+  /** The client's sealing: `sealToBody` (the plaintext borrowed, as the client does). */
   readonly seal: Op;
   /** The client's opening: `parsePackage`, `openWith` → `toChatCompletion`. */
   readonly open: Op;
@@ -63,8 +68,8 @@ export const makeCipherCase = async (size: Size, keys: BenchKeys): Promise<Ciphe
 
   // --- the client's path (as SecureCompletion's attempt() runs it) ---
   const sealEffect = Effect.suspend(() =>
-    // seal() zeroes what it is given: the client gives it a copy, so does the bench.
-    cipher.sealToBody(request.slice(), routerKey)
+    // Borrowed, as the client does: its request scope zeroes the plaintext once, at the end.
+    cipher.sealToBody(request, routerKey)
   );
   const responseBody = routerAnswer(
     await Effect.runPromise(cipher.seal(response.slice(), clientPublic)),
@@ -127,6 +132,11 @@ export const makeCipherCase = async (size: Size, keys: BenchKeys): Promise<Ciphe
     await floorSeal();
     await floorOpen();
   };
+  const plainDecoder = new TextDecoder();
+  const floorBothJson: Op = async () => {
+    await floorBoth();
+    if (JSON.parse(plainDecoder.decode(response)) === null) throw new Error("unreachable");
+  };
 
   // Check once that the path under test does what it should.
   const opened: ChatCompletion = await Effect.runPromise(openEffect);
@@ -140,6 +150,7 @@ export const makeCipherCase = async (size: Size, keys: BenchKeys): Promise<Ciphe
     floorSeal,
     floorOpen,
     floorBoth,
+    floorBothJson,
     seal,
     open,
     both,

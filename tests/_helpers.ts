@@ -71,3 +71,22 @@ export const randomBytes = (next: () => number, length: number): Uint8Array<Arra
   for (let i = 0; i < length; i++) out[i] = Math.floor(next() * 256);
   return out;
 };
+
+/**
+ * Waits until a recording `SecureBytes` has lent `count` buffers; fails after 5 s instead of
+ * hanging when the code under test lends fewer.
+ */
+export const untilLent = (
+  recorder: { readonly lent: ReadonlyArray<Uint8Array> },
+  count: number,
+): Effect.Effect<void> =>
+  Effect.gen(function* () {
+    for (let waited = 0; recorder.lent.length < count; waited++) {
+      if (waited >= 5000) {
+        return yield* Effect.die(
+          new Error(`expected ${count} lent buffers, saw ${recorder.lent.length}`),
+        );
+      }
+      yield* Effect.sleep("1 millis");
+    }
+  });

@@ -167,8 +167,8 @@ export const makeSecureCompletion = (
           `sending to ${send.baseUrl} (router key ${routerKey.fingerprint.slice(0, 16)}…, ` +
             `client key generation ${pair.generation})`,
         );
-        // seal() zeroes what it is given: give it a copy, the original serves the retries.
-        const requestBody = yield* cipher.sealToBody(plaintext.slice(), routerKey.key);
+        // Borrowed: the plaintext is lent to the request's scope, zeroed after the last retry.
+        const requestBody = yield* cipher.sealToBody(plaintext, routerKey.key);
         const body = yield* transport.send({
           baseUrl: send.baseUrl,
           body: requestBody,

@@ -7,6 +7,7 @@
  */
 import { Effect } from "effect";
 import { HybridCipher } from "../crypto/hybrid_cipher.ts";
+import { SecureBytes } from "../crypto/secure_bytes.ts";
 import { type KeyError, SecurityError } from "../errors.ts";
 import { loadKeyPair, type SavedKeyFiles, saveKeyPair } from "../keys/key_files.ts";
 import { KeyRing } from "../keys/key_ring.ts";
@@ -145,7 +146,12 @@ export class SecureCompletionClient implements AsyncDisposable {
           }),
         );
       }
-      return yield* Effect.flatMap(HybridCipher, (c) => c.sealToBody(plaintext, routerKey.key));
+      const cipher = yield* HybridCipher;
+      return yield* Effect.flatMap(
+        SecureBytes,
+        (secure) =>
+          secure.use(Effect.succeed(plaintext), (p) => cipher.sealToBody(p, routerKey.key)),
+      );
     }));
   }
 

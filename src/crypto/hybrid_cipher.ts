@@ -59,8 +59,13 @@ export interface HybridCipher {
     recipient: CryptoKey,
   ) => Effect.Effect<SealedPackage, SecurityError>;
   /**
-   * {@linkcode HybridCipher.seal}, giving the package as the UTF-8 JSON bytes of the HTTP body
-   * (exactly `encodePackage(seal(...))`) without making its base64 strings: the fast path.
+   * Seals `plaintext` like {@linkcode HybridCipher.seal}, giving the package as the UTF-8 JSON
+   * bytes of the HTTP body (exactly what `encodePackage` makes of it) without making its base64
+   * strings: the fast path.
+   *
+   * Unlike `seal`, it borrows `plaintext` and leaves zeroing it to the owner, who lends it to
+   * a scope (as `SecureCompletion` does for a request, so that retries seal the same buffer
+   * and it is zeroed once, after the last of them).
    */
   readonly sealToBody: (
     plaintext: Uint8Array<ArrayBuffer>,
@@ -120,47 +125,53 @@ const encryptionFailed = (): SecurityError =>
 /**
  * Builds the cipher on top of a {@linkcode SecureBytes} service.
  *
- * Each message's AES key is made while the one before it is sealed, so that no request waits
- * for it (on Node, `generateKey` is a round trip through the thread pool). Each key is taken
- * exactly once and never leaves WebCrypto.
+ * Each message's AES key is made after the message before it was sealed, so that no request
+ * waits for it (on Node, `generateKey` is a round trip through the thread pool). Each key is
+ * taken exactly once, by one message, and never leaves WebCrypto.
  *
  * @param secureBytes Where plaintext buffers are lent.
  * @returns The cipher.
  */
 export const makeHybridCipher = (secureBytes: SecureBytes): HybridCipher => {
+  // The key for the next message, made once a seal has finished (started earlier, it would
+  // compete for the thread pool with the seal it should not slow down).
   let nextAesKey: Promise<CryptoKey> | undefined;
   const takeAesKey = (): Promise<CryptoKey> => {
     const key = nextAesKey ?? generateAesKey();
+    nextAesKey = undefined;
+    return key;
+  };
+  const prepareNextAesKey = (): void => {
+    if (nextAesKey !== undefined) return;
     nextAesKey = generateAesKey();
     // A failure shows when that key is taken; until then it must not count as unhandled.
     nextAesKey.catch(() => {});
-    return key;
   };
 
   const sealParts = (
-    plaintext: Uint8Array<ArrayBuffer>,
+    data: Uint8Array<ArrayBuffer>,
     recipient: CryptoKey,
   ): Effect.Effect<PackageParts, SecurityError> =>
-    secureBytes.use(Effect.succeed(plaintext), (data) =>
-      Effect.zipRight(
-        requireRsaOaepKey(recipient, "wrapKey"),
-        Effect.tryPromise({
-          try: async (): Promise<PackageParts> => {
-            const nonce = crypto.getRandomValues(new Uint8Array(NONCE_BYTES));
-            const aesKey = await takeAesKey();
-            const [sealed, wrappedKey] = await Promise.all([
-              crypto.subtle.encrypt({ name: "AES-GCM", iv: nonce, tagLength: 128 }, aesKey, data),
-              crypto.subtle.wrapKey("raw", aesKey, recipient, OAEP),
-            ]);
-            return {
-              wrappedKey: new Uint8Array(wrappedKey),
-              nonce,
-              sealed: new Uint8Array(sealed),
-            };
-          },
-          catch: encryptionFailed,
-        }),
-      ));
+    Effect.zipRight(
+      requireRsaOaepKey(recipient, "wrapKey"),
+      Effect.tryPromise({
+        try: async (): Promise<PackageParts> => {
+          const nonce = crypto.getRandomValues(new Uint8Array(NONCE_BYTES));
+          const aesKey = await takeAesKey();
+          const [sealed, wrappedKey] = await Promise.all([
+            crypto.subtle.encrypt({ name: "AES-GCM", iv: nonce, tagLength: 128 }, aesKey, data),
+            crypto.subtle.wrapKey("raw", aesKey, recipient, OAEP),
+          ]);
+          prepareNextAesKey();
+          return {
+            wrappedKey: new Uint8Array(wrappedKey),
+            nonce,
+            sealed: new Uint8Array(sealed),
+          };
+        },
+        catch: encryptionFailed,
+      }),
+    );
 
   // The RSA unwrap stays interruptible; only the decryption, which makes the plaintext, runs
   // inside the uninterruptible acquire that registers the buffer for zeroing.
@@ -207,7 +218,11 @@ export const makeHybridCipher = (secureBytes: SecureBytes): HybridCipher => {
     });
 
   return {
-    seal: (plaintext, recipient) => Effect.map(sealParts(plaintext, recipient), buildPackage),
+    seal: (plaintext, recipient) =>
+      secureBytes.use(
+        Effect.succeed(plaintext),
+        (data) => Effect.map(sealParts(data, recipient), buildPackage),
+      ),
     sealToBody: (plaintext, recipient) =>
       Effect.map(sealParts(plaintext, recipient), encodePackageParts),
     open: (pkg, privateKey, payloadId) =>
