@@ -120,7 +120,14 @@ export {
   type SecureCompletionParts,
 } from "./src/client/secure_completion.ts";
 export { nomyoLayer, nomyoLayerFetch, type NomyoServices } from "./src/client/layer.ts";
-export { HybridCipher, HybridCipherLive, makeHybridCipher } from "./src/crypto/hybrid_cipher.ts";
+export {
+  defaultKeyUnwrapping,
+  HybridCipher,
+  HybridCipherLive,
+  type HybridCipherOptions,
+  type KeyUnwrapping,
+  makeHybridCipher,
+} from "./src/crypto/hybrid_cipher.ts";
 export {
   makeSecureBytes,
   SecureBytes,

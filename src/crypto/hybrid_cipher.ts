@@ -2,10 +2,13 @@
  * The hybrid cipher of the NOMYO protocol: AES-256-GCM for the payload, RSA-OAEP-SHA256 to
  * wrap the AES key, as an Effect service.
  *
- * The AES key never exists as bytes in JavaScript memory: sealing generates it inside WebCrypto
- * and wraps it with `wrapKey`; opening unwraps it with `unwrapKey` straight into a
- * non-extractable `CryptoKey`. Plaintext buffers are lent to a scope through
- * {@linkcode SecureBytes} and zeroed when it closes. Every failure found by the cryptography
+ * Sealing generates a fresh AES key inside WebCrypto for each message and wraps it with
+ * `wrapKey`: that key never exists as bytes in JavaScript memory. Opening recovers the
+ * response's key with `unwrapKey` straight into a non-extractable `CryptoKey`, or, on Deno,
+ * whose `unwrapKey` blocks the event loop, with RSA-OAEP `decrypt` into a 32-byte buffer that
+ * is imported and zeroed at once (see {@linkcode KeyUnwrapping}). Plaintext buffers and that
+ * key buffer are lent through {@linkcode SecureBytes}, which zeroes them however the work
+ * ends. Every failure found by the cryptography
  * (unwrap, key length, tag) carries the same message, {@linkcode DECRYPTION_FAILED_MESSAGE}.
  *
  * @module
@@ -73,7 +76,7 @@ export interface HybridCipher {
   ) => Effect.Effect<Uint8Array<ArrayBuffer>, SecurityError>;
   /**
    * Opens a decoded package. The plaintext is lent to the caller's scope and zeroed when it
-   * closes.
+   * closes. `privateKey` needs the `decrypt` usage.
    */
   readonly open: (
     pkg: DecodedPackage,
@@ -99,6 +102,7 @@ export const HybridCipher: Context.Tag<HybridCipher, HybridCipher> = Context.Gen
 
 const OAEP = { name: "RSA-OAEP" } as const;
 const AES_GCM_256 = { name: "AES-GCM", length: 256 } as const;
+const AES_KEY_BITS = 256;
 
 /** A key of the wrong kind is a programming error, not bad data: it dies with a `TypeError`. */
 const requireRsaOaepKey = (key: CryptoKey, usage: KeyUsage): Effect.Effect<void> => {
@@ -123,6 +127,33 @@ const encryptionFailed = (): SecurityError =>
   });
 
 /**
+ * How opening recovers a response's AES key from its RSA-OAEP-wrapped form.
+ *
+ * - `"unwrapKey"`: WebCrypto `unwrapKey` straight into a non-extractable `CryptoKey`; the key
+ *   never exists as bytes in JavaScript memory.
+ * - `"decrypt"`: WebCrypto RSA-OAEP `decrypt` into a 32-byte buffer, imported as a
+ *   non-extractable `CryptoKey` and zeroed at once, however the import ends.
+ *
+ * Deno 2 runs RSA `unwrapKey` synchronously on the main thread (an 8 ms stall of the event
+ * loop per response with RSA-4096, and no parallelism), and `decrypt` on a worker thread.
+ */
+export type KeyUnwrapping = "unwrapKey" | "decrypt";
+
+/**
+ * The {@linkcode KeyUnwrapping} for this runtime: `"decrypt"` on Deno, `"unwrapKey"` elsewhere.
+ *
+ * @returns The mode {@linkcode makeHybridCipher} uses when not told.
+ */
+export const defaultKeyUnwrapping = (): KeyUnwrapping =>
+  typeof (globalThis as { Deno?: unknown }).Deno === "object" ? "decrypt" : "unwrapKey";
+
+/** Options of {@linkcode makeHybridCipher}. */
+export interface HybridCipherOptions {
+  /** How to recover response keys; {@linkcode defaultKeyUnwrapping} when absent. */
+  readonly keyUnwrapping?: KeyUnwrapping;
+}
+
+/**
  * Builds the cipher on top of a {@linkcode SecureBytes} service.
  *
  * Each message's AES key is made after the message before it was sealed, so that no request
@@ -130,9 +161,14 @@ const encryptionFailed = (): SecurityError =>
  * taken exactly once, by one message, and never leaves WebCrypto.
  *
  * @param secureBytes Where plaintext buffers are lent.
+ * @param options How to recover response keys.
  * @returns The cipher.
  */
-export const makeHybridCipher = (secureBytes: SecureBytes): HybridCipher => {
+export const makeHybridCipher = (
+  secureBytes: SecureBytes,
+  options: HybridCipherOptions = {},
+): HybridCipher => {
+  const keyUnwrapping = options.keyUnwrapping ?? defaultKeyUnwrapping();
   // The key for the next message, made once a seal has finished (started earlier, it would
   // compete for the thread pool with the seal it should not slow down).
   let nextAesKey: Promise<CryptoKey> | undefined;
@@ -173,33 +209,39 @@ export const makeHybridCipher = (secureBytes: SecureBytes): HybridCipher => {
       }),
     );
 
-  // The RSA unwrap stays interruptible; only the decryption, which makes the plaintext, runs
-  // inside the uninterruptible acquire that registers the buffer for zeroing.
+  const unwrapped = (pkg: DecodedPackage, privateKey: CryptoKey): Promise<CryptoKey> =>
+    crypto.subtle.unwrapKey("raw", pkg.wrappedKey, privateKey, OAEP, "AES-GCM", false, [
+      "decrypt",
+    ]);
+  const importAesKey = (raw: Uint8Array<ArrayBuffer>): Promise<CryptoKey> =>
+    crypto.subtle.importKey("raw", raw, "AES-GCM", false, ["decrypt"]);
+  // A 16- or 24-byte key would be AES-128/192: refused like any other failure.
+  const is256 = (key: CryptoKey): boolean =>
+    (key.algorithm as AesKeyAlgorithm).length === AES_KEY_BITS;
+
+  // "unwrapKey" stays interruptible: nothing secret reaches JavaScript. "decrypt" runs its RSA
+  // step uninterruptibly (a few ms), so that the key bytes it makes are always zeroed.
   const unwrap = (
     pkg: DecodedPackage,
     privateKey: CryptoKey,
     payloadId: string | undefined,
-  ): Effect.Effect<CryptoKey, SecurityError> =>
-    Effect.zipRight(
-      requireRsaOaepKey(privateKey, "unwrapKey"),
-      Effect.tryPromise({
-        try: async () => {
-          const aesKey = await crypto.subtle.unwrapKey(
-            "raw",
-            pkg.wrappedKey,
-            privateKey,
-            OAEP,
-            "AES-GCM",
-            false,
-            ["decrypt"],
-          );
-          // A 16- or 24-byte key unwraps as AES-128/192: refuse it like any other failure.
-          if ((aesKey.algorithm as AesKeyAlgorithm).length !== 256) throw new Error("length");
-          return aesKey;
-        },
-        catch: () => decryptionFailed(payloadId),
-      }),
+  ): Effect.Effect<CryptoKey, SecurityError> => {
+    const failed = () => decryptionFailed(payloadId);
+    const recover = keyUnwrapping === "unwrapKey"
+      ? Effect.tryPromise({ try: () => unwrapped(pkg, privateKey), catch: failed })
+      : secureBytes.use(
+        Effect.tryPromise({
+          try: async () =>
+            new Uint8Array(await crypto.subtle.decrypt(OAEP, privateKey, pkg.wrappedKey)),
+          catch: failed,
+        }),
+        (raw) => Effect.tryPromise({ try: () => importAesKey(raw), catch: failed }),
+      );
+    return Effect.zipRight(
+      requireRsaOaepKey(privateKey, keyUnwrapping === "unwrapKey" ? "unwrapKey" : "decrypt"),
+      Effect.filterOrFail(recover, is256, failed),
     );
+  };
   const decrypt = (
     pkg: DecodedPackage,
     aesKey: CryptoKey,
@@ -241,5 +283,5 @@ export const makeHybridCipher = (secureBytes: SecureBytes): HybridCipher => {
 /** Layer of the real {@linkcode HybridCipher}; needs {@linkcode SecureBytes}. */
 export const HybridCipherLive: Layer.Layer<HybridCipher, never, SecureBytes> = Layer.effect(
   HybridCipher,
-  Effect.map(SecureBytes, makeHybridCipher),
+  Effect.map(SecureBytes, (secureBytes) => makeHybridCipher(secureBytes)),
 );

@@ -36,10 +36,12 @@ export const getMemoryProtectionInfo = (): MemoryProtectionInfo => ({
   canLock: false,
   isPlatformSecure: false,
   details: secureMemorySwitch.enabled
-    ? "Plaintext buffers are zeroed when their scope closes; AES keys never exist as bytes in " +
-      "JavaScript (WebCrypto wrapKey/unwrapKey); private keys are non-extractable CryptoKeys " +
-      "unless persisted. JavaScript cannot lock memory pages or wipe strings, parsed JSON or " +
-      "copies made by the garbage collector or by WebCrypto internally."
+    ? "Plaintext buffers are zeroed when their scope closes; request AES keys never exist as " +
+      "bytes in JavaScript (WebCrypto generateKey/wrapKey); a response AES key exists as 32 " +
+      "bytes only between RSA-OAEP decryption and its import, then is zeroed; private keys " +
+      "are non-extractable CryptoKeys unless persisted. JavaScript cannot lock memory pages " +
+      "or wipe strings, parsed JSON or copies made by the garbage collector or by WebCrypto " +
+      "internally."
     : "Zeroing is disabled (disableSecureMemory or secureMemory: false): plaintext buffers are " +
       "left to the garbage collector.",
 });

@@ -11,7 +11,7 @@ import { fingerprintSpki, importPublicKeyPem } from "../keys/rsa_key.ts";
 
 /** A router key pair and its public encodings. */
 export interface RouterKey {
-  /** RSA-OAEP SHA-256, usage `unwrapKey`, not extractable. */
+  /** RSA-OAEP SHA-256, usages `decrypt` and `unwrapKey`, not extractable. */
   readonly privateKey: CryptoKey;
   /** RSA-OAEP SHA-256, usage `wrapKey` (for sealing to this key in tests). */
   readonly publicKey: CryptoKey;
@@ -42,7 +42,7 @@ export const generateRouterKey = async (bits: number): Promise<RouterKey> => {
   const pair = await crypto.subtle.generateKey(
     { ...OAEP_SHA256, modulusLength: bits, publicExponent: new Uint8Array([1, 0, 1]) },
     false,
-    ["wrapKey", "unwrapKey"],
+    ["encrypt", "decrypt", "wrapKey", "unwrapKey"],
   );
   const spki = new Uint8Array(await crypto.subtle.exportKey("spki", pair.publicKey));
   return {

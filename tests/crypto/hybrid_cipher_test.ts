@@ -1,7 +1,12 @@
 import assert from "node:assert/strict";
 import { Effect, Either, Exit, Fiber, Layer } from "effect";
-import { HybridCipher, HybridCipherLive } from "../../src/crypto/hybrid_cipher.ts";
-import { SecureBytesLive } from "../../src/crypto/secure_bytes.ts";
+import {
+  HybridCipher,
+  HybridCipherLive,
+  type KeyUnwrapping,
+  makeHybridCipher,
+} from "../../src/crypto/hybrid_cipher.ts";
+import { SecureBytes, SecureBytesLive } from "../../src/crypto/secure_bytes.ts";
 import { DECRYPTION_FAILED_MESSAGE, SecurityError } from "../../src/errors.ts";
 import {
   decodePackage,
@@ -52,6 +57,14 @@ const serverPrivate = await importTestPrivateKey(
 const serverPublic = await importTestPublicKey(await vectorText("protocol/server_public_key.pem"));
 
 const CipherLive = HybridCipherLive.pipe(Layer.provide(SecureBytesLive));
+const MODES = ["unwrapKey", "decrypt"] as const;
+/** The cipher with a given key unwrapping, on the given SecureBytes. */
+const cipherWith = (
+  keyUnwrapping: KeyUnwrapping,
+  secureBytes: Layer.Layer<SecureBytes> = SecureBytesLive,
+): Layer.Layer<HybridCipher> =>
+  Layer.effect(HybridCipher, Effect.map(SecureBytes, (s) => makeHybridCipher(s, { keyUnwrapping })))
+    .pipe(Layer.provide(secureBytes));
 const utf8 = new TextEncoder();
 
 /** Decodes and opens a package value; the plaintext is copied out before the scope closes. */
@@ -64,13 +77,15 @@ const openValue = (value: unknown, key: CryptoKey, payloadId = "pid") =>
     );
   });
 
-Deno.test("HybridCipher.open() opens every ok response vector to exactly its plaintext", async () => {
+Deno.test("HybridCipher.open() opens every ok response vector to exactly its plaintext, both key unwrappings", async () => {
   const ok = responses.packages.filter((v) => v.expect === "ok");
   assert.ok(ok.length >= 8);
-  for (const v of ok) {
-    const exit = await runExit(openValue(v.package, clientPrivate), CipherLive);
-    assert.ok(Exit.isSuccess(exit), v.name);
-    assert.deepEqual(exit.value, utf8.encode(v.plaintext), v.name);
+  for (const mode of MODES) {
+    for (const v of ok) {
+      const exit = await runExit(openValue(v.package, clientPrivate), cipherWith(mode));
+      assert.ok(Exit.isSuccess(exit), `${v.name} (${mode})`);
+      assert.deepEqual(exit.value, utf8.encode(v.plaintext), `${v.name} (${mode})`);
+    }
   }
 });
 
@@ -104,17 +119,17 @@ Deno.test("HybridCipher.open() refuses every reject vector; crypto refusals shar
   const rejects = responses.packages.filter((v) => v.expect === "reject");
   assert.ok(rejects.length >= 20);
   const cryptoMessages = new Set<string>();
-  for (const v of rejects) {
+  for (const [mode, v] of MODES.flatMap((m) => rejects.map((v) => [m, v] as const))) {
     const exit = await runExit(
       Effect.gen(function* () {
         const bytes = yield* openValue(v.package, clientPrivate, "pid-r");
         const decoded = Either.getOrThrow(decodePackage(v.package));
         return yield* toChatCompletion(bytes, decoded, "pid-r");
       }),
-      CipherLive,
+      cipherWith(mode),
     );
     const error = failureOf(exit);
-    assert.ok(error instanceof SecurityError, v.name);
+    assert.ok(error instanceof SecurityError, `${v.name} (${mode})`);
     assert.equal(error.payloadId, "pid-r", v.name);
     if (v.kind === "crypto") {
       assert.equal(error.reason, "DecryptionFailed", v.name);
@@ -239,7 +254,7 @@ Deno.test("HybridCipher.seal() makes packages an independent WebCrypto opener re
 
 Deno.test("HybridCipher zeroes every plaintext buffer when its scope closes, also on failure", async () => {
   const recorder = makeRecordingSecureBytes();
-  const layer = HybridCipherLive.pipe(Layer.provide(recorder.layer));
+  const layer = cipherWith("unwrapKey", recorder.layer);
   // Sealing: the plaintext handed in is zeroed after sealing.
   const sealedText = utf8.encode('{"secret":"canary-plaintext"}');
   const pkg = await Effect.runPromise(
@@ -351,7 +366,7 @@ Deno.test("HybridCipher.sealToBody() makes bodies an independent opener reads, a
 
 Deno.test("HybridCipher.openWith() lends the plaintext to `use` and zeroes it however `use` ends", async () => {
   const recorder = makeRecordingSecureBytes();
-  const layer = HybridCipherLive.pipe(Layer.provide(recorder.layer));
+  const layer = cipherWith("unwrapKey", recorder.layer);
   const text = '{"answer":"canary-response"}';
   const pkg = await Effect.runPromise(
     Effect.provide(
@@ -393,6 +408,53 @@ Deno.test("HybridCipher.openWith() lends the plaintext to `use` and zeroes it ho
   assert.deepEqual(recorder.wiped, recorder.lent);
   for (const [i, buffer] of recorder.lent.entries()) {
     assert.equal(new TextDecoder().decode(recorder.snapshots[i]), text, `buffer ${i}`);
+    assert.ok(buffer.every((b) => b === 0), `buffer ${i} is zeroed`);
+  }
+});
+
+Deno.test('HybridCipher with "decrypt" unwrapping zeroes the response key bytes, also on failure and interruption', async () => {
+  const recorder = makeRecordingSecureBytes();
+  const layer = cipherWith("decrypt", recorder.layer);
+  const text = '{"answer":"canary-response"}';
+  const pkg = await Effect.runPromise(
+    Effect.provide(
+      Effect.flatMap(HybridCipher, (c) => c.seal(utf8.encode(text), serverPublic)),
+      layer,
+    ),
+  );
+  const decoded = Either.getOrThrow(decodePackage(encodeAndParse(pkg)));
+  const openWith = (use: (b: Uint8Array) => Effect.Effect<unknown>, key = serverPrivate) =>
+    Effect.flatMap(HybridCipher, (c) => c.openWith(decoded, key, use, "pid"));
+  // Opened: the key buffer and the plaintext.
+  const ok = await runExit(openWith((b) => Effect.sync(() => new TextDecoder().decode(b))), layer);
+  assert.ok(Exit.isSuccess(ok));
+  assert.equal(ok.value, text);
+  // The tag fails after the key was recovered: the key buffer, no plaintext.
+  const tampered = { ...decoded, sealed: decoded.sealed.map((b, i) => i === 0 ? b ^ 1 : b) };
+  const badTag = await runExit(
+    Effect.flatMap(HybridCipher, (c) => c.openWith(tampered, serverPrivate, () => Effect.void)),
+    layer,
+  );
+  assert.equal(failureOf(badTag).message, DECRYPTION_FAILED_MESSAGE);
+  // Interrupted while the RSA step runs: its key buffer is still made, and zeroed.
+  const interrupted = await runExit(
+    Effect.gen(function* () {
+      const fiber = yield* Effect.fork(openWith(() => Effect.never));
+      yield* Effect.sleep("2 millis");
+      yield* Fiber.interrupt(fiber);
+    }),
+    layer,
+  );
+  assert.ok(Exit.isSuccess(interrupted));
+  // A key of another RSA pair: refused with the one message; nothing is lent.
+  const wrong = await runExit(openWith(() => Effect.void, clientPrivate), layer);
+  assert.equal(failureOf(wrong).message, DECRYPTION_FAILED_MESSAGE);
+  // seal: 1 plaintext. ok: key + plaintext. bad tag: key. interrupted: key (+ maybe plaintext).
+  const keys = recorder.lent.filter((b) => b.length === 32);
+  assert.equal(keys.length, 3);
+  assert.deepEqual(recorder.wiped, recorder.lent);
+  for (const [i, buffer] of recorder.lent.entries()) {
+    assert.ok(recorder.snapshots[i]!.some((b) => b !== 0), `buffer ${i} held data`);
     assert.ok(buffer.every((b) => b === 0), `buffer ${i} is zeroed`);
   }
 });

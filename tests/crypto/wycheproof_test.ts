@@ -11,8 +11,13 @@
  */
 import assert from "node:assert/strict";
 import { Effect, Exit, Layer } from "effect";
-import { HybridCipher, HybridCipherLive } from "../../src/crypto/hybrid_cipher.ts";
-import { SecureBytesLive } from "../../src/crypto/secure_bytes.ts";
+import {
+  HybridCipher,
+  HybridCipherLive,
+  type KeyUnwrapping,
+  makeHybridCipher,
+} from "../../src/crypto/hybrid_cipher.ts";
+import { makeSecureBytes, SecureBytesLive } from "../../src/crypto/secure_bytes.ts";
 import { DECRYPTION_FAILED_MESSAGE, SecurityError } from "../../src/errors.ts";
 import type { DecodedPackage } from "../../src/protocol/package.ts";
 import {
@@ -47,6 +52,8 @@ interface Suite<G> {
 }
 
 const CipherLive = HybridCipherLive.pipe(Layer.provide(SecureBytesLive));
+const cipherWith = (keyUnwrapping: KeyUnwrapping) =>
+  Layer.succeed(HybridCipher, makeHybridCipher(makeSecureBytes(), { keyUnwrapping }));
 const OAEP_256 = { name: "RSA-OAEP", hash: "SHA-256" } as const;
 
 const open = (pkg: DecodedPackage, key: CryptoKey) =>
@@ -55,8 +62,13 @@ const open = (pkg: DecodedPackage, key: CryptoKey) =>
     (c) => Effect.scoped(Effect.map(c.open(pkg, key, "wp"), (b) => b.slice())),
   );
 
-const expectRefused = async (pkg: DecodedPackage, key: CryptoKey, what: string) => {
-  const error = failureOf(await runExit(open(pkg, key), CipherLive));
+const expectRefused = async (
+  pkg: DecodedPackage,
+  key: CryptoKey,
+  what: string,
+  layer: Layer.Layer<HybridCipher> = CipherLive,
+) => {
+  const error = failureOf(await runExit(open(pkg, key), layer));
   assert.ok(error instanceof SecurityError, what);
   assert.equal(error.reason, "DecryptionFailed", what);
   assert.equal(error.message, DECRYPTION_FAILED_MESSAGE, what);
@@ -117,12 +129,14 @@ Deno.test("HybridCipher.open() on Wycheproof AES-256-GCM (96-bit IV, 128-bit tag
 });
 
 /** Runs an OAEP suite: each ct is the wrapped key of a package sealed with the vector's msg. */
-const runOaep = async (file: string, mayOpen: boolean) => {
+const runOaep = async (file: string, mayOpen: boolean, keyUnwrapping: KeyUnwrapping) => {
+  const layer = cipherWith(keyUnwrapping);
   const suite = await vectorJson<Suite<{ privateKeyPkcs8: string; tests: OaepTest[] }>>(file);
   let opened = 0;
   let total = 0;
   for (const g of suite.testGroups) {
     const key = await crypto.subtle.importKey("pkcs8", hex(g.privateKeyPkcs8), OAEP_256, false, [
+      "decrypt",
       "unwrapKey",
     ]);
     for (const t of g.tests) {
@@ -142,34 +156,40 @@ const runOaep = async (file: string, mayOpen: boolean) => {
         : new Uint8Array(plaintext.length + 16);
       const pkg = pkgOf(hex(t.ct), nonce, sealed);
       if (mayOpen && t.result === "valid" && t.label === "" && msg.length === 32) {
-        const exit = await runExit(open(pkg, key), CipherLive);
+        const exit = await runExit(open(pkg, key), layer);
         assert.ok(Exit.isSuccess(exit), `tcId ${t.tcId}`);
         assert.deepEqual(exit.value, plaintext, `tcId ${t.tcId}`);
         opened++;
       } else {
-        await expectRefused(pkg, key, `tcId ${t.tcId}`);
+        await expectRefused(pkg, key, `tcId ${t.tcId} (${keyUnwrapping})`, layer);
       }
     }
   }
   return { opened, total };
 };
 
-Deno.test("HybridCipher.open() on Wycheproof RSA-OAEP-4096 SHA-256/MGF1-SHA-256", async () => {
-  const { opened, total } = await runOaep(
-    "wycheproof/rsa_oaep_4096_sha256_mgf1sha256_test.json",
-    true,
-  );
-  assert.equal(total, 37);
-  assert.ok(opened >= 1, "the 32-byte-message vectors open");
+Deno.test("HybridCipher.open() on Wycheproof RSA-OAEP-4096 SHA-256/MGF1-SHA-256, both key unwrappings", async () => {
+  for (const mode of ["unwrapKey", "decrypt"] as const) {
+    const { opened, total } = await runOaep(
+      "wycheproof/rsa_oaep_4096_sha256_mgf1sha256_test.json",
+      true,
+      mode,
+    );
+    assert.equal(total, 37, mode);
+    assert.ok(opened >= 1, `${mode}: the 32-byte-message vectors open`);
+  }
 });
 
 Deno.test("HybridCipher.open() refuses every Wycheproof RSA-OAEP-4096 MGF1-SHA-1 vector", async () => {
-  const { opened, total } = await runOaep(
-    "wycheproof/rsa_oaep_4096_sha256_mgf1sha1_test.json",
-    false,
-  );
-  assert.equal(total, 32);
-  assert.equal(opened, 0);
+  for (const mode of ["unwrapKey", "decrypt"] as const) {
+    const { opened, total } = await runOaep(
+      "wycheproof/rsa_oaep_4096_sha256_mgf1sha1_test.json",
+      false,
+      mode,
+    );
+    assert.equal(total, 32, mode);
+    assert.equal(opened, 0, mode);
+  }
 });
 
 Deno.test("HybridCipher.open() refuses every truncated GCM tag before WebCrypto sees it", async () => {
