@@ -36,6 +36,24 @@ if (opened !== text) {
 }
 console.log(`smoke: ok ${runtime} (RSA-2048 key pair, sealed and opened ${opened.length} chars)`);
 
+// Key generation keeps the event loop turning (Bun: in a Worker; elsewhere WebCrypto's own
+// thread pool): a 1 ms timer must tick while a 4096-bit pair is made.
+let ticks = 0;
+const timer = setInterval(() => ticks++, 1);
+const began = performance.now();
+const bigPair = await Effect.runPromise(generateRsaKeyPair({ bits: 4096 }));
+clearInterval(timer);
+const keygenMs = performance.now() - began;
+if (bigPair.publicKey.bits !== 4096 || ticks < Math.min(10, keygenMs / 20)) {
+  console.error(`smoke: FAILED ${runtime}: key generation blocked the event loop (${ticks} ticks)`);
+  throw new Error("smoke failed");
+}
+console.log(
+  `smoke: ok ${runtime} (RSA-4096 pair in ${
+    keygenMs.toFixed(0)
+  } ms, event loop ticked ${ticks} times)`,
+);
+
 // The whole client, through fetch and the test router (node:http), in this runtime.
 const { SecureChatCompletion } = await import("../mod.ts");
 const { startTestRouter } = await import("../src/testing/mod.ts");

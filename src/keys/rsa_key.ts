@@ -18,6 +18,7 @@
  */
 import { Effect, Encoding, type Scope } from "effect";
 import { KeyError } from "../errors.ts";
+import { generateKeyPairOffThread } from "./key_pair_worker.ts";
 import { SecureBytes, wipe } from "../crypto/secure_bytes.ts";
 import {
   bytesEqual,
@@ -373,20 +374,21 @@ export const generateRsaKeyPair = (
     if (bits !== 2048 && bits !== 4096) {
       return yield* Effect.fail(keyError("WeakKey", action, "the size must be 2048 or 4096 bits"));
     }
-    const pair = yield* Effect.tryPromise({
-      try: () =>
-        crypto.subtle.generateKey(
-          {
-            name: "RSA-OAEP",
-            modulusLength: bits,
-            publicExponent: new Uint8Array([1, 0, 1]),
-            hash: "SHA-256",
-          },
-          options?.extractable ?? false,
-          ["encrypt", "decrypt", "wrapKey", "unwrapKey"],
-        ),
-      catch: () => keyError("Unavailable", action, "WebCrypto failed"),
-    });
+    // Off the main thread even where the runtime's generateKey is not (Bun): a rotation must
+    // not stall the requests in flight.
+    const pair = yield* Effect.mapError(
+      generateKeyPairOffThread(
+        {
+          name: "RSA-OAEP",
+          modulusLength: bits,
+          publicExponent: new Uint8Array([1, 0, 1]),
+          hash: "SHA-256",
+        },
+        options?.extractable ?? false,
+        ["encrypt", "decrypt", "wrapKey", "unwrapKey"],
+      ),
+      () => keyError("Unavailable", action, "WebCrypto failed"),
+    );
     const spki = yield* Effect.tryPromise({
       try: async () => new Uint8Array(await crypto.subtle.exportKey("spki", pair.publicKey)),
       catch: () => keyError("Unavailable", action, "WebCrypto failed to export the public key"),
