@@ -14,6 +14,8 @@
  * - `rps`: requests per second through the in-process test router (RSA-4096 both ends) at 1, 4
  *   and 16 in flight, the plain JSON baseline at the same levels, and the router key checks
  *   (one `GET /pki/public_key` for a cold burst of 16, no extra round trip afterwards);
+ * - `rotation`: latency quantiles of sequential requests with key rotation off and on (every
+ *   few seconds, RSA-4096 client keys), and how many client keys the router saw;
  * - `heap`: heap before and after N sequential requests to a router in another process (that
  *   router keeps every request it saw, by design, so it must not share the heap measured);
  * - `serve`: runs a test router and prints `listening on URL` (for `heap`); stops on SIGTERM.
@@ -180,6 +182,59 @@ const rpsMode = async (): Promise<void> => {
   });
 };
 
+/** The `q` quantile (0–1) of `values`, nearest rank. */
+const quantile = (values: ReadonlyArray<number>, q: number): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] ??
+    NaN;
+};
+
+/**
+ * Sequential requests (1 in flight, 1 KiB) with key rotation off, then rotating every
+ * `interval`: if a request ever waited for a key pair (RSA-4096: 0.3–2 s to make), the slowest
+ * requests would show it. The router counts the client keys it saw.
+ */
+const rotationMode = async (): Promise<void> => {
+  const duration = quick ? 6000 : 20_000;
+  const intervalMs = quick ? 1500 : 4000;
+  const { request } = requestOfSize(1024);
+  const runs = [];
+  for (const rotation of [0, intervalMs]) {
+    const enc = await startEncrypted(4096, { keyRotationInterval: rotation });
+    await enc.client.create(request); // the first pair and the router key
+    await waitForIdle(30_000); // with rotation on, the next pair is made ahead
+    const latencies: number[] = [];
+    const begin = performance.now();
+    while (performance.now() - begin < duration) {
+      const t = performance.now();
+      await enc.client.create(request);
+      latencies.push(performance.now() - t);
+    }
+    const elapsedMs = performance.now() - begin;
+    const keys = new Set(
+      enc.router.requests.map((r) => r.headers["x-public-key"]).filter((k) => k !== undefined),
+    ).size;
+    await enc.close();
+    const run = {
+      rotationMs: rotation,
+      requests: latencies.length,
+      elapsedMs,
+      clientKeysSeen: keys,
+      p50Ms: quantile(latencies, 0.5),
+      p90Ms: quantile(latencies, 0.9),
+      p99Ms: quantile(latencies, 0.99),
+      maxMs: Math.max(...latencies),
+    };
+    log(
+      `rotation ${rotation === 0 ? "off" : `every ${rotation} ms`}: ${run.requests} requests, ` +
+        `${keys} client keys, p50 ${run.p50Ms.toFixed(1)} ms, p99 ${run.p99Ms.toFixed(1)} ms, ` +
+        `max ${run.maxMs.toFixed(1)} ms`,
+    );
+    runs.push(run);
+  }
+  emit({ mode: "rotation", runs });
+};
+
 const gc = (): void => {
   const g = globalThis as { gc?: () => void; Bun?: { gc: (force: boolean) => void } };
   if (g.Bun !== undefined) g.Bun.gc(true);
@@ -261,10 +316,13 @@ switch (mode) {
   case "heap":
     await heapMode();
     break;
+  case "rotation":
+    await rotationMode();
+    break;
   case "serve":
     await serveMode();
     break;
   default:
-    process.stderr.write("usage: cross_runtime.ts cipher|rps|heap|serve [--quick] ...\n");
+    process.stderr.write("usage: cross_runtime.ts cipher|rps|rotation|heap|serve [--quick] ...\n");
     process.exitCode = 2;
 }

@@ -1,14 +1,15 @@
 /**
  * Runs `cross_runtime.ts` under Deno, Node and Bun and prints one table: per runtime and payload
  * size, the client's cost per request, the WebCrypto floor and their ratio; requests per second
- * at 1, 4 and 16 in flight; the router key checks; heap after N sequential requests.
+ * at 1, 4 and 16 in flight; the router key checks; request latency with key rotation off and
+ * on; heap after N sequential requests.
  *
  * ```sh
- * npx --yes deno@2 run -A bench/run_all.ts           # full: about 6 minutes on 2 cores
- * npx --yes deno@2 run -A bench/run_all.ts --quick   # about 2 minutes
+ * npx --yes deno@2 run -A bench/run_all.ts           # full: about 10 minutes on 2 cores
+ * npx --yes deno@2 run -A bench/run_all.ts --quick   # about 4 minutes
  * ```
  *
- * Options: `--quick`; `--runtimes deno,node,bun`; `--modes cipher,rps,heap`; `--requests N`
+ * Options: `--quick`; `--runtimes deno,node,bun`; `--modes cipher,rps,rotation,heap`; `--requests N`
  * (heap run, default 10,000, quick 1,000); `--json FILE` to keep the raw results.
  *
  * Node runs a bundle made with `deno bundle --platform browser` (Node cannot run TypeScript
@@ -35,7 +36,7 @@ const pick = (name: string): string | undefined => {
   return i >= 0 ? argv[i + 1] : undefined;
 };
 const runtimes = (pick("--runtimes") ?? "deno,node,bun").split(",");
-const modes = (pick("--modes") ?? "cipher,rps,heap").split(",");
+const modes = (pick("--modes") ?? "cipher,rps,rotation,heap").split(",");
 const requests = pick("--requests") ?? (quick ? "1000" : "10000");
 const jsonOut = pick("--json");
 const root = new URL("..", import.meta.url).pathname;
@@ -266,6 +267,40 @@ interface HeapResult {
   rssStartMB: number;
   rssEndMB: number;
 }
+interface RotationRun {
+  rotationMs: number;
+  requests: number;
+  clientKeysSeen: number;
+  p50Ms: number;
+  p90Ms: number;
+  p99Ms: number;
+  maxMs: number;
+}
+const rotation = byMode("rotation");
+if (rotation.length > 0) {
+  lines.push(
+    "Key rotation: sequential 1 KiB requests through the in-process test router, RSA-4096 " +
+      "client keys, rotation off and then every few seconds (the default is every 24 h):",
+  );
+  lines.push("");
+  lines.push(
+    "| runtime | rotation | requests | client keys seen | p50 ms | p90 ms | p99 ms | max ms |",
+  );
+  lines.push("|---|---|---:|---:|---:|---:|---:|---:|");
+  for (const r of rotation) {
+    for (const x of (r.result as unknown as { runs: RotationRun[] }).runs) {
+      lines.push(
+        `| ${r.runtime.name} | ${
+          x.rotationMs === 0 ? "off" : `every ${x.rotationMs / 1000} s`
+        } | ${x.requests} | ${x.clientKeysSeen} | ${fmt(x.p50Ms, 1)} | ${fmt(x.p90Ms, 1)} | ${
+          fmt(x.p99Ms, 1)
+        } | ${fmt(x.maxMs, 1)} |`,
+      );
+    }
+  }
+  lines.push("");
+}
+
 const heap = byMode("heap");
 if (heap.length > 0) {
   lines.push("Heap over sequential requests (router in another process, RSA-2048 for time):");
