@@ -3,9 +3,9 @@
  * 1 KiB, 64 KiB, 1 MiB in each direction), 4096-bit RSA keys as the protocol has them.
  *
  * Groups, for each size:
- * - `seal`: plaintext bytes → request package bytes (`seal` + `encodePackage`), against the
+ * - `seal`: plaintext bytes → request package bytes (`sealToBody`), against the
  *   floor of one AES-256-GCM encrypt and one RSA-OAEP-4096 wrap;
- * - `open`: response body bytes → `ChatCompletion` (`parsePackage`, `open`,
+ * - `open`: response body bytes → `ChatCompletion` (`parsePackage`, `openWith`,
  *   `toChatCompletion`), against one RSA-OAEP-4096 unwrap and one AES-256-GCM decrypt;
  * - `request`: both, against both floors.
  *
@@ -33,7 +33,7 @@ for (const size of SIZES) {
     baseline: true,
     fn: c.floorSeal,
   });
-  Deno.bench({ ...common, group: seal, name: `seal + encodePackage (${size.label})`, fn: c.seal });
+  Deno.bench({ ...common, group: seal, name: `sealToBody (${size.label})`, fn: c.seal });
 
   const open = `open ${size.label}`;
   Deno.bench({
@@ -46,7 +46,7 @@ for (const size of SIZES) {
   Deno.bench({
     ...common,
     group: open,
-    name: `parsePackage + open + toChatCompletion (${size.label})`,
+    name: `parsePackage + openWith → toChatCompletion (${size.label})`,
     fn: c.open,
   });
 

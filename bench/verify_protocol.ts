@@ -20,11 +20,21 @@ import { makeSecureBytes } from "../src/crypto/secure_bytes.ts";
 import {
   type Base64Codec,
   base64Codecs,
+  base64Length,
   decodeBase64Strict,
+  decodeBase64StrictBytesInto,
   encodeBase64,
+  encodeBase64Into,
   strictBase64Length,
+  strictBase64LengthOfBytes,
 } from "../src/protocol/base64.ts";
-import { type DecodedPackage, decodePackage, parsePackage } from "../src/protocol/package.ts";
+import {
+  buildPackage,
+  type DecodedPackage,
+  decodePackage,
+  encodePackageParts,
+  parsePackage,
+} from "../src/protocol/package.ts";
 
 // ---- references ----
 const STRICT_BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
@@ -143,6 +153,68 @@ for (const [name, codec] of codecs) {
   );
 }
 
+// ---- base64 held as body bytes (encodeBase64Into, decodeBase64StrictBytesInto) ----
+const asciiText = (bytes: Uint8Array): string | undefined =>
+  bytes.every((b) => b < 0x80) ? new TextDecoder().decode(bytes) : undefined;
+const checkBytesDecode = (text: Uint8Array, what: () => string): void => {
+  const ascii = asciiText(text);
+  const want = ascii === undefined ? undefined : referenceDecode(ascii);
+  const length = strictBase64LengthOfBytes(text);
+  let got: Uint8Array | undefined;
+  if (length !== undefined) {
+    const target = new Uint8Array(length);
+    got = decodeBase64StrictBytesInto(text, target) ? target : undefined;
+  }
+  expect(sameBytes(want, got), what);
+};
+// 48 KiB of bytes (64 Ki characters) per chunk: both sides of the first boundaries.
+const BOUNDARY_SIZES = [0, 1, 2, 3, 49_151, 49_152, 49_153, 49_154, 98_303, 98_304, 98_306];
+const BYTE_JUNK = [[0x3d], [0x3d, 0x3d], [0x20], [0x0a], [0x2d], [0x5f], [0x00], [0x80], [0xff]]
+  .concat([[0xc3, 0xa9], [0xef, 0xbb, 0xbf], [0x22], [0x5c]]);
+for (const n of BOUNDARY_SIZES) {
+  const bytes = Uint8Array.from({ length: n }, () => rnd(256));
+  const good = Encoding.encodeBase64(bytes);
+  const out = new Uint8Array(base64Length(n) + 4).fill(0x21);
+  const written = encodeBase64Into(bytes, out);
+  expect(
+    written === good.length && new TextDecoder().decode(out.subarray(0, written)) === good &&
+      out[written] === 0x21,
+    () => `encodeBase64Into of ${n} bytes`,
+  );
+  const parts = {
+    wrappedKey: Uint8Array.from({ length: 512 }, () => rnd(256)),
+    nonce: Uint8Array.from({ length: 12 }, () => rnd(256)),
+    sealed: new Uint8Array(n + 16).map(() => rnd(256)),
+  };
+  expect(
+    sameBytes(
+      encodePackageParts(parts),
+      new TextEncoder().encode(JSON.stringify(buildPackage(parts))),
+    ),
+    () => `encodePackageParts with ${n} bytes of ciphertext`,
+  );
+  const text = new TextEncoder().encode(good);
+  checkBytesDecode(text, () => `decodeBase64StrictBytesInto of ${n} bytes`);
+  const positions = [0, 1, 65_534, 65_535, 65_536, 65_537, 131_071, 131_072, text.length - 1]
+    .concat([text.length - 2, rnd(text.length + 1)])
+    .filter((p) => p >= 0 && p < text.length);
+  for (const pos of positions) {
+    for (const junk of BYTE_JUNK) {
+      const replaced = text.slice();
+      replaced.set(junk.slice(0, text.length - pos), pos);
+      checkBytesDecode(replaced, () => `decodeBase64StrictBytesInto, ${junk} at ${pos} of ${n}`);
+      const inserted = new Uint8Array(text.length + junk.length);
+      inserted.set(text.subarray(0, pos));
+      inserted.set(junk, pos);
+      inserted.set(text.subarray(pos), pos + junk.length);
+      checkBytesDecode(
+        inserted,
+        () => `decodeBase64StrictBytesInto, ${junk} put at ${pos} of ${n}`,
+      );
+    }
+  }
+}
+
 // ---- parsePackage ----
 const { publicKey } = await crypto.subtle.generateKey(
   {
@@ -157,6 +229,12 @@ const { publicKey } = await crypto.subtle.generateKey(
 const cipher = makeHybridCipher(makeSecureBytes());
 const sealed = await Effect.runPromise(cipher.seal(new Uint8Array(30_000).fill(65), publicKey));
 const base = JSON.stringify({ ...sealed, processed_at: 12 });
+// A ciphertext over several base64 chunks: mutations at and around a chunk boundary.
+const large = JSON.stringify({
+  ...(await Effect.runPromise(cipher.seal(new Uint8Array(200_000).fill(66), publicKey))),
+  processed_at: 12,
+});
+const boundary = large.indexOf('"ciphertext":"') + '"ciphertext":"'.length + 65_536;
 const utf8 = new TextEncoder();
 const checkBody = (body: Uint8Array): void => {
   const got = parsePackage(body, "p");
@@ -183,6 +261,14 @@ for (
     base.replace('"tag"', '"ciphertext":"QUJD","tag"'),
   ]
 ) checkBody(utf8.encode(text));
+checkBody(utf8.encode(large));
+for (const edit of ["=", "==", "\u00e9", "\\", '"', " ", "\ufeff", "A"]) {
+  for (const offset of [-2, -1, 0, 1]) {
+    const pos = boundary + offset;
+    checkBody(utf8.encode(large.slice(0, pos) + edit + large.slice(pos + 1)));
+    checkBody(utf8.encode(large.slice(0, pos) + edit + large.slice(pos)));
+  }
+}
 const at = base.indexOf('"ciphertext"');
 for (let iteration = 0; iteration < 2000; iteration++) {
   let text = base;
