@@ -364,9 +364,13 @@ Deno.test("HybridCipher.sealToBody() makes bodies an independent opener reads, a
   assert.equal(recorder.lent.length, 0);
 });
 
-Deno.test("HybridCipher.openWith() lends the plaintext to `use` and zeroes it however `use` ends", async () => {
+/**
+ * A package sealed to the server key with a recording SecureBytes, and `openWith` on it (the
+ * sealed plaintext is the recorder's first buffer).
+ */
+const canaryPackage = async (mode: KeyUnwrapping) => {
   const recorder = makeRecordingSecureBytes();
-  const layer = cipherWith("unwrapKey", recorder.layer);
+  const layer = cipherWith(mode, recorder.layer);
   const text = '{"answer":"canary-response"}';
   const pkg = await Effect.runPromise(
     Effect.provide(
@@ -377,6 +381,11 @@ Deno.test("HybridCipher.openWith() lends the plaintext to `use` and zeroes it ho
   const decoded = Either.getOrThrow(decodePackage(encodeAndParse(pkg)));
   const openWith = <A, E>(use: (b: Uint8Array) => Effect.Effect<A, E>, key = serverPrivate) =>
     Effect.flatMap(HybridCipher, (c) => c.openWith(decoded, key, use, "pid"));
+  return { recorder, layer, text, decoded, openWith };
+};
+
+Deno.test("HybridCipher.openWith() lends the plaintext to `use` and zeroes it however `use` ends", async () => {
+  const { recorder, layer, text, decoded, openWith } = await canaryPackage("unwrapKey");
   // Success: `use` sees the plaintext; its result comes back.
   const ok = await runExit(openWith((b) => Effect.sync(() => new TextDecoder().decode(b))), layer);
   assert.ok(Exit.isSuccess(ok));
@@ -413,18 +422,8 @@ Deno.test("HybridCipher.openWith() lends the plaintext to `use` and zeroes it ho
 });
 
 Deno.test('HybridCipher with "decrypt" unwrapping zeroes the response key bytes, also on failure and interruption', async () => {
-  const recorder = makeRecordingSecureBytes();
-  const layer = cipherWith("decrypt", recorder.layer);
+  const { recorder, layer, decoded, openWith } = await canaryPackage("decrypt");
   const text = '{"answer":"canary-response"}';
-  const pkg = await Effect.runPromise(
-    Effect.provide(
-      Effect.flatMap(HybridCipher, (c) => c.seal(utf8.encode(text), serverPublic)),
-      layer,
-    ),
-  );
-  const decoded = Either.getOrThrow(decodePackage(encodeAndParse(pkg)));
-  const openWith = (use: (b: Uint8Array) => Effect.Effect<unknown>, key = serverPrivate) =>
-    Effect.flatMap(HybridCipher, (c) => c.openWith(decoded, key, use, "pid"));
   // Opened: the key buffer and the plaintext.
   const ok = await runExit(openWith((b) => Effect.sync(() => new TextDecoder().decode(b))), layer);
   assert.ok(Exit.isSuccess(ok));
