@@ -81,7 +81,8 @@ const table: Record<string, Runtime> = {
 
 const verifySource = `${root}bench/verify_protocol.ts`;
 const verifyBundle = `${tmp}/verify_protocol.mjs`;
-if (runtimes.some((r) => r !== "deno")) {
+// Node runs the bundle, and so does the router process of the heap runs.
+if (runtimes.some((r) => r !== "deno") || modes.includes("heap")) {
   console.error(`bundling ${source} and ${verifySource} for Node and Bun`);
   await run(deno, ["bundle", "--platform", "browser", "--quiet", "-o", bundle, source]);
   await run(deno, ["bundle", "--platform", "browser", "--quiet", "-o", verifyBundle, verifySource]);
