@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
-import { Effect, Either, Exit, Fiber, Layer } from "effect";
+import { Cause, Effect, Either, Exit, Fiber, Layer } from "effect";
 import {
+  defaultKeyUnwrapping,
   HybridCipher,
   HybridCipherLive,
   type KeyUnwrapping,
@@ -455,5 +456,46 @@ Deno.test('HybridCipher with "decrypt" unwrapping zeroes the response key bytes,
   for (const [i, buffer] of recorder.lent.entries()) {
     assert.ok(recorder.snapshots[i]!.some((b) => b !== 0), `buffer ${i} held data`);
     assert.ok(buffer.every((b) => b === 0), `buffer ${i} is zeroed`);
+  }
+});
+
+Deno.test("HybridCipher dies with a TypeError on a key of the wrong kind, in either unwrapping; Deno defaults to decrypt", async () => {
+  assert.equal(defaultKeyUnwrapping(), "decrypt");
+  const { decoded } = await canaryPackage("unwrapKey");
+  const aes = await crypto.subtle.generateKey({ name: "AES-GCM", length: 256 }, false, ["decrypt"]);
+  const sha1 = await crypto.subtle.generateKey(
+    {
+      name: "RSA-OAEP",
+      hash: "SHA-1",
+      modulusLength: 2048,
+      publicExponent: new Uint8Array([1, 0, 1]),
+    },
+    false,
+    ["decrypt", "unwrapKey"],
+  );
+  const unwrapOnly = await crypto.subtle.generateKey(
+    {
+      name: "RSA-OAEP",
+      hash: "SHA-256",
+      modulusLength: 2048,
+      publicExponent: new Uint8Array([1, 0, 1]),
+    },
+    false,
+    ["unwrapKey"],
+  );
+  const cases: Array<[KeyUnwrapping, CryptoKey]> = [
+    ["unwrapKey", aes],
+    ["decrypt", aes],
+    ["unwrapKey", sha1.privateKey],
+    ["decrypt", sha1.privateKey],
+    ["decrypt", unwrapOnly.privateKey], // no `decrypt` usage
+  ];
+  for (const [mode, key] of cases) {
+    const exit = await runExit(
+      Effect.flatMap(HybridCipher, (c) => c.openWith(decoded, key, () => Effect.void)),
+      cipherWith(mode),
+    );
+    assert.ok(Exit.isFailure(exit), mode);
+    assert.ok(Cause.squash(exit.cause) instanceof TypeError, `${mode}: a defect, not a failure`);
   }
 });
