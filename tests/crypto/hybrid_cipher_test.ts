@@ -386,7 +386,7 @@ const canaryPackage = async (mode: KeyUnwrapping) => {
 };
 
 Deno.test("HybridCipher.openWith() lends the plaintext to `use` and zeroes it however `use` ends", async () => {
-  const { recorder, layer, text, decoded, openWith } = await canaryPackage("unwrapKey");
+  const { recorder, layer, text, openWith } = await canaryPackage("unwrapKey");
   // Success: `use` sees the plaintext; its result comes back.
   const ok = await runExit(openWith((b) => Effect.sync(() => new TextDecoder().decode(b))), layer);
   assert.ok(Exit.isSuccess(ok));
