@@ -182,6 +182,21 @@ lines.push(
 );
 lines.push("");
 
+/** Adds a Markdown table: its title, the header, the rows, and a note below when given. */
+const markdownTable = (
+  title: string,
+  header: ReadonlyArray<string>,
+  textColumns: number,
+  rows: ReadonlyArray<ReadonlyArray<string | number>>,
+  note?: string,
+): void => {
+  const align = header.map((_, i) => (i < textColumns ? "---" : "---:"));
+  lines.push(title, "", `| ${header.join(" | ")} |`, `|${align.join("|")}|`);
+  for (const row of rows) lines.push(`| ${row.join(" | ")} |`);
+  lines.push("");
+  if (note !== undefined) lines.push(note, "");
+};
+
 interface Pair {
   floorMs: number;
   projectMs: number;
@@ -196,31 +211,29 @@ interface CipherSize {
 }
 const cipher = byMode("cipher");
 if (cipher.length > 0) {
-  lines.push("Client cost per request (seal request + open response, RSA-4096) against the floor:");
-  lines.push("");
-  lines.push(
-    "| runtime | payload | client ms | floor ms | ratio | target | seal ratio | open ratio | floor + JSON ms | ratio to floor + JSON |",
-  );
-  lines.push("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|");
-  for (const r of cipher) {
-    for (const s of (r.result as { sizes: CipherSize[] }).sizes) {
-      const target = s.size === "1 KiB" ? "≤ 1.15" : s.size === "1 MiB" ? "≤ 1.30" : "";
-      lines.push(
-        `| ${r.runtime.name} ${r.runtime.version} | ${s.size} | ${fmt(s.both.projectMs)} | ${
-          fmt(s.both.floorMs)
-        } | ${fmt(s.both.ratio)} | ${target} | ${fmt(s.seal.ratio)} | ${fmt(s.open.ratio)} | ${
-          fmt(s.withJson.floorMs)
-        } | ${fmt(s.withJson.ratio)} |`,
-      );
-    }
-  }
-  lines.push("");
-  lines.push(
+  markdownTable(
+    "Client cost per request (seal request + open response, RSA-4096) against the floor:",
+    ["runtime", "payload", "client ms", "floor ms", "ratio", "target", "seal ratio", "open ratio"]
+      .concat(["floor + JSON ms", "ratio to floor + JSON"]),
+    2,
+    cipher.flatMap((r) =>
+      (r.result as { sizes: CipherSize[] }).sizes.map((s) => [
+        `${r.runtime.name} ${r.runtime.version}`,
+        s.size,
+        fmt(s.both.projectMs),
+        fmt(s.both.floorMs),
+        fmt(s.both.ratio),
+        s.size === "1 KiB" ? "≤ 1.15" : s.size === "1 MiB" ? "≤ 1.30" : "",
+        fmt(s.seal.ratio),
+        fmt(s.open.ratio),
+        fmt(s.withJson.floorMs),
+        fmt(s.withJson.ratio),
+      ])
+    ),
     "floor: the WebCrypto calls alone (RSA-OAEP wrap and unwrap, AES-GCM both ways). " +
       "floor + JSON: the same, plus the UTF-8 decoding and JSON.parse of the answer that " +
       "every client pays, encrypted or not.",
   );
-  lines.push("");
 }
 
 interface RpsResult {
@@ -235,27 +248,61 @@ interface RpsResult {
 }
 const rps = byMode("rps");
 if (rps.length > 0) {
-  lines.push(
+  markdownTable(
     "Round trips through the in-process test router (RSA-4096 both ends, 1 KiB each way):",
+    ["runtime", "req/s @1", "req/s @4", "req/s @16", "16 vs 1", "median ms @1"]
+      .concat(["plain req/s @1 / @16", "key fetches (cold burst of 16 / total)"])
+      .concat(["extra round trips"]),
+    1,
+    rps.map((r) => {
+      const x = r.result as unknown as RpsResult;
+      const at = (n: number) => x.encrypted.find((e) => e.inFlight === n)!;
+      const p = (n: number) => x.plain.find((e) => e.inFlight === n)!;
+      const c = x.checks;
+      return [
+        r.runtime.name,
+        fmt(at(1).rps, 1),
+        fmt(at(4).rps, 1),
+        fmt(at(16).rps, 1),
+        `×${fmt(at(16).rps / at(1).rps)}`,
+        fmt(at(1).medianMs, 1),
+        `${fmt(p(1).rps, 0)} / ${fmt(p(16).rps, 0)}`,
+        `${c.coldBurstKeyFetches} / ${c.totalKeyFetches} (${c.clientRequests} requests)`,
+        c.extraRoundTrips,
+      ];
+    }),
   );
-  lines.push("");
-  lines.push(
-    "| runtime | req/s @1 | req/s @4 | req/s @16 | 16 vs 1 | median ms @1 | plain req/s @1 / @16 | key fetches (cold burst of 16 / total) | extra round trips |",
+}
+
+interface RotationRun {
+  rotationMs: number;
+  requests: number;
+  clientKeysSeen: number;
+  p50Ms: number;
+  p90Ms: number;
+  p99Ms: number;
+  maxMs: number;
+}
+const rotation = byMode("rotation");
+if (rotation.length > 0) {
+  markdownTable(
+    "Key rotation: sequential 1 KiB requests through the in-process test router, RSA-4096 " +
+      "client keys, rotation off and then every few seconds (the default is every 24 h):",
+    ["runtime", "rotation", "requests", "client keys seen", "p50 ms", "p90 ms", "p99 ms", "max ms"],
+    2,
+    rotation.flatMap((r) =>
+      (r.result as unknown as { runs: RotationRun[] }).runs.map((x) => [
+        r.runtime.name,
+        x.rotationMs === 0 ? "off" : `every ${x.rotationMs / 1000} s`,
+        x.requests,
+        x.clientKeysSeen,
+        fmt(x.p50Ms, 1),
+        fmt(x.p90Ms, 1),
+        fmt(x.p99Ms, 1),
+        fmt(x.maxMs, 1),
+      ])
+    ),
   );
-  lines.push("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
-  for (const r of rps) {
-    const x = r.result as unknown as RpsResult;
-    const at = (n: number) => x.encrypted.find((e) => e.inFlight === n)!;
-    const p = (n: number) => x.plain.find((e) => e.inFlight === n)!;
-    lines.push(
-      `| ${r.runtime.name} | ${fmt(at(1).rps, 1)} | ${fmt(at(4).rps, 1)} | ${
-        fmt(at(16).rps, 1)
-      } | ×${fmt(at(16).rps / at(1).rps)} | ${fmt(at(1).medianMs, 1)} | ${fmt(p(1).rps, 0)} / ${
-        fmt(p(16).rps, 0)
-      } | ${x.checks.coldBurstKeyFetches} / ${x.checks.totalKeyFetches} (${x.checks.clientRequests} requests) | ${x.checks.extraRoundTrips} |`,
-    );
-  }
-  lines.push("");
 }
 
 interface HeapResult {
@@ -268,59 +315,27 @@ interface HeapResult {
   rssStartMB: number;
   rssEndMB: number;
 }
-interface RotationRun {
-  rotationMs: number;
-  requests: number;
-  clientKeysSeen: number;
-  p50Ms: number;
-  p90Ms: number;
-  p99Ms: number;
-  maxMs: number;
-}
-const rotation = byMode("rotation");
-if (rotation.length > 0) {
-  lines.push(
-    "Key rotation: sequential 1 KiB requests through the in-process test router, RSA-4096 " +
-      "client keys, rotation off and then every few seconds (the default is every 24 h):",
-  );
-  lines.push("");
-  lines.push(
-    "| runtime | rotation | requests | client keys seen | p50 ms | p90 ms | p99 ms | max ms |",
-  );
-  lines.push("|---|---|---:|---:|---:|---:|---:|---:|");
-  for (const r of rotation) {
-    for (const x of (r.result as unknown as { runs: RotationRun[] }).runs) {
-      lines.push(
-        `| ${r.runtime.name} | ${
-          x.rotationMs === 0 ? "off" : `every ${x.rotationMs / 1000} s`
-        } | ${x.requests} | ${x.clientKeysSeen} | ${fmt(x.p50Ms, 1)} | ${fmt(x.p90Ms, 1)} | ${
-          fmt(x.p99Ms, 1)
-        } | ${fmt(x.maxMs, 1)} |`,
-      );
-    }
-  }
-  lines.push("");
-}
-
 const heap = byMode("heap");
 if (heap.length > 0) {
-  lines.push("Heap over sequential requests (router in another process, RSA-2048 for time):");
-  lines.push("");
-  lines.push(
-    "| runtime | requests | heap start MB | heap end MB | Δ MB | max MB | RSS start → end MB | time s |",
+  markdownTable(
+    "Heap over sequential requests (router in another process, RSA-2048 for time):",
+    ["runtime", "requests", "heap start MB", "heap end MB", "Δ MB", "max MB"]
+      .concat(["RSS start → end MB", "time s"]),
+    1,
+    heap.map((r) => {
+      const h = r.result as unknown as HeapResult;
+      return [
+        r.runtime.name,
+        h.requests,
+        fmt(h.heapStartMB, 1),
+        fmt(h.heapEndMB, 1),
+        fmt(h.heapEndMB - h.heapStartMB, 1),
+        fmt(h.heapMaxMB, 1),
+        `${fmt(h.rssStartMB, 0)} → ${fmt(h.rssEndMB, 0)}`,
+        fmt(h.elapsedMs / 1000, 0),
+      ];
+    }),
   );
-  lines.push("|---|---:|---:|---:|---:|---:|---:|---:|");
-  for (const r of heap) {
-    const h = r.result as unknown as HeapResult;
-    lines.push(
-      `| ${r.runtime.name} | ${h.requests} | ${fmt(h.heapStartMB, 1)} | ${fmt(h.heapEndMB, 1)} | ${
-        fmt(h.heapEndMB - h.heapStartMB, 1)
-      } | ${fmt(h.heapMaxMB, 1)} | ${fmt(h.rssStartMB, 0)} → ${fmt(h.rssEndMB, 0)} | ${
-        fmt(h.elapsedMs / 1000, 0)
-      } |`,
-    );
-  }
-  lines.push("");
 }
 
 console.log(lines.join("\n"));

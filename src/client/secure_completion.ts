@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { Context, type Duration, Effect, Either, Layer, Redacted, type Schedule } from "effect";
+import { Context, type Duration, Effect, Layer, Redacted, type Schedule } from "effect";
 import { verifyAttestationEffect } from "../attestation/tpm_quote.ts";
 import { HybridCipher } from "../crypto/hybrid_cipher.ts";
 import { SecureBytes } from "../crypto/secure_bytes.ts";
@@ -15,7 +15,7 @@ import {
   type AttestationError,
   type HttpStatusError,
   type KeyError,
-  SecurityError,
+  type SecurityError,
 } from "../errors.ts";
 import { type ClientKeyPair, KeyRing } from "../keys/key_ring.ts";
 import type { RsaPublicKey } from "../keys/rsa_key.ts";
@@ -24,10 +24,10 @@ import {
   checkBaseUrl,
   checkHeaderValue,
   checkSecurityTier,
-  MAX_PLAINTEXT_BYTES,
   type SecurityTier,
 } from "../protocol/headers.ts";
 import { parsePackage } from "../protocol/package.ts";
+import { encodeRequest } from "../protocol/request.ts";
 import { toChatCompletion } from "../protocol/response.ts";
 import { RouterKeys } from "../transport/router_keys.ts";
 import { RouterTransport } from "../transport/router_transport.ts";
@@ -98,30 +98,9 @@ export interface SecureCompletion {
 export const SecureCompletion: Context.Tag<SecureCompletion, SecureCompletion> = Context
   .GenericTag<SecureCompletion>("@nomyo/client/SecureCompletion");
 
-const utf8 = new TextEncoder();
-
 /** The router's word that it could not open our package (its key changed). */
 const isRouterDecryptFailure = (e: unknown): boolean =>
   e instanceof APIError && e.status === 400 && /decrypt/i.test(e.message);
-
-/** Encodes the request as UTF-8 JSON, refusing more than the protocol allows. */
-const encodeRequest = (
-  request: ChatCompletionRequest,
-): Either.Either<Uint8Array<ArrayBuffer>, SecurityError> => {
-  if (typeof request !== "object" || request === null || Array.isArray(request)) {
-    throw new TypeError("Cannot send request: the request must be an object");
-  }
-  const bytes = utf8.encode(JSON.stringify(request));
-  if (bytes.length <= MAX_PLAINTEXT_BYTES) return Either.right(bytes);
-  const size = bytes.length;
-  bytes.fill(0); // refused, but it held the plaintext all the same
-  return Either.left(
-    new SecurityError({
-      reason: "PayloadTooLarge",
-      message: `Cannot send request: plaintext is ${size} bytes, over the 10 MiB limit`,
-    }),
-  );
-};
 
 /** The services {@linkcode SecureCompletion} is built on. */
 export type SecureCompletionParts =
@@ -227,7 +206,7 @@ export const makeSecureCompletion = (
           ? apiKeyInput
           : Redacted.make(apiKeyInput);
         if (apiKey !== undefined) yield* checkHeaderValue("Authorization", Redacted.value(apiKey));
-        const plaintext = yield* secureBytes.lend(yield* encodeRequest(request));
+        const plaintext = yield* secureBytes.lend(yield* encodeRequest(request, "send request"));
         if (overrides.payloadId === "") {
           return yield* Effect.die(new TypeError("Cannot send request: payloadId is empty"));
         }

@@ -8,13 +8,14 @@
 import { Effect } from "effect";
 import { HybridCipher } from "../crypto/hybrid_cipher.ts";
 import { SecureBytes } from "../crypto/secure_bytes.ts";
-import { type KeyError, SecurityError } from "../errors.ts";
+import type { KeyError, SecurityError } from "../errors.ts";
 import { loadKeyPair, type SavedKeyFiles, saveKeyPair } from "../keys/key_files.ts";
 import { KeyRing } from "../keys/key_ring.ts";
 import { generateRsaKeyPair, type RsaKeySize } from "../keys/rsa_key.ts";
 import type { ChatCompletion, ChatCompletionRequest } from "../protocol/chat.ts";
-import { MAX_PLAINTEXT_BYTES, type SecurityTier } from "../protocol/headers.ts";
+import type { SecurityTier } from "../protocol/headers.ts";
 import { parsePackage } from "../protocol/package.ts";
+import { encodeRequest } from "../protocol/request.ts";
 import { toChatCompletion } from "../protocol/response.ts";
 import { RouterKeys } from "../transport/router_keys.ts";
 import { nomyoLayerFetch, type NomyoServices } from "./layer.ts";
@@ -34,8 +35,6 @@ export interface GenerateKeysOptions {
   /** Encrypts the saved private key (at least 8 characters). */
   readonly password?: string;
 }
-
-const utf8 = new TextEncoder();
 
 /**
  * The lower-level client, named as in the Python `nomyo` and `nomyo-js` clients.
@@ -136,16 +135,7 @@ export class SecureCompletionClient implements AsyncDisposable {
   encryptPayload(payload: ChatCompletionRequest): Promise<Uint8Array> {
     return this.#runtime.run(Effect.gen(this, function* () {
       const routerKey = yield* Effect.flatMap(RouterKeys, (keys) => keys.get(this.#baseUrl));
-      const plaintext = utf8.encode(JSON.stringify(payload));
-      if (plaintext.length > MAX_PLAINTEXT_BYTES) {
-        plaintext.fill(0);
-        return yield* Effect.fail(
-          new SecurityError({
-            reason: "PayloadTooLarge",
-            message: "Cannot encrypt payload: plaintext is over the 10 MiB limit",
-          }),
-        );
-      }
+      const plaintext = yield* encodeRequest(payload, "encrypt payload");
       const cipher = yield* HybridCipher;
       return yield* Effect.flatMap(
         SecureBytes,

@@ -120,6 +120,16 @@ const generateAesKey = (): Promise<CryptoKey> =>
   // Extractable only so that wrapKey can export it inside WebCrypto.
   crypto.subtle.generateKey(AES_GCM_256, true, ["encrypt"]) as Promise<CryptoKey>;
 
+const unwrapped = (pkg: DecodedPackage, privateKey: CryptoKey): Promise<CryptoKey> =>
+  crypto.subtle.unwrapKey("raw", pkg.wrappedKey, privateKey, OAEP, "AES-GCM", false, [
+    "decrypt",
+  ]);
+const importAesKey = (raw: Uint8Array<ArrayBuffer>): Promise<CryptoKey> =>
+  crypto.subtle.importKey("raw", raw, "AES-GCM", false, ["decrypt"]);
+// A 16- or 24-byte key would be AES-128/192: refused like any other failure.
+const is256 = (key: CryptoKey): boolean =>
+  (key.algorithm as AesKeyAlgorithm).length === AES_KEY_BITS;
+
 const encryptionFailed = (): SecurityError =>
   new SecurityError({
     reason: "EncryptionFailed",
@@ -209,16 +219,6 @@ export const makeHybridCipher = (
       }),
     );
 
-  const unwrapped = (pkg: DecodedPackage, privateKey: CryptoKey): Promise<CryptoKey> =>
-    crypto.subtle.unwrapKey("raw", pkg.wrappedKey, privateKey, OAEP, "AES-GCM", false, [
-      "decrypt",
-    ]);
-  const importAesKey = (raw: Uint8Array<ArrayBuffer>): Promise<CryptoKey> =>
-    crypto.subtle.importKey("raw", raw, "AES-GCM", false, ["decrypt"]);
-  // A 16- or 24-byte key would be AES-128/192: refused like any other failure.
-  const is256 = (key: CryptoKey): boolean =>
-    (key.algorithm as AesKeyAlgorithm).length === AES_KEY_BITS;
-
   // "unwrapKey" stays interruptible: nothing secret reaches JavaScript. "decrypt" runs its RSA
   // step uninterruptibly (a few ms), so that the key bytes it makes are always zeroed.
   const unwrap = (
@@ -238,7 +238,7 @@ export const makeHybridCipher = (
         (raw) => Effect.tryPromise({ try: () => importAesKey(raw), catch: failed }),
       );
     return Effect.zipRight(
-      requireRsaOaepKey(privateKey, keyUnwrapping === "unwrapKey" ? "unwrapKey" : "decrypt"),
+      requireRsaOaepKey(privateKey, keyUnwrapping), // the mode names the usage it needs
       Effect.filterOrFail(recover, is256, failed),
     );
   };

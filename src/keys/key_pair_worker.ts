@@ -32,7 +32,7 @@ export const defaultKeyPairThread = (): KeyPairThread =>
     : "caller";
 
 /** What the worker is asked to do: the arguments of `generateKey`. */
-interface Request {
+interface KeyGenRequest {
   readonly algorithm: RsaHashedKeyGenParams;
   readonly extractable: boolean;
   readonly usages: ReadonlyArray<KeyUsage>;
@@ -59,7 +59,7 @@ export type WorkerConstructor = new (url: string, options: WorkerOptions) => Wor
 
 /** Generates in a fresh Worker; fails (to let the caller fall back) on any Worker trouble. */
 const inWorker = (
-  request: Request,
+  request: KeyGenRequest,
   WorkerClass: WorkerConstructor,
 ): Effect.Effect<CryptoKeyPair, "WorkerFailed"> =>
   Effect.acquireUseRelease(

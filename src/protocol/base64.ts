@@ -39,6 +39,14 @@ export interface Base64Codec {
   readonly decodeInto: (s: string, target: Uint8Array) => boolean;
 }
 
+/** Bytes that `n` characters of padded base64 ending in `last`, `beforeLast` decode to. */
+const decodedLength = (n: number, last: number, beforeLast: number): number | undefined => {
+  if (n % 4 !== 0) return undefined;
+  if (n === 0) return 0;
+  const pad = last !== PAD ? 0 : beforeLast !== PAD ? 1 : 2;
+  return (n / 4) * 3 - pad;
+};
+
 /**
  * The number of bytes strict base64 `s` decodes to, from its length and padding alone;
  * `undefined` when its length is not a multiple of 4. A string that passes this may still be
@@ -47,13 +55,8 @@ export interface Base64Codec {
  * @param s The base64 text.
  * @returns The decoded length, or `undefined`.
  */
-export const strictBase64Length = (s: string): number | undefined => {
-  const n = s.length;
-  if (n % 4 !== 0) return undefined;
-  if (n === 0) return 0;
-  const pad = s.charCodeAt(n - 1) !== PAD ? 0 : s.charCodeAt(n - 2) !== PAD ? 1 : 2;
-  return (n / 4) * 3 - pad;
-};
+export const strictBase64Length = (s: string): number | undefined =>
+  decodedLength(s.length, s.charCodeAt(s.length - 1), s.charCodeAt(s.length - 2));
 
 /**
  * Whether the padding of `s` is well placed and the unused low bits of its last data
@@ -290,13 +293,8 @@ export const encodeBase64Into = (bytes: Uint8Array, out: Uint8Array): number => 
  * @param text The base64 text, one byte per character.
  * @returns The decoded length, or `undefined` when the length is not a multiple of 4.
  */
-export const strictBase64LengthOfBytes = (text: Uint8Array): number | undefined => {
-  const n = text.length;
-  if (n % 4 !== 0) return undefined;
-  if (n === 0) return 0;
-  const pad = text[n - 1] !== PAD ? 0 : text[n - 2] !== PAD ? 1 : 2;
-  return (n / 4) * 3 - pad;
-};
+export const strictBase64LengthOfBytes = (text: Uint8Array): number | undefined =>
+  decodedLength(text.length, text[text.length - 1] ?? 0, text[text.length - 2] ?? 0);
 
 /**
  * {@linkcode decodeBase64StrictInto} for base64 text held as bytes (a slice of an HTTP body),
@@ -315,8 +313,9 @@ export const decodeBase64StrictBytesInto = (text: Uint8Array, target: Uint8Array
   for (let i = 0; i < text.length; i += CHUNK_CHARS) {
     const end = Math.min(i + CHUNK_CHARS, text.length);
     const chunk = asciiDecoder.decode(text.subarray(i, end));
+    // One character per byte, or a byte was not ASCII. (Padding inside a chunk is refused by
+    // the codec; padding at the end of a non-final chunk leaves `written` short below.)
     if (chunk.length !== end - i) return false;
-    if (end !== text.length && chunk.charCodeAt(chunk.length - 1) === PAD) return false;
     const length = strictBase64Length(chunk);
     if (length === undefined) return false;
     if (!codec.decodeInto(chunk, target.subarray(written, written + length))) return false;

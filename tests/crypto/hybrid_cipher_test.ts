@@ -303,17 +303,16 @@ Deno.test("HybridCipher zeroes every plaintext buffer when its scope closes, als
 const encodeAndParse = (pkg: SealedPackage): unknown =>
   JSON.parse(new TextDecoder().decode(encodePackage(pkg)));
 
-Deno.test("HybridCipher.seal() never repeats a nonce, wrapped key or AES key over 10,000 packages", async () => {
-  const small = await crypto.subtle.generateKey(
-    {
-      name: "RSA-OAEP",
-      modulusLength: 2048,
-      publicExponent: new Uint8Array([1, 0, 1]),
-      hash: "SHA-256",
-    },
+/** A throwaway RSA-OAEP-2048 pair (2048 bits: fast enough to make in a test). */
+const rsa2048 = (hash: string, usages: KeyUsage[]): Promise<CryptoKeyPair> =>
+  crypto.subtle.generateKey(
+    { name: "RSA-OAEP", hash, modulusLength: 2048, publicExponent: new Uint8Array([1, 0, 1]) },
     false,
-    ["wrapKey", "unwrapKey"],
+    usages,
   );
+
+Deno.test("HybridCipher.seal() never repeats a nonce, wrapped key or AES key over 10,000 packages", async () => {
+  const small = await rsa2048("SHA-256", ["wrapKey", "unwrapKey"]);
   const packages = await Effect.runPromise(Effect.provide(
     Effect.flatMap(HybridCipher, (c) =>
       Effect.forEach(
@@ -463,32 +462,14 @@ Deno.test("HybridCipher dies with a TypeError on a key of the wrong kind, in eit
   assert.equal(defaultKeyUnwrapping(), "decrypt");
   const { decoded } = await canaryPackage("unwrapKey");
   const aes = await crypto.subtle.generateKey({ name: "AES-GCM", length: 256 }, false, ["decrypt"]);
-  const sha1 = await crypto.subtle.generateKey(
-    {
-      name: "RSA-OAEP",
-      hash: "SHA-1",
-      modulusLength: 2048,
-      publicExponent: new Uint8Array([1, 0, 1]),
-    },
-    false,
-    ["decrypt", "unwrapKey"],
-  );
-  const unwrapOnly = await crypto.subtle.generateKey(
-    {
-      name: "RSA-OAEP",
-      hash: "SHA-256",
-      modulusLength: 2048,
-      publicExponent: new Uint8Array([1, 0, 1]),
-    },
-    false,
-    ["unwrapKey"],
-  );
+  const sha1 = await rsa2048("SHA-1", ["decrypt", "unwrapKey"]);
+  const unwrapOnly = await rsa2048("SHA-256", ["unwrapKey"]); // no `decrypt` usage
   const cases: Array<[KeyUnwrapping, CryptoKey]> = [
     ["unwrapKey", aes],
     ["decrypt", aes],
     ["unwrapKey", sha1.privateKey],
     ["decrypt", sha1.privateKey],
-    ["decrypt", unwrapOnly.privateKey], // no `decrypt` usage
+    ["decrypt", unwrapOnly.privateKey],
   ];
   for (const [mode, key] of cases) {
     const exit = await runExit(
