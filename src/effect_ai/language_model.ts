@@ -64,11 +64,13 @@ export interface Config extends CompletionOverrides {
 /**
  * Tag of the {@linkcode Config} in context.
  *
- * @example
+ * @example Read the settings `withConfigOverride` put in context
  * ```ts
- * import { Effect } from "effect";
- * import { Config } from "@nomyo/client/effect-ai";
- * const tier = Effect.map(Effect.serviceOption(Config), (c) => c);
+ * import { Effect, Option } from "effect";
+ * import { Config, withConfigOverride } from "@nomyo/client/effect-ai";
+ * const tier = Effect.map(Effect.serviceOption(Config), Option.map((c) => c.securityTier));
+ * const high = await Effect.runPromise(withConfigOverride(tier, { securityTier: "high" }));
+ * console.log(high); // { _id: "Option", _tag: "Some", value: "high" }
  * ```
  */
 export const Config: Context.Tag<Config, Config> = Context.GenericTag<Config>(
@@ -204,7 +206,7 @@ export const make = (
  * const response = await Effect.runPromise(
  *   LanguageModel.generateText({ prompt: "Hello!" }).pipe(Effect.provide(live)),
  * );
- * console.log(response.text); // "Echo: Hello!"
+ * if (response.text !== "Echo: Hello!") throw new Error("unexpected answer");
  * await router.close();
  * ```
  */

@@ -48,8 +48,9 @@
  *   const call = yield* LanguageModel.generateText({ prompt: "Paris", toolkit: tools });
  *   return [hello.text, call.toolResults[0]?.result];
  * });
- * console.log(await Effect.runPromise(Effect.provide(program, live)));
- * // ["Echo: Hello!", "sunny in Paris"]
+ * const [text, result] = await Effect.runPromise(Effect.provide(program, live));
+ * console.log(text, result); // "Echo: Hello!" "sunny in Paris"
+ * if (text !== "Echo: Hello!" || result !== "sunny in Paris") throw new Error("unexpected");
  * await router.close();
  * ```
  *

@@ -4,7 +4,9 @@ import * as Tool from "@effect/ai/Tool";
 import * as Toolkit from "@effect/ai/Toolkit";
 import { Chunk, Effect, Layer, Option, Schema, Stream } from "effect";
 import assert from "node:assert/strict";
-import { withConfigOverride } from "../../src/effect_ai/mod.ts";
+import * as AiModel from "@effect/ai/Model";
+import { nomyoLayerFetch } from "../../mod.ts";
+import { model, withConfigOverride } from "../../src/effect_ai/mod.ts";
 import { assertSealed, completions, onlyPlaintext, withModel } from "./_helpers.ts";
 
 const GetWeather = Tool.make("get_weather", {
@@ -311,5 +313,23 @@ Deno.test("layer config and withConfigOverride set tier, model and parameters; r
         },
       },
     },
+  });
+});
+
+Deno.test("model() is an @effect/ai Model named nomyo that answers through the client", async () => {
+  await withModel(async ({ router }) => {
+    const client = nomyoLayerFetch({ baseUrl: router.url, allowHttp: true, keySize: 2048 });
+    const live = model("echo", { securityTier: "standard" }).pipe(
+      Layer.provide(client),
+      Layer.orDie,
+    );
+    const [provider, response] = await Effect.runPromise(
+      Effect.all([AiModel.ProviderName, LanguageModel.generateText({ prompt: "via model" })]).pipe(
+        Effect.provide(live),
+      ),
+    );
+    assert.equal(provider, "nomyo");
+    assert.equal(response.text, "Echo: via model");
+    assert.equal(completions(router)[0]?.headers["x-security-tier"], "standard");
   });
 });
