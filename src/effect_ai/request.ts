@@ -69,41 +69,50 @@ const userMessage = (
   );
 };
 
+/** `value` as JSON text; a value JSON cannot carry (a cycle, a BigInt) is refused. */
+const toJson = (value: unknown, what: string): Effect.Effect<string, AiError.MalformedInput> =>
+  Effect.try({
+    try: () => JSON.stringify(value) ?? "null",
+    // No cause: the error could quote the (confidential) value.
+    catch: () => malformedInput(`Cannot send prompt: ${what} is not JSON`),
+  });
+
 const assistantMessage = (
   message: Prompt.AssistantMessage,
-): Effect.Effect<ChatMessage, AiError.MalformedInput> => {
-  let text = "";
-  const toolCalls: ToolCall[] = [];
-  for (const part of message.content) {
-    switch (part.type) {
-      case "text":
-        text += part.text;
-        break;
-      case "tool-call":
-        if (!part.providerExecuted) {
-          toolCalls.push({
-            id: part.id,
-            type: "function",
-            function: { name: part.name, arguments: JSON.stringify(part.params ?? {}) },
-          });
-        }
-        break;
-      case "file":
-        return Effect.fail(
-          malformedInput("Cannot send prompt: assistant messages cannot hold files"),
-        );
-      // Reasoning is not sent back (Chat Completions has no field for it); results of
-      // provider-executed tools do not occur with this provider.
-      default:
-        break;
+): Effect.Effect<ChatMessage, AiError.MalformedInput> =>
+  Effect.gen(function* () {
+    let text = "";
+    const toolCalls: ToolCall[] = [];
+    for (const part of message.content) {
+      switch (part.type) {
+        case "text":
+          text += part.text;
+          break;
+        case "tool-call":
+          if (!part.providerExecuted) {
+            toolCalls.push({
+              id: part.id,
+              type: "function",
+              function: {
+                name: part.name,
+                arguments: yield* toJson(part.params ?? {}, `the params of tool call ${part.id}`),
+              },
+            });
+          }
+          break;
+        case "file":
+          return yield* malformedInput("Cannot send prompt: assistant messages cannot hold files");
+        // Reasoning is not sent back (Chat Completions has no field for it); results of
+        // provider-executed tools do not occur with this provider.
+        default:
+          break;
+      }
     }
-  }
-  return Effect.succeed(
-    toolCalls.length === 0
+    const reply: ChatMessage = toolCalls.length === 0
       ? { role: "assistant", content: text }
-      : { role: "assistant", content: text.length > 0 ? text : null, tool_calls: toolCalls },
-  );
-};
+      : { role: "assistant", content: text.length > 0 ? text : null, tool_calls: toolCalls };
+    return reply;
+  });
 
 /**
  * The prompt as chat messages: system and user messages, assistant messages with their text
@@ -127,11 +136,11 @@ export const prepareMessages = (
           case "assistant":
             return Effect.map(assistantMessage(message), (m) => [m]);
           case "tool":
-            return Effect.succeed(message.content.map((part) => ({
-              role: "tool",
-              tool_call_id: part.id,
-              content: JSON.stringify(part.result) ?? "null",
-            })));
+            return Effect.forEach(message.content, (part) =>
+              Effect.map(
+                toJson(part.result, `the result of tool call ${part.id}`),
+                (content): ChatMessage => ({ role: "tool", tool_call_id: part.id, content }),
+              ));
         }
       },
     ),

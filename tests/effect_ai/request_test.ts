@@ -133,3 +133,33 @@ Deno.test("makeRequest() keeps unknown parameters, drops reserved ones, puts the
     messages: [{ role: "user", content: "hello" }],
   });
 });
+
+Deno.test("prepareMessages() refuses tool params and results JSON cannot carry, without quoting", async () => {
+  const cycle: Record<string, unknown> = { secret: "confidential" };
+  cycle.self = cycle;
+  const prompts = [
+    Prompt.fromMessages([Prompt.makeMessage("assistant", {
+      content: [Prompt.makePart("tool-call", {
+        id: "c1",
+        name: "f",
+        params: { n: 10n },
+        providerExecuted: false,
+      })],
+    })]),
+    Prompt.fromMessages([Prompt.makeMessage("tool", {
+      content: [Prompt.makePart("tool-result", {
+        id: "c2",
+        name: "f",
+        result: cycle,
+        isFailure: false,
+        providerExecuted: false,
+      })],
+    })]),
+  ];
+  for (const prompt of prompts) {
+    const error = failureOf(await Effect.runPromiseExit(prepareMessages(prompt)));
+    assert.equal(error._tag, "MalformedInput");
+    assert.match(error.message, /of tool call c\d is not JSON/);
+    assert.ok(!error.message.includes("confidential"));
+  }
+});
