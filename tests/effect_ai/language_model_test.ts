@@ -4,6 +4,7 @@ import * as Tool from "@effect/ai/Tool";
 import * as Toolkit from "@effect/ai/Toolkit";
 import { Chunk, Effect, Layer, Option, Schema, Stream } from "effect";
 import assert from "node:assert/strict";
+import * as Chat from "@effect/ai/Chat";
 import * as AiModel from "@effect/ai/Model";
 import { nomyoLayerFetch } from "../../mod.ts";
 import { model, withConfigOverride } from "../../src/effect_ai/mod.ts";
@@ -331,5 +332,23 @@ Deno.test("model() is an @effect/ai Model named nomyo that answers through the c
     assert.equal(provider, "nomyo");
     assert.equal(response.text, "Echo: via model");
     assert.equal(completions(router)[0]?.headers["x-security-tier"], "standard");
+  });
+});
+
+Deno.test("a Chat keeps the encrypted conversation: the second turn carries the first, tools included", async () => {
+  await withModel(async ({ router, live }) => {
+    const texts = await Effect.runPromise(
+      Effect.gen(function* () {
+        const chat = yield* Chat.empty;
+        const first = yield* chat.generateText({ prompt: "Oslo", toolkit: Weather });
+        const second = yield* chat.generateText({ prompt: "and tomorrow?" });
+        return [first.toolResults[0]?.result, second.text];
+      }).pipe(Effect.provide(Layer.merge(live, WeatherHandlers))),
+    );
+    assert.deepEqual(texts, ["sunny in Oslo", "Echo: and tomorrow?"]);
+    const [, two] = completions(router);
+    const messages = (two?.plaintext as { messages: Array<{ role: string }> }).messages;
+    assert.deepEqual(messages.map((m) => m.role), ["user", "assistant", "tool", "user"]);
+    assertSealed(two!, "tomorrow");
   });
 });
