@@ -44,10 +44,11 @@ export interface ChatParams {
  * Settings of the language model: the client's per-request options (security tier, timeout,
  * API key, router) and OpenAI parameters. Give them to {@linkcode layer}, or for a part of a
  * program with {@linkcode withConfigOverride} (its fields win; `params` are merged).
+ * `payloadId` applies to every call that sees it: set it around one call only.
  *
  * @example Ask the `high` tier for one call
  * ```ts
- * import { LanguageModel } from "@effect/ai";
+ * import * as LanguageModel from "@effect/ai/LanguageModel";
  * import { withConfigOverride } from "@nomyo/client/effect-ai";
  * const answer = LanguageModel.generateText({ prompt: "Summarise the record" }).pipe(
  *   withConfigOverride({ securityTier: "high", params: { temperature: 0 } }),
@@ -144,7 +145,7 @@ const annotateResponse = (span: Span, completion: ChatCompletion): void => {
  *
  * @example
  * ```ts
- * import { LanguageModel } from "@effect/ai";
+ * import * as LanguageModel from "@effect/ai/LanguageModel";
  * import { Effect, Layer } from "effect";
  * import { nomyoLayerFetch } from "@nomyo/client";
  * import { make } from "@nomyo/client/effect-ai";
@@ -194,7 +195,7 @@ export const make = (
  *
  * @example Encrypted `generateText` against the bundled test router
  * ```ts
- * import { LanguageModel } from "@effect/ai";
+ * import * as LanguageModel from "@effect/ai/LanguageModel";
  * import { Effect, Layer } from "effect";
  * import { nomyoLayerFetch } from "@nomyo/client";
  * import { layer } from "@nomyo/client/effect-ai";
@@ -240,7 +241,7 @@ export const model = (
  *
  * @example
  * ```ts
- * import { LanguageModel } from "@effect/ai";
+ * import * as LanguageModel from "@effect/ai/LanguageModel";
  * import { withConfigOverride } from "@nomyo/client/effect-ai";
  * const careful = withConfigOverride(
  *   LanguageModel.generateText({ prompt: "Hi" }),

@@ -23,7 +23,9 @@
  *
  * @example generateText and a tool call, against the bundled test router
  * ```ts
- * import { LanguageModel, Tool, Toolkit } from "@effect/ai";
+ * import * as LanguageModel from "@effect/ai/LanguageModel";
+ * import * as Tool from "@effect/ai/Tool";
+ * import * as Toolkit from "@effect/ai/Toolkit";
  * import { Effect, Layer, Schema } from "effect";
  * import { nomyoLayerFetch } from "@nomyo/client";
  * import * as NomyoLanguageModel from "@nomyo/client/effect-ai";
