@@ -1,6 +1,7 @@
 /**
  * The deterministic "model" of the test router: it answers `"Echo: "` followed by the last user
- * message, or calls the first tool when tools are offered. The same request and payload id
+ * message, or calls the first tool when tools are offered, answers tool results in text, and
+ * answers a `json_schema` response format with a JSON object. The same request and payload id
  * always give the same completion, so tests can compare whole objects.
  *
  * @module
@@ -60,6 +61,24 @@ const toolToCall = (request: Json): string | undefined => {
 };
 
 /**
+ * The text of the tool results the conversation ends with (the `tool` messages after the last
+ * other message), joined with a space; `undefined` when it does not end with one.
+ */
+const trailingToolResults = (messages: ReadonlyArray<unknown>): string | undefined => {
+  const results: string[] = [];
+  for (let i = messages.length - 1; i >= 0; i--) {
+    const m = messages[i];
+    if (!isObject(m) || m.role !== "tool") break;
+    results.unshift(contentText(m.content));
+  }
+  return results.length === 0 ? undefined : results.join(" ");
+};
+
+/** Whether the request asks for a JSON answer by schema (`response_format.type` `json_schema`). */
+const wantsJsonSchema = (request: Json): boolean =>
+  isObject(request.response_format) && request.response_format.type === "json_schema";
+
+/**
  * Checks a request plaintext: an object with a string `model`, an array `messages` and, when
  * given, an integer `n` from 1 to {@linkcode MAX_CHOICES}.
  *
@@ -88,6 +107,10 @@ export const checkChatRequest = (value: unknown): string | undefined => {
  * - With `tools` and a `tool_choice` other than `"none"`, the first choice calls the named
  *   tool (or the first one) with arguments `{"echo": <last user message text>}`, content
  *   `null`, finish reason `tool_calls`.
+ * - A conversation that ends with `tool` messages is answered in text, never with another
+ *   call: `"Tool result: " + <their contents>`.
+ * - With `response_format: {type: "json_schema"}`, the text is the JSON object
+ *   `{"echo": <last user message text>}` instead.
  * - `usage` counts whitespace-separated words.
  * - `_metadata` only when `metadata` has fields.
  *
@@ -107,8 +130,13 @@ export const echoCompletion = async (
   const messages = request.messages as ReadonlyArray<unknown>;
   const lastUser = messages.findLast((m) => isObject(m) && m.role === "user");
   const userText = isObject(lastUser) ? contentText(lastUser.content) : "";
-  const echo = `Echo: ${userText}`;
-  const tool = toolToCall(request);
+  const toolResults = trailingToolResults(messages);
+  const echo = wantsJsonSchema(request)
+    ? JSON.stringify({ echo: userText })
+    : toolResults === undefined
+    ? `Echo: ${userText}`
+    : `Tool result: ${toolResults}`;
+  const tool = toolResults === undefined ? toolToCall(request) : undefined;
   const n = typeof request.n === "number" ? request.n : 1;
   let completionTokens = 0;
   const choices = Array.from({ length: n }, (_, index) => {
