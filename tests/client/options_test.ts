@@ -62,7 +62,7 @@ const captureWarnings = async (body: () => Promise<void>): Promise<string[]> => 
 };
 
 const withRouter = async (
-  body: (router: TestRouter) => Promise<void>,
+  body: (router: TestRouter) => void | Promise<void>,
   options: Parameters<typeof startTestRouter>[0] = {},
 ) => {
   const router = await startTestRouter(options);
@@ -221,7 +221,7 @@ Deno.test("an unknown symbol key, or a key with control characters, is shown saf
 });
 
 Deno.test("a typo such as apikey no longer drops authentication silently", async () => {
-  await withRouter(async (router) => {
+  await withRouter((router) => {
     assert.throws(
       () =>
         new SecureChatCompletion({
