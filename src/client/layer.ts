@@ -31,7 +31,12 @@ import { generateRsaKeyPair } from "../keys/rsa_key.ts";
 import { retrySchedule } from "../transport/retry.ts";
 import { layerRouterKeys, type RouterKeys } from "../transport/router_keys.ts";
 import { layerRouterTransport, type RouterTransport } from "../transport/router_transport.ts";
-import { type ClientOptions, type ResolvedOptions, resolveOptionsEffect } from "./options.ts";
+import {
+  BASE_URL_NAMES,
+  type ClientOptions,
+  type ResolvedOptions,
+  resolveOptionsEffect,
+} from "./options.ts";
 import { layerSecureCompletion, type SecureCompletion } from "./secure_completion.ts";
 
 /** Every service the client layer provides. */
@@ -225,13 +230,12 @@ export const nomyoLayerConfig = (
       return yield* Effect.die(new TypeError("Cannot create client: options must be an object"));
     }
     const loaded: Record<string, unknown> = {};
-    const baseUrlGiven = ["baseUrl", "baseURL", "base_url", "routerUrl"].some((k) =>
-      Object.hasOwn(options, k)
-    );
-    if (!baseUrlGiven) loaded.baseUrl = yield* BASE_URL_CONFIG;
-    if (!Object.hasOwn(options, "apiKey")) loaded.apiKey = yield* API_KEY_CONFIG;
+    // As everywhere, an option given as `undefined` is an option left out.
+    const given = (key: string) => (options as Record<string, unknown>)[key] !== undefined;
+    if (!BASE_URL_NAMES.some(given)) loaded.baseUrl = yield* BASE_URL_CONFIG;
+    if (!given("apiKey")) loaded.apiKey = yield* API_KEY_CONFIG;
     for (const [key, value] of Object.entries(options)) {
-      loaded[key] = Config.isConfig(value) ? yield* value : value;
+      if (value !== undefined) loaded[key] = Config.isConfig(value) ? yield* value : value;
     }
     const resolved = yield* resolveOptionsEffect(loaded, { environment: false });
     return layerOf(resolved);

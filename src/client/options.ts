@@ -214,8 +214,13 @@ type SameKeys<A, B> = [Exclude<keyof A, keyof B>, Exclude<keyof B, keyof A>] ext
 const schemaCoversClientOptions: SameKeys<ClientOptions, typeof Options.Encoded> = true;
 void schemaCoversClientOptions;
 
-/** The aliases of `baseUrl`, in the order they are reported. */
-const BASE_URL_NAMES = ["baseUrl", "baseURL", "base_url", "routerUrl"] as const;
+/** `baseUrl` and its aliases, in the order they are reported. */
+export const BASE_URL_NAMES: readonly ["baseUrl", "baseURL", "base_url", "routerUrl"] = [
+  "baseUrl",
+  "baseURL",
+  "base_url",
+  "routerUrl",
+];
 
 // ---------------------------------------------------------------------------------------------
 // Unknown keys: a suggestion from the peers' names, a case- and separator-blind match, or the

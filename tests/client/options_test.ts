@@ -487,7 +487,9 @@ Deno.test("nomyoLayerConfig() reads NOMYO_BASE_URL and NOMYO_API_KEY from the Co
     const previous = Deno.env.get("NOMYO_API_KEY");
     Deno.env.set("NOMYO_API_KEY", "from-process-env-not-config");
     try {
-      const layer = nomyoLayerConfig({ allowHttp: true, ...FAST }).pipe(
+      // Options given as undefined are left out: the config is read for them.
+      const options = { allowHttp: true, baseUrl: undefined, apiKey: undefined, ...FAST };
+      const layer = nomyoLayerConfig(options).pipe(
         Layer.provide(onLoopbackFetch),
       );
       await captureWarnings(async () => {
