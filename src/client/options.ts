@@ -304,6 +304,7 @@ const KNOWN_KEYS = Object.keys(Options.fields) as ReadonlyArray<OptionKey>;
 /** The option the caller probably meant by `key`, if any. */
 const suggestionFor = (key: string): OptionKey | undefined => {
   if (Object.hasOwn(RENAMED, key)) return RENAMED[key];
+  if (key.length > 64) return undefined; // no option is that long; spare the edit distance
   const folded = fold(key);
   const renamed = Object.entries(RENAMED).find(([name]) => fold(name) === folded);
   if (renamed !== undefined) return renamed[1];
@@ -332,9 +333,14 @@ const unknownOption = (key: PropertyKey): string | undefined => {
     : `unknown option ${showKey(key)} (did you mean "${suggestion}"?)`;
 };
 
-/** Every unknown key, then the list of options when one of them matched nothing. */
-const unknownOptions = (keys: ReadonlyArray<PropertyKey>): string => {
+/** Unknown keys named in one message; the others are counted. */
+const MAX_NAMED = 5;
+
+/** The unknown keys, then the list of options when one of them matched nothing. */
+const unknownOptions = (all: ReadonlyArray<PropertyKey>): string => {
+  const keys = all.slice(0, MAX_NAMED);
   const parts = keys.map((key) => unknownOption(key) ?? `unknown option ${showKey(key)}`);
+  if (all.length > keys.length) parts.push(`${all.length - keys.length} more unknown options`);
   if (keys.every((key) => unknownOption(key) !== undefined)) return parts.join("; ");
   const names = KNOWN_KEYS.filter((k) => canonical(k) === k).join(", ");
   return `${parts.join("; ")} (the options are ${names})`;

@@ -220,6 +220,28 @@ Deno.test("an unknown symbol key, or a key with control characters, is shown saf
   );
 });
 
+Deno.test("hostile option objects: a huge key, thousands of keys, a getter that throws", () => {
+  assert.throws(
+    () => resolveOptions({ ["k".repeat(1_000_000)]: 1 } as never),
+    (e) => e instanceof TypeError && e.message.length < 1_000,
+  );
+  const many = Object.fromEntries(Array.from({ length: 10_000 }, (_, i) => [`extra${i}`, i]));
+  assert.throws(
+    () => resolveOptions(many as never),
+    (e) =>
+      e instanceof TypeError && e.message.includes("9995 more unknown options") &&
+      e.message.length < 1_000,
+  );
+  const throwing = Object.defineProperty({}, "apiKey", {
+    enumerable: true,
+    get: () => {
+      throw new Error("getter");
+    },
+  });
+  // The caller's own error, as it is: nothing is made of a half-read object.
+  assert.throws(() => resolveOptions(throwing), { message: "getter" });
+});
+
 Deno.test("a typo such as apikey no longer drops authentication silently", async () => {
   await withRouter((router) => {
     assert.throws(
