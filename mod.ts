@@ -11,6 +11,7 @@
  * - Promise users: {@linkcode SecureChatCompletion} (drop-in for `openai.chat.completions`)
  *   and the lower-level {@linkcode SecureCompletionClient}.
  * - Effect users: the {@linkcode SecureCompletion} service from {@linkcode nomyoLayer} /
+ *   {@linkcode nomyoLayerConfig} (options from Effect's `Config`) /
  *   {@linkcode nomyoLayerFetch}, and every service below it.
  *
  * @example An encrypted chat completion (here against the bundled test router)
@@ -119,7 +120,13 @@ export {
   type SecureCompletionConfig,
   type SecureCompletionParts,
 } from "./src/client/secure_completion.ts";
-export { nomyoLayer, nomyoLayerFetch, type NomyoServices } from "./src/client/layer.ts";
+export {
+  type NomyoConfigOptions,
+  nomyoLayer,
+  nomyoLayerConfig,
+  nomyoLayerFetch,
+  type NomyoServices,
+} from "./src/client/layer.ts";
 export {
   defaultKeyUnwrapping,
   HybridCipher,

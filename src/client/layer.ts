@@ -5,7 +5,18 @@
  */
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient";
 import type * as HttpClient from "@effect/platform/HttpClient";
-import { Duration, Effect, Layer, Logger, LogLevel } from "effect";
+import {
+  Config,
+  ConfigError,
+  Duration,
+  Effect,
+  Either,
+  Layer,
+  Logger,
+  LogLevel,
+  Option,
+  type Redacted,
+} from "effect";
 import { type HybridCipher, HybridCipherLive } from "../crypto/hybrid_cipher.ts";
 import { makeSecureBytes, SecureBytes, SecureBytesLive } from "../crypto/secure_bytes.ts";
 import type { KeyError, SecurityError } from "../errors.ts";
@@ -20,7 +31,12 @@ import { generateRsaKeyPair } from "../keys/rsa_key.ts";
 import { retrySchedule } from "../transport/retry.ts";
 import { layerRouterKeys, type RouterKeys } from "../transport/router_keys.ts";
 import { layerRouterTransport, type RouterTransport } from "../transport/router_transport.ts";
-import { type ClientOptions, type ResolvedOptions, resolveOptions } from "./options.ts";
+import {
+  BASE_URL_NAMES,
+  type ClientOptions,
+  type ResolvedOptions,
+  resolveOptionsEffect,
+} from "./options.ts";
 import { layerSecureCompletion, type SecureCompletion } from "./secure_completion.ts";
 
 /** Every service the client layer provides. */
@@ -62,30 +78,10 @@ const keyRingOptions = (o: ResolvedOptions): KeyRingOptions => {
   };
 };
 
-/**
- * The client's services on the `HttpClient` in context (provide your own, or use
- * {@linkcode nomyoLayerFetch}).
- *
- * @param options The client's options (see `ClientOptions`).
- * @returns A layer of every client service; its scope owns the key rotation fiber.
- *
- * @example
- * ```ts
- * import * as FetchHttpClient from "@effect/platform/FetchHttpClient";
- * import { Effect, Layer } from "effect";
- * import { nomyoLayer, SecureCompletion } from "@nomyo/client";
- * const live = nomyoLayer({ baseUrl: "https://api.nomyo.ai" }).pipe(
- *   Layer.provide(FetchHttpClient.layer),
- * );
- * const program = Effect.flatMap(SecureCompletion, (s) =>
- *   s.create({ model: "Qwen/Qwen3-0.6B", messages: [{ role: "user", content: "Hi" }] }));
- * // Effect.runPromise(Effect.provide(program, live))
- * ```
- */
-export const nomyoLayer = (
-  options: ClientOptions = {},
+/** Every client service from resolved options, on the `HttpClient` in context. */
+const layerOf = (
+  o: ResolvedOptions,
 ): Layer.Layer<NomyoServices, SecurityError | KeyError, HttpClient.HttpClient> => {
-  const o: ResolvedOptions = resolveOptions(options);
   const schedule = retrySchedule({
     maxRetries: o.maxRetries,
     retryAfterCap: Duration.millis(o.maxRetryAfter),
@@ -120,17 +116,127 @@ export const nomyoLayer = (
 };
 
 /**
+ * Every client service from resolved options, on a fetch-based `HttpClient` (`o.fetch`, else
+ * the runtime's). Internal: the Promise classes resolve (and throw) first, then build this.
+ *
+ * @param o The resolved options.
+ * @returns A self-contained layer of every client service.
+ */
+export const layerFetchOf = (
+  o: ResolvedOptions,
+): Layer.Layer<NomyoServices, SecurityError | KeyError> => {
+  const http = o.fetch === undefined ? FetchHttpClient.layer : FetchHttpClient.layer.pipe(
+    Layer.provide(Layer.succeed(FetchHttpClient.Fetch, o.fetch)),
+  );
+  return layerOf(o).pipe(Layer.provide(http));
+};
+
+/**
+ * The client's services on the `HttpClient` in context (provide your own, or use
+ * {@linkcode nomyoLayerFetch}). The options are checked while the layer is built, never when
+ * this function is called: a refused base URL or security tier fails the layer with its
+ * `SecurityError` (`Effect.catchTag("SecurityError", …)` sees it); an unknown option or a
+ * wrong type is a programming error, and the layer dies with its `TypeError`. `options.fetch`
+ * is not used here (the `HttpClient` is yours); {@linkcode nomyoLayerFetch} uses it.
+ *
+ * @param options The client's options (see `ClientOptions`).
+ * @returns A layer of every client service; its scope owns the key rotation fiber.
+ *
+ * @example
+ * ```ts
+ * import * as FetchHttpClient from "@effect/platform/FetchHttpClient";
+ * import { Effect, Layer } from "effect";
+ * import { nomyoLayer, SecureCompletion } from "@nomyo/client";
+ * const live = nomyoLayer({ baseUrl: "https://api.nomyo.ai" }).pipe(
+ *   Layer.provide(FetchHttpClient.layer),
+ * );
+ * const program = Effect.flatMap(SecureCompletion, (s) =>
+ *   s.create({ model: "Qwen/Qwen3-0.6B", messages: [{ role: "user", content: "Hi" }] }));
+ * // Effect.runPromise(Effect.provide(program, live))
+ * ```
+ */
+export const nomyoLayer = (
+  options: ClientOptions = {},
+): Layer.Layer<NomyoServices, SecurityError | KeyError, HttpClient.HttpClient> =>
+  Layer.unwrapEffect(Effect.map(resolveOptionsEffect(options), layerOf));
+
+/**
  * {@linkcode nomyoLayer} on a fetch-based `HttpClient` (the runtime's `fetch`, or
- * `options.fetch`).
+ * `options.fetch`). Refused options fail (or kill) the layer as in {@linkcode nomyoLayer}.
  *
  * @param options The client's options.
  * @returns A self-contained layer of every client service.
  */
 export const nomyoLayerFetch = (
   options: ClientOptions = {},
-): Layer.Layer<NomyoServices, SecurityError | KeyError> => {
-  const http = options.fetch === undefined ? FetchHttpClient.layer : FetchHttpClient.layer.pipe(
-    Layer.provide(Layer.succeed(FetchHttpClient.Fetch, options.fetch)),
-  );
-  return nomyoLayer(options).pipe(Layer.provide(http));
+): Layer.Layer<NomyoServices, SecurityError | KeyError> =>
+  Layer.unwrapEffect(Effect.map(resolveOptionsEffect(options), layerFetchOf));
+
+/**
+ * Options of {@linkcode nomyoLayerConfig}: each option of `ClientOptions` as a value or as an
+ * Effect `Config` that is loaded when the layer is built.
+ */
+export type NomyoConfigOptions = {
+  readonly [K in keyof ClientOptions]?: ClientOptions[K] | Config.Config<ClientOptions[K]>;
 };
+
+/**
+ * Read when neither `baseUrl` nor one of its aliases is given. Set but empty is an error, not
+ * "unset": an empty URL must not quietly mean the default router.
+ */
+const BASE_URL_CONFIG: Config.Config<string | undefined> = Config.string("NOMYO_BASE_URL").pipe(
+  Config.option,
+  Config.mapOrFail((url) =>
+    Option.isSome(url) && url.value === ""
+      ? Either.left(ConfigError.InvalidData(["NOMYO_BASE_URL"], "Expected a URL, not empty"))
+      : Either.right(Option.getOrUndefined(url))
+  ),
+);
+/** Read when `apiKey` is not given; set but empty means no key, as in the environment. */
+const API_KEY_CONFIG: Config.Config<Redacted.Redacted<string> | undefined> = Config.redacted(
+  "NOMYO_API_KEY",
+).pipe(Config.option, Config.map(Option.getOrUndefined));
+
+/**
+ * {@linkcode nomyoLayer} configured through Effect's `Config` (the `ConfigProvider` in context,
+ * the environment by default), as `@effect/ai-openai`'s `OpenAiClient.layerConfig` is: the base
+ * URL from `NOMYO_BASE_URL` and the API key from `NOMYO_API_KEY` (as a `Redacted`), unless given
+ * in `options`. Any option may be given as a plain value or as a `Config`; the process
+ * environment is not read behind the `ConfigProvider`'s back. A missing or malformed config
+ * fails the layer with a `ConfigError`; refused options fail it as in {@linkcode nomyoLayer}.
+ *
+ * @param options Options, as values or `Config`s; they win over `NOMYO_BASE_URL` / `NOMYO_API_KEY`.
+ * @returns A layer of every client service on the `HttpClient` in context.
+ *
+ * @example Against a local router named by `NOMYO_BASE_URL`
+ * ```ts
+ * import * as FetchHttpClient from "@effect/platform/FetchHttpClient";
+ * import { Config, Layer } from "effect";
+ * import { nomyoLayerConfig } from "@nomyo/client";
+ * const live = nomyoLayerConfig({
+ *   allowHttp: Config.boolean("NOMYO_ALLOW_HTTP").pipe(Config.withDefault(false)),
+ * }).pipe(Layer.provide(FetchHttpClient.layer));
+ * ```
+ */
+export const nomyoLayerConfig = (
+  options: NomyoConfigOptions = {},
+): Layer.Layer<
+  NomyoServices,
+  SecurityError | KeyError | ConfigError.ConfigError,
+  HttpClient.HttpClient
+> =>
+  Layer.unwrapEffect(Effect.gen(function* () {
+    if (typeof options !== "object" || options === null || Array.isArray(options)) {
+      return yield* Effect.die(new TypeError("Cannot create client: options must be an object"));
+    }
+    const loaded: Record<string, unknown> = {};
+    // As everywhere, an option given as `undefined` is an option left out.
+    const given = (key: string) => (options as Record<string, unknown>)[key] !== undefined;
+    if (!BASE_URL_NAMES.some(given)) loaded.baseUrl = yield* BASE_URL_CONFIG;
+    if (!given("apiKey")) loaded.apiKey = yield* API_KEY_CONFIG;
+    for (const [key, value] of Object.entries(options)) {
+      if (value !== undefined) loaded[key] = Config.isConfig(value) ? yield* value : value;
+    }
+    const resolved = yield* resolveOptionsEffect(loaded, { environment: false });
+    return layerOf(resolved);
+  }));

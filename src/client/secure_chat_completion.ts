@@ -8,11 +8,10 @@ import { Duration, Effect } from "effect";
 import type { KeyError, SecurityError } from "../errors.ts";
 import type { ChatCompletion, ChatCompletionRequest } from "../protocol/chat.ts";
 import type { SecurityTier } from "../protocol/headers.ts";
-import { nomyoLayerFetch, type NomyoServices } from "./layer.ts";
+import { layerFetchOf, type NomyoServices } from "./layer.ts";
 import { type ClientOptions, resolveOptions } from "./options.ts";
 import { ClientRuntime, type RequestOptions } from "./runtime.ts";
 import { SecureCompletion } from "./secure_completion.ts";
-import { warnPlainHttpOnce } from "./warnings.ts";
 
 /**
  * The body of `create()`: the OpenAI chat completion request plus three per-request client
@@ -69,12 +68,10 @@ export class SecureChatCompletion implements AsyncDisposable {
    *
    * @param options See `ClientOptions`.
    * @throws {SecurityError} When the base URL is `http://` without `allowHttp`.
-   * @throws {TypeError} On an option of the wrong type or range.
+   * @throws {TypeError} On an unknown option, or one of the wrong type or range.
    */
   constructor(options: ClientOptions = {}) {
-    const resolved = resolveOptions(options);
-    if (resolved.allowHttp) warnPlainHttpOnce(resolved.baseUrl);
-    this.#runtime = new ClientRuntime(nomyoLayerFetch(options));
+    this.#runtime = new ClientRuntime(layerFetchOf(resolveOptions(options)));
     this.#runtime.warmUp();
     const create = this.create.bind(this);
     this.chat = { completions: { create } };
@@ -91,7 +88,7 @@ export class SecureChatCompletion implements AsyncDisposable {
     request: ChatCompletionCreateParams,
     options: RequestOptions = {},
   ): Promise<ChatCompletion> {
-    if (typeof request !== "object" || request === null) {
+    if (typeof request !== "object" || request === null || Array.isArray(request)) {
       return Promise.reject(new TypeError("Cannot send request: the request must be an object"));
     }
     if (

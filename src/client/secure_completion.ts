@@ -20,17 +20,13 @@ import {
 import { type ClientKeyPair, KeyRing } from "../keys/key_ring.ts";
 import type { RsaPublicKey } from "../keys/rsa_key.ts";
 import type { ChatCompletion, ChatCompletionRequest } from "../protocol/chat.ts";
-import {
-  checkBaseUrl,
-  checkHeaderValue,
-  checkSecurityTier,
-  type SecurityTier,
-} from "../protocol/headers.ts";
+import { checkHeaderValue, checkSecurityTier, type SecurityTier } from "../protocol/headers.ts";
 import { parsePackage } from "../protocol/package.ts";
 import { encodeRequest } from "../protocol/request.ts";
 import { toChatCompletion } from "../protocol/response.ts";
 import { RouterKeys } from "../transport/router_keys.ts";
 import { RouterTransport } from "../transport/router_transport.ts";
+import { admitBaseUrl } from "./warnings.ts";
 
 /** What `_metadata.tpm_attestation` checking does with answers. */
 export type AttestationMode = "off" | "verify-if-present" | "require";
@@ -125,7 +121,7 @@ export const makeSecureCompletion = (
     const keyRing = yield* KeyRing;
     const routerKeys = yield* RouterKeys;
     const transport = yield* RouterTransport;
-    const defaultBaseUrl = yield* checkBaseUrl(config.baseUrl, config.allowHttp);
+    const defaultBaseUrl = yield* admitBaseUrl(config.baseUrl, config.allowHttp);
     const attestation = config.attestation ?? "off";
 
     /** One attempt: seal with a fresh AES key and nonce, send, open. */
@@ -194,7 +190,7 @@ export const makeSecureCompletion = (
         // Guards: nothing is sent, nothing is encrypted, until all of them pass.
         const baseUrl = overrides.baseUrl === undefined
           ? defaultBaseUrl
-          : yield* checkBaseUrl(overrides.baseUrl, config.allowHttp);
+          : yield* admitBaseUrl(overrides.baseUrl, config.allowHttp);
         const tierInput = overrides.securityTier ?? config.securityTier;
         const securityTier = tierInput === undefined
           ? undefined

@@ -18,11 +18,10 @@ import { parsePackage } from "../protocol/package.ts";
 import { encodeRequest } from "../protocol/request.ts";
 import { toChatCompletion } from "../protocol/response.ts";
 import { RouterKeys } from "../transport/router_keys.ts";
-import { nomyoLayerFetch, type NomyoServices } from "./layer.ts";
-import { type ClientOptions, resolveOptions } from "./options.ts";
+import { layerFetchOf, type NomyoServices } from "./layer.ts";
+import { type ClientOptions, type ResolvedOptions, resolveOptions } from "./options.ts";
 import { ClientRuntime } from "./runtime.ts";
 import { SecureCompletion } from "./secure_completion.ts";
-import { warnPlainHttpOnce } from "./warnings.ts";
 
 /** Options of {@linkcode SecureCompletionClient.generateKeys}. */
 export interface GenerateKeysOptions {
@@ -49,22 +48,18 @@ export interface GenerateKeysOptions {
  */
 export class SecureCompletionClient implements AsyncDisposable {
   readonly #runtime: ClientRuntime<NomyoServices, SecurityError | KeyError>;
-  readonly #options: ClientOptions;
-  readonly #baseUrl: string;
+  readonly #options: ResolvedOptions;
 
   /**
    * Checks the options and prepares the client; keys are made on first use.
    *
    * @param options See `ClientOptions` (`baseUrl`, `apiKey`, `keySize`, …).
    * @throws {SecurityError} When the base URL is `http://` without `allowHttp`.
-   * @throws {TypeError} On an option of the wrong type or range.
+   * @throws {TypeError} On an unknown option, or one of the wrong type or range.
    */
   constructor(options: ClientOptions = {}) {
-    const resolved = resolveOptions(options);
-    if (resolved.allowHttp) warnPlainHttpOnce(resolved.baseUrl);
-    this.#options = options;
-    this.#baseUrl = resolved.baseUrl;
-    this.#runtime = new ClientRuntime(nomyoLayerFetch(options));
+    this.#options = resolveOptions(options);
+    this.#runtime = new ClientRuntime(layerFetchOf(this.#options));
   }
 
   /**
@@ -77,7 +72,7 @@ export class SecureCompletionClient implements AsyncDisposable {
     const save = options.saveToFile === true;
     return this.#runtime.run(Effect.gen(this, function* () {
       const pair = yield* generateRsaKeyPair({
-        bits: options.keySize ?? this.#options.keySize ?? 4096,
+        bits: options.keySize ?? this.#options.keySize,
         extractable: save,
       });
       const saved = save
@@ -122,7 +117,10 @@ export class SecureCompletionClient implements AsyncDisposable {
    */
   fetchServerPublicKey(): Promise<string> {
     return this.#runtime.run(
-      Effect.flatMap(RouterKeys, (keys) => Effect.map(keys.get(this.#baseUrl), (k) => k.pem)),
+      Effect.flatMap(
+        RouterKeys,
+        (keys) => Effect.map(keys.get(this.#options.baseUrl), (k) => k.pem),
+      ),
     );
   }
 
@@ -134,7 +132,10 @@ export class SecureCompletionClient implements AsyncDisposable {
    */
   encryptPayload(payload: ChatCompletionRequest): Promise<Uint8Array> {
     return this.#runtime.run(Effect.gen(this, function* () {
-      const routerKey = yield* Effect.flatMap(RouterKeys, (keys) => keys.get(this.#baseUrl));
+      const routerKey = yield* Effect.flatMap(
+        RouterKeys,
+        (keys) => keys.get(this.#options.baseUrl),
+      );
       const plaintext = yield* encodeRequest(payload, "encrypt payload");
       const cipher = yield* HybridCipher;
       return yield* Effect.flatMap(

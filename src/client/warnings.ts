@@ -1,8 +1,12 @@
 /**
- * Warnings the client prints for the user to see, each once per process.
+ * Warnings the client prints for the user to see, each once per process, and the one check
+ * of a base URL that prints one (the client's own URL and every per-request `base_url`).
  *
  * @module
  */
+import { Either } from "effect";
+import type { SecurityError } from "../errors.ts";
+import { checkBaseUrl } from "../protocol/headers.ts";
 
 const warned = new Set<string>();
 
@@ -21,3 +25,20 @@ export const warnPlainHttpOnce = (baseUrl: string): void => {
       "Use this for local development only.",
   );
 };
+
+/**
+ * Checks a base URL (see `checkBaseUrl`) and, when it is an allowed `http://` URL, warns once
+ * per URL. Every base URL the client uses passes here, so none is used without its warning.
+ *
+ * @param url The base URL.
+ * @param allowHttp Whether plain HTTP was explicitly allowed (local development).
+ * @returns The normalized URL, or a `SecurityError` (`InsecureTransport`).
+ */
+export const admitBaseUrl = (
+  url: string,
+  allowHttp: boolean,
+): Either.Either<string, SecurityError> =>
+  Either.map(checkBaseUrl(url, allowHttp), (admitted) => {
+    warnPlainHttpOnce(admitted);
+    return admitted;
+  });

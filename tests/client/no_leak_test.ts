@@ -6,6 +6,10 @@
 import assert from "node:assert/strict";
 import { chmod, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import * as FetchHttpClient from "@effect/platform/FetchHttpClient";
+import { Cause, ConfigProvider, Effect, Exit, Layer } from "effect";
+import { nomyoLayerConfig, nomyoLayerFetch } from "../../src/client/layer.ts";
+import type { ClientOptions } from "../../src/client/options.ts";
 import { SecureChatCompletion } from "../../src/client/secure_chat_completion.ts";
 import { SecureCompletionClient } from "../../src/client/secure_completion_client.ts";
 import { startTestRouter } from "../../src/testing/router.ts";
@@ -14,6 +18,10 @@ import { TAMPERS } from "../../src/testing/faults.ts";
 const API_KEY = "sk-canary-APIKEY-7f3a9b1c2d4e";
 const PLAINTEXT = "CANARY-PLAINTEXT Jane Roe, diagnosis Z99.89, MRN 0042-7731";
 const PASSWORD = "canary-password-Q8x7w6v5";
+
+/** The Config layer on the runtime's fetch (it never gets as far as fetching here). */
+const nomyoLayerFetchConfig = () =>
+  nomyoLayerConfig({ keySize: 2048 }).pipe(Layer.provide(FetchHttpClient.layer));
 
 /** Every way an error can be shown, cause chain included. */
 const renderings = (e: unknown, depth = 0): string[] => {
@@ -111,6 +119,42 @@ Deno.test("no canary (API key, plaintext, password, key bytes) leaks from any fa
     });
     await collect(dead.create(ask));
     await dead.dispose();
+
+    // Refused options: unknown keys (with a typo), wrong types, clashing aliases, http://, in
+    // the constructors and in the layers (whose causes are rendered too).
+    const refusedOptions: unknown[] = [
+      { apiKey: API_KEY, baseURL: "http://x", apikey: API_KEY },
+      { apiKey: API_KEY, baseURL: "http://127.0.0.1:1" },
+      { apiKey: API_KEY, baseUrl: "https://a.example", routerUrl: "https://b.example" },
+      { apiKey: API_KEY, timeout: API_KEY, keyPassword: PASSWORD },
+      { apiKey: API_KEY, serverKeyFingerprint: API_KEY },
+      { apiKey: API_KEY, securityTier: API_KEY },
+      { api_key: API_KEY, keyPassword: 42 },
+    ];
+    for (const options of refusedOptions) {
+      for (const make of [SecureChatCompletion, SecureCompletionClient]) {
+        try {
+          new make(options as ClientOptions);
+          errors.push("UNEXPECTED SUCCESS");
+        } catch (e) {
+          errors.push(e);
+        }
+      }
+      const exit = await Effect.runPromiseExit(
+        Effect.scoped(Layer.build(nomyoLayerFetch(options as ClientOptions))),
+      );
+      if (Exit.isSuccess(exit)) errors.push("UNEXPECTED SUCCESS");
+      else errors.push(Cause.squash(exit.cause), Cause.pretty(exit.cause));
+    }
+    const fromConfig = await Effect.runPromiseExit(
+      Effect.scoped(Layer.build(nomyoLayerFetchConfig())).pipe(
+        Effect.withConfigProvider(ConfigProvider.fromMap(
+          new Map([["NOMYO_BASE_URL", "http://127.0.0.1:1"], ["NOMYO_API_KEY", API_KEY]]),
+        )),
+      ),
+    );
+    if (Exit.isSuccess(fromConfig)) errors.push("UNEXPECTED SUCCESS");
+    else errors.push(Cause.squash(fromConfig.cause), Cause.pretty(fromConfig.cause));
 
     // Key files: wrong password, world-readable, mismatched public key, garbage to decrypt.
     const keys = new SecureCompletionClient({
