@@ -11,7 +11,9 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { Socket } from "node:net";
-import { Effect, Either, type Scope } from "effect";
+import * as Effect from "effect/Effect";
+import * as Either from "effect/Either";
+import type * as Scope from "effect/Scope";
 import { makeHybridCipher } from "../crypto/hybrid_cipher.ts";
 import { makeSecureBytes } from "../crypto/secure_bytes.ts";
 import { type DecodedPackage, parsePackage, type SealedPackage } from "../protocol/package.ts";
