@@ -8,11 +8,13 @@
  * - the client's key pair was made in the page, non-extractable (a spy on
  *   `crypto.subtle.generateKey`, and `exportKey` refused);
  * - `keyDir` fails with `KeyError` `"Unavailable"` and its message;
- * - the router served without `--cors` fails with `APIConnectionError`.
+ * - the router served without `--cors` fails with `APIConnectionError`;
+ * - `ask()` of examples/browser/app.ts answers through the router with `--cors`.
  *
  * No DOM types are used, so `deno check` checks this file with the rest of tests/.
  */
 import { SecureChatCompletion } from "../../mod.ts";
+import { ask } from "../../examples/browser/app.ts";
 
 /** One check: its name, whether it passed, and what was seen. */
 interface Check {
@@ -133,6 +135,12 @@ const corsOffFails = async (): Promise<string> => {
   return fail("a router without CORS answered a cross-origin page");
 };
 
+const exampleAsk = async (): Promise<string> => {
+  const text = await ask(corsUrl, apiKey, "Hello from the example page");
+  if (text !== "Echo: Hello from the example page") fail(`unexpected answer ${text}`);
+  return text;
+};
+
 const checks: Check[] = [];
 for (
   const [name, run] of [
@@ -140,6 +148,7 @@ for (
     ["keys made in the page, non-extractable", keysInPage],
     ["keyDir refused with its clear error", keyDirRefused],
     ["router without CORS fails with APIConnectionError", corsOffFails],
+    ["examples/browser ask()", exampleAsk],
   ] as const
 ) {
   checks.push(await check(name, run));

@@ -211,7 +211,7 @@ try {
   if (result.fatal !== undefined) throw new Error(`the page failed: ${result.fatal}`);
   console.log(`browser: ${result.userAgent}`);
   const checks = result.checks ?? [];
-  if (checks.length !== 4) throw new Error(`the page reported ${checks.length} checks, not 4`);
+  if (checks.length !== 5) throw new Error(`the page reported ${checks.length} checks, not 5`);
   for (const { name, ok, detail } of checks) {
     console.log(`browser: ${ok ? "ok" : "FAILED"} ${name}: ${detail}`);
     if (!ok) failures++;
