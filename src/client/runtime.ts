@@ -4,7 +4,13 @@
  *
  * @module
  */
-import { Cause, Effect, Exit, Fiber, type Layer, ManagedRuntime, Option } from "effect";
+import * as Cause from "effect/Cause";
+import * as Effect from "effect/Effect";
+import * as Exit from "effect/Exit";
+import * as Fiber from "effect/Fiber";
+import type * as Layer from "effect/Layer";
+import * as ManagedRuntime from "effect/ManagedRuntime";
+import * as Option from "effect/Option";
 import { AbortError, DisposedError, NomyoError } from "../errors.ts";
 
 /** Per-call options of the Promise API. */

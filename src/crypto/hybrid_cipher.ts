@@ -13,7 +13,10 @@
  *
  * @module
  */
-import { Context, Effect, Layer, type Scope } from "effect";
+import * as Context from "effect/Context";
+import * as Effect from "effect/Effect";
+import * as Layer from "effect/Layer";
+import type * as Scope from "effect/Scope";
 import { DECRYPTION_FAILED_MESSAGE, SecurityError } from "../errors.ts";
 import {
   buildPackage,

@@ -6,7 +6,10 @@
  *
  * @module
  */
-import { Context, Effect, Layer, type Scope } from "effect";
+import * as Context from "effect/Context";
+import * as Effect from "effect/Effect";
+import * as Layer from "effect/Layer";
+import type * as Scope from "effect/Scope";
 
 /**
  * Lends secret bytes to a scope and wipes them when it closes.

@@ -5,7 +5,10 @@
  *
  * @module
  */
-import { Cause, Effect, Exit, Option } from "effect";
+import * as Cause from "effect/Cause";
+import * as Effect from "effect/Effect";
+import * as Exit from "effect/Exit";
+import * as Option from "effect/Option";
 import { makeSecureBytes, SecureBytes, secureMemorySwitch } from "./secure_bytes.ts";
 
 /** What this runtime offers to protect secrets in memory. */

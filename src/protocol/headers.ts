@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { Either } from "effect";
+import * as Either from "effect/Either";
 import { SecurityError } from "../errors.ts";
 
 /** The security tiers a caller may ask for. */

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { Either } from "effect";
+import * as Either from "effect/Either";
 import { SecurityError } from "../errors.ts";
 import type { ChatCompletionRequest } from "./chat.ts";
 import { MAX_PLAINTEXT_BYTES } from "./headers.ts";

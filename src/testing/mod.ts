@@ -17,6 +17,7 @@
  * @module
  */
 export {
+  type CorsOrigins,
   type Fault,
   type RecordedRequest,
   startTestRouter,

@@ -4,7 +4,9 @@
  *
  * @module
  */
-import { Effect, Layer, type Scope } from "effect";
+import * as Effect from "effect/Effect";
+import * as Layer from "effect/Layer";
+import type * as Scope from "effect/Scope";
 import { SecureBytes, wipe } from "../crypto/secure_bytes.ts";
 
 /** The recording service and what it saw. */

@@ -11,7 +11,9 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { Socket } from "node:net";
-import { Effect, Either, type Scope } from "effect";
+import * as Effect from "effect/Effect";
+import * as Either from "effect/Either";
+import type * as Scope from "effect/Scope";
 import { makeHybridCipher } from "../crypto/hybrid_cipher.ts";
 import { makeSecureBytes } from "../crypto/secure_bytes.ts";
 import { type DecodedPackage, parsePackage, type SealedPackage } from "../protocol/package.ts";
@@ -26,8 +28,10 @@ import {
   tamperPackage,
 } from "./faults.ts";
 import { generateRouterKey, importCallerKey, type RouterKey } from "./router_keys.ts";
+import { checkCorsOption, type CorsOrigins, makeCors } from "./cors.ts";
 
 export type { Fault, Tamper } from "./faults.ts";
+export type { CorsOrigins } from "./cors.ts";
 
 /** Options of {@linkcode startTestRouter}. */
 export interface TestRouterOptions {
@@ -53,6 +57,15 @@ export interface TestRouterOptions {
    * writes to `console.error`, a function receives the lines. Default: silent.
    */
   readonly log?: boolean | ((line: string) => void);
+  /**
+   * CORS, for browser pages on another origin: `true` allows any origin (`*`), a list allows
+   * exactly those origins (`"http://127.0.0.1:5173"`). Preflights (`OPTIONS`) of both endpoints
+   * are then answered 204 with the protocol's request headers (`Content-Type`, `X-Payload-ID`,
+   * `X-Public-Key`, `Authorization`, `X-Security-Tier`), and every answer, errors included,
+   * carries `Access-Control-Allow-Origin`. Preflights are recorded but take no fault and are
+   * not counted in `publicKeyFetches`. Default `false`: no CORS header, `OPTIONS` gets 405.
+   */
+  readonly cors?: boolean | CorsOrigins;
 }
 
 /** A request the router received, as it arrived. */
@@ -169,6 +182,7 @@ const checkOptions = (options: TestRouterOptions): void => {
   if (apiKey !== undefined && /[\r\n\0]/.test(apiKey)) {
     throw new TypeError("Cannot start test router: apiKey holds CR, LF or NUL");
   }
+  checkCorsOption(options.cors);
 };
 
 const headerRecord = (req: IncomingMessage): Record<string, string> => {
@@ -210,7 +224,7 @@ const readBody = async (
 /**
  * Starts a test router on 127.0.0.1.
  *
- * @param options Port, key size, API key, TPM, attestation, clock, body cap, logging.
+ * @param options Port, key size, API key, TPM, attestation, clock, body cap, logging, CORS.
  * @returns The running router; call {@linkcode TestRouter.close} when done.
  *
  * @example Serve, fetch the key, close
@@ -237,6 +251,9 @@ export const startTestRouter = async (options: TestRouterOptions = {}): Promise<
     ? options.log
     : undefined;
   const cipher = makeHybridCipher(makeSecureBytes());
+  const cors = options.cors === undefined || options.cors === false
+    ? undefined
+    : makeCors(options.cors);
 
   let key: RouterKey = await generateRouterKey(keySize);
   const retiredKeys: CryptoKey[] = [];
@@ -419,6 +436,16 @@ export const startTestRouter = async (options: TestRouterOptions = {}): Promise<
       : undefined;
     if (path === undefined) return detail(404, "Not Found");
     const expected = path === "completion" ? "POST" : "GET";
+    if (cors !== undefined && method === "OPTIONS" && "access-control-request-method" in headers) {
+      const allow = cors.preflight(
+        headers.origin,
+        expected,
+        headers["access-control-request-private-network"] === "true",
+      );
+      return allow === undefined
+        ? detail(403, "CORS preflight refused: origin not allowed")
+        : { status: 204, contentType: TEXT_TYPE, body: "", headers: allow };
+    }
     if (method !== expected) {
       return { ...detail(405, "Method Not Allowed"), headers: { allow: expected } };
     }
@@ -437,15 +464,15 @@ export const startTestRouter = async (options: TestRouterOptions = {}): Promise<
     return outcome.kind === "error" ? outcome.answer : sealAnswer(outcome, fault?.tamper);
   };
 
-  const send = (res: ServerResponse, answer: Answer): void => {
+  const send = (res: ServerResponse, answer: Answer, origin: string | undefined): void => {
     if (res.destroyed || res.writableEnded) return;
     const body = typeof answer.body === "string" ? utf8.encode(answer.body) : answer.body;
-    res.writeHead(answer.status, {
-      "content-type": answer.contentType,
-      "content-length": String(body.length),
-      ...answer.headers,
-    });
-    res.end(body);
+    // A 204 has no body, so neither Content-Type nor Content-Length (RFC 9110 §8.6).
+    const entity = answer.status === 204
+      ? {}
+      : { "content-type": answer.contentType, "content-length": String(body.length) };
+    res.writeHead(answer.status, { ...entity, ...cors?.answer(origin), ...answer.headers });
+    res.end(answer.status === 204 ? undefined : body);
   };
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
@@ -461,7 +488,7 @@ export const startTestRouter = async (options: TestRouterOptions = {}): Promise<
       log?.(`${req.method} ${req.url} -> no answer: the caller left or the router closed`);
       return;
     }
-    send(res, answer);
+    send(res, answer, req.headers.origin);
     log?.(`${req.method} ${req.url} -> ${answer.status} (${Date.now() - started} ms)`);
   };
 

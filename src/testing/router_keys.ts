@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { Effect } from "effect";
+import * as Effect from "effect/Effect";
 import { formatPem } from "../keys/pem.ts";
 import { fingerprintSpki, importPublicKeyPem } from "../keys/rsa_key.ts";
 

@@ -2,7 +2,7 @@
  * Runs the test router as a program, for interop tests with other clients:
  *
  * ```sh
- * deno run --allow-net=127.0.0.1 src/testing/serve.ts --port 8080 [--key-size 4096] [--api-key KEY] [--tpm] [--log]
+ * deno run --allow-net=127.0.0.1 src/testing/serve.ts --port 8080 [--key-size 4096] [--api-key KEY] [--tpm] [--log] [--cors[=ORIGIN,…]]
  * ```
  *
  * It prints exactly `listening on http://127.0.0.1:PORT` on stdout once it serves, and stops on
@@ -12,6 +12,7 @@
  */
 import process from "node:process";
 import { startTestRouter, type TestRouterOptions } from "./router.ts";
+import { type CorsOrigins, isOrigin } from "./cors.ts";
 
 /** The command line of the serve program, parsed. */
 export interface ServeArgs {
@@ -25,11 +26,13 @@ export interface ServeArgs {
   readonly tpm: boolean;
   /** `--log`: one line per request on stderr. */
   readonly log: boolean;
+  /** `--cors` (any origin) or `--cors=ORIGIN,…` (those); `false` without the flag. */
+  readonly cors: false | CorsOrigins;
 }
 
 /** The usage text printed on a bad command line. */
 export const SERVE_USAGE =
-  "usage: serve.ts [--port N] [--key-size 2048|4096] [--api-key KEY] [--tpm] [--log]";
+  "usage: serve.ts [--port N] [--key-size 2048|4096] [--api-key KEY] [--tpm] [--log] [--cors[=ORIGIN,…]]";
 
 /**
  * Parses the serve program's arguments.
@@ -43,6 +46,7 @@ export const parseServeArgs = (argv: ReadonlyArray<string>): ServeArgs => {
   let apiKey: string | undefined;
   let tpm = false;
   let log = false;
+  let cors: false | CorsOrigins = false;
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i]!;
     const [name, inline] = flag.startsWith("--") && flag.includes("=")
@@ -77,11 +81,29 @@ export const parseServeArgs = (argv: ReadonlyArray<string>): ServeArgs => {
       case "--log":
         log = true;
         break;
+      case "--cors":
+        cors = parseCors(inline);
+        break;
       default:
         throw new TypeError(`Cannot parse arguments: unknown argument ${name}`);
     }
   }
-  return { port, keySize, tpm, log, ...(apiKey === undefined ? {} : { apiKey }) };
+  return { port, keySize, tpm, log, cors, ...(apiKey === undefined ? {} : { apiKey }) };
+};
+
+/** `--cors` and `--cors=*`: any origin; `--cors=https://a,https://b`: those. */
+const parseCors = (inline: string | undefined): CorsOrigins => {
+  if (inline === undefined || inline === "*") return true;
+  const origins = inline.split(",").map((o) => o.trim());
+  const bad = origins.find((o) => !isOrigin(o));
+  if (bad !== undefined) {
+    throw new TypeError(
+      `Cannot parse arguments: --cors origin ${
+        JSON.stringify(bad)
+      } is not an origin like https://app.example:8443`,
+    );
+  }
+  return origins;
 };
 
 /**
@@ -104,6 +126,7 @@ export const runServe = async (
     keySize: args.keySize,
     tpm: args.tpm,
     log: args.log,
+    cors: args.cors,
     ...(args.apiKey === undefined ? {} : { apiKey: args.apiKey }),
   };
   const router = await startTestRouter(options);
