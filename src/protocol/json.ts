@@ -31,17 +31,21 @@ export type BoundedJson =
  */
 export const isWithinDepth = (value: unknown, maxDepth: number = MAX_JSON_DEPTH): boolean => {
   if (typeof value !== "object" || value === null) return true;
-  // Pairs of (container, its depth); only containers are pushed.
+  // Pairs of (container, its depth); only containers are pushed and nothing is allocated per
+  // node: this runs on every answer.
   const stack: unknown[] = [value, 1];
+  const push = (child: unknown, depth: number): void => {
+    if (typeof child === "object" && child !== null) stack.push(child, depth);
+  };
   while (stack.length > 0) {
     const depth = stack.pop() as number;
-    const node = stack.pop() as object;
+    const node = stack.pop() as Record<string, unknown>;
     if (depth > maxDepth) return false;
-    // Own enumerable values only: a polluted `Object.prototype` is not walked.
-    const children: ArrayLike<unknown> = Array.isArray(node) ? node : Object.values(node);
-    for (let i = 0; i < children.length; i++) {
-      const child = children[i];
-      if (typeof child === "object" && child !== null) stack.push(child, depth + 1);
+    if (Array.isArray(node)) {
+      for (let i = 0; i < node.length; i++) push(node[i], depth + 1);
+    } else {
+      // Own keys only: a polluted `Object.prototype` is not walked.
+      for (const key in node) if (Object.hasOwn(node, key)) push(node[key], depth + 1);
     }
   }
   return true;
