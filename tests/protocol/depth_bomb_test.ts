@@ -10,6 +10,7 @@ import { AttestationError, KeyError, SecurityError } from "../../src/errors.ts";
 import { isWithinDepth, MAX_JSON_DEPTH, parseJsonBounded } from "../../src/protocol/json.ts";
 import { decodePackage, parsePackage } from "../../src/protocol/package.ts";
 import { toChatCompletion } from "../../src/protocol/response.ts";
+import { encodeRequest } from "../../src/protocol/request.ts";
 import { verifyAttestation } from "../../src/attestation/tpm_quote.ts";
 import { detailOf, parseErrorBody } from "../../src/transport/status_errors.ts";
 import { importPublicKeyPem } from "../../src/keys/rsa_key.ts";
@@ -236,4 +237,24 @@ Deno.test("importPublicKeyPem() refuses a DER nesting bomb as a KeyError", async
   const exit = await Effect.runPromiseExit(importPublicKeyPem(pem));
   assert.ok(exit._tag === "Failure");
   assert.ok(exit.cause._tag === "Fail" && exit.cause.error instanceof KeyError);
+});
+
+Deno.test("encodeRequest() turns a request JSON cannot serialize into a TypeError, never a defect", () => {
+  const cyclic: Record<string, unknown> = { model: "m", messages: [] };
+  cyclic.self = cyclic;
+  const deep = JSON.parse(nested(100_000, prng(4), "mixed"));
+  for (const request of [cyclic, { model: "m", messages: [], seed: 1n }]) {
+    assert.throws(
+      () => encodeRequest(request as never, "send request"),
+      (e: unknown) =>
+        e instanceof TypeError &&
+        e.message === "Cannot send request: the request cannot be serialized as JSON",
+    );
+  }
+  // V8 in Deno serializes this depth, Node and Bun overflow: either way, no RangeError.
+  try {
+    encodeRequest({ model: "m", messages: [], deep } as never, "send request");
+  } catch (e) {
+    assert.ok(e instanceof TypeError);
+  }
 });
