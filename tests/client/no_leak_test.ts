@@ -159,6 +159,9 @@ Deno.test("no canary (API key, plaintext, password, key bytes) leaks from any fa
     await Deno.mkdir(join(crashed, "public_key.pem"));
     const temp = join(crashed, ".private_key.pem.4194305-0123456789abcdef.tmp");
     await writeFile(temp, privatePem, { mode: 0o600 });
+    // Old enough to be removed even where the dead saver cannot be told (Deno, no --allow-run).
+    const longAgo = new Date(Date.now() - 10 * 60_000);
+    await Deno.utime(temp, longAgo, longAgo);
     const crashedClient = new SecureChatCompletion({
       baseUrl: router.url,
       allowHttp: true,
