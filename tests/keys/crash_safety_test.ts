@@ -166,17 +166,17 @@ Deno.test("a keyDir load after SIGKILL at any point of a save works and leaves n
     const loop = new URL("./_save_loop.ts", import.meta.url).pathname;
     const loader = new URL("./_load_dir.ts", import.meta.url).pathname;
     const deadline = Date.now() + 120_000;
+    /** `deno run` of a child script that reads `dir` and writes `target`, nothing else. */
+    const denoRun = (...args: string[]) => [
+      "run",
+      "--no-check",
+      "--quiet",
+      `--allow-read=${dir}`,
+      `--allow-write=${target}`,
+      ...args,
+    ];
     const loaderProcess = new Deno.Command("deno", {
-      args: [
-        "run",
-        "--no-check",
-        "--quiet",
-        `--allow-read=${dir}`,
-        `--allow-write=${target}`,
-        "--allow-run",
-        loader,
-        PASSWORD,
-      ],
+      args: denoRun("--allow-run", loader, PASSWORD),
       stdin: "piped",
       stdout: "piped",
       stderr: "inherit",
@@ -188,16 +188,7 @@ Deno.test("a keyDir load after SIGKILL at any point of a save works and leaves n
     let cutMidSave = 0;
     for (let run = 0; run < RUNS && Date.now() < deadline; run++) {
       const child = new Deno.Command("deno", {
-        args: [
-          "run",
-          "--no-check",
-          "--quiet",
-          `--allow-read=${dir}`,
-          `--allow-write=${target}`,
-          loop,
-          target,
-          ...sources,
-        ],
+        args: denoRun(loop, target, ...sources),
         stdout: "piped",
         stderr: "null",
       }).spawn();
