@@ -63,7 +63,8 @@ export class SecureCompletionClient implements AsyncDisposable {
   }
 
   /**
-   * Generates a new key pair and makes it current; optionally saves it.
+   * Generates a new key pair and makes it current; optionally saves it. The private key in
+   * memory is never extractable: a saved pair is re-imported from its file.
    *
    * @param options Key size, and whether and where to save it (with a password).
    * @returns The saved file paths when `saveToFile`, else `undefined`.
@@ -75,12 +76,22 @@ export class SecureCompletionClient implements AsyncDisposable {
         bits: options.keySize ?? this.#options.keySize,
         extractable: save,
       });
-      const saved = save
-        ? yield* saveKeyPair(pair, options.keyDir ?? this.#options.keyDir ?? "client_keys", {
-          password: options.password,
-        })
-        : undefined;
-      yield* Effect.flatMap(KeyRing, (ring) => ring.install(pair));
+      if (!save) {
+        yield* Effect.flatMap(KeyRing, (ring) => ring.install(pair));
+        return undefined;
+      }
+      const saved = yield* saveKeyPair(
+        pair,
+        options.keyDir ?? this.#options.keyDir ?? "client_keys",
+        { password: options.password },
+      );
+      // The extractable pair was only for saving: the one installed is re-imported from the
+      // file, non-extractable, as with keyDir.
+      const loaded = yield* loadKeyPair(saved.privateKeyPath, {
+        publicKeyPath: saved.publicKeyPath,
+        password: options.password,
+      });
+      yield* Effect.flatMap(KeyRing, (ring) => ring.install(loaded));
       return saved;
     }));
   }

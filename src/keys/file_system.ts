@@ -12,6 +12,12 @@
  * - Files are written to a fresh temporary name in the target directory, `fsync`ed, closed and
  *   renamed over the target: `rename` replaces a symbolic link at the target, it never follows
  *   it, and readers see the old file or the new one, never half of one.
+ * - Temporary names are `.<name>.<pid>-<random>.tmp`; leftovers of a killed save are removed
+ *   by `removeStaleTemps` once their process is gone (`process.kill(pid, 0)`), else after
+ *   `STALE_TEMP_MILLIS`: when that cannot be told (Deno without `--allow-run`), or the process
+ *   id may have been reused or belong to another machine sharing the directory. Removing the
+ *   temporary file of a save still under way only makes that save fail (`"Io"`): its rename
+ *   finds nothing, and no target is touched.
  * - Private key files are opened with `O_NOFOLLOW` (after an `lstat`), and the mode is checked on
  *   the open handle (`fstat`), so the file checked is the file read.
  * - Errors name the path and the failure (`ENOENT`, `EACCES`, …), never file contents, and carry
@@ -34,6 +40,12 @@ export interface FileStats {
   isFile(): boolean;
   /** Whether it is a symbolic link (`lstat` only). */
   isSymbolicLink(): boolean;
+  /** Last modification, in milliseconds since the epoch. */
+  readonly mtimeMs: number;
+  /** The inode number (0 where the platform has none). */
+  readonly ino: number;
+  /** The size in bytes. */
+  readonly size: number;
 }
 
 /** What this module uses of a `node:fs/promises` `FileHandle`. */
@@ -66,6 +78,15 @@ export interface FileHandleApi {
 export interface NodeFileApi {
   /** `process.platform` (`"win32"` turns the mode check off). */
   readonly platform: string;
+  /** `process.pid`: written into temporary file names. */
+  readonly pid: number;
+  /**
+   * Whether a process with this id runs on this machine (`process.kill(pid, 0)`); `undefined`
+   * when that cannot be told (Deno without `--allow-run`).
+   */
+  isProcessAlive(pid: number): boolean | undefined;
+  /** `Date.now()`. */
+  now(): number;
   /** The `O_*` flags; `O_NOFOLLOW` and `O_NONBLOCK` are missing on Windows. */
   readonly constants: {
     readonly O_RDONLY: number;
@@ -90,6 +111,8 @@ export interface NodeFileApi {
   rename(from: string, to: string): Promise<void>;
   /** `fs.unlink`. */
   unlink(path: string): Promise<void>;
+  /** `fs.readdir`: the names in a directory. */
+  readdir(path: string): Promise<string[]>;
   /** `path.join`. */
   join(...parts: string[]): string;
   /** `path.dirname`. */
@@ -111,6 +134,18 @@ export const importNodeFileApi = async (): Promise<NodeFileApi> => {
   ]);
   return {
     platform: process.platform,
+    pid: process.pid,
+    isProcessAlive: (pid) => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch (e) {
+        const code = errorCode(e);
+        // EPERM: it exists, owned by someone else; anything else (Deno's NotCapable): unknown.
+        return code === "ESRCH" ? false : code === "EPERM" ? true : undefined;
+      }
+    },
+    now: () => Date.now(),
     constants: fs.constants,
     open: (p, flags, mode) => fs.open(p, flags, mode),
     lstat: (p) => fs.lstat(p),
@@ -118,6 +153,7 @@ export const importNodeFileApi = async (): Promise<NodeFileApi> => {
     chmod: (p, mode) => fs.chmod(p, mode),
     rename: (from, to) => fs.rename(from, to),
     unlink: (p) => fs.unlink(p),
+    readdir: (p) => fs.readdir(p),
     join: (...parts) => path.join(...parts),
     dirname: (p) => path.dirname(p),
     basename: (p) => path.basename(p),
@@ -166,6 +202,15 @@ export interface KeyFileSystem {
     files: ReadonlyArray<FileToWrite>,
     action: string,
   ) => Effect.Effect<void, KeyError>;
+  /**
+   * Removes the temporary files an interrupted save (a crash, a kill) left in `dir`: only
+   * regular files named as {@linkcode KeyFileSystem.writeFiles} names them, whose writer is
+   * gone (see {@linkcode STALE_TEMP_MILLIS}). Best effort: never fails, returns how many it
+   * removed.
+   */
+  readonly removeStaleTemps: (dir: string) => Effect.Effect<number>;
+  /** `lstat`, for noticing that a file changed meanwhile. */
+  readonly stat: (path: string, action: string) => Effect.Effect<FileStats, KeyError>;
   /**
    * Reads a file into a fresh buffer (zeroed on failure; the caller zeroes it after use).
    * Refuses anything but a regular file, and applies {@linkcode ReadFileOptions.private}.
@@ -227,6 +272,23 @@ const tryIo = <A>(action: string, path: string, f: () => Promise<A>): Effect.Eff
 const closeQuietly = (h: FileHandleApi): Effect.Effect<void> =>
   Effect.promise(() => h.close().catch(() => undefined));
 
+/**
+ * How old a leftover temporary file must be to be removed although its writer may still run
+ * (its process id is alive, perhaps reused, or cannot be checked, or another machine shares
+ * the directory, or the name carries no process id). A save holds its temporary files for
+ * milliseconds; removing one under way only fails that save, it corrupts nothing.
+ */
+export const STALE_TEMP_MILLIS: number = 60 * 1000;
+
+/**
+ * Temporary file names: `.<target name>.<pid>-<16 hex>.tmp` (and `.<target name>.<16 hex>.tmp`
+ * from versions before the pid was added).
+ */
+const TEMP_NAME = /^\.(?:private_key|public_key)\.pem\.(?:(\d{1,10})-)?[0-9a-f]{16}\.tmp$/;
+
+/** Temporary files this process is writing now (a crashed earlier process may have had its pid). */
+const writing = new Set<string>();
+
 const randomSuffix = (): string =>
   Array.from(crypto.getRandomValues(new Uint8Array(8)), (b) => b.toString(16).padStart(2, "0"))
     .join("");
@@ -281,14 +343,14 @@ export const makeKeyFileSystem = (api: NodeFileApi): KeyFileSystem => {
   const writeTemp = (file: FileToWrite, action: string): Effect.Effect<string, KeyError> => {
     const temp = api.join(
       api.dirname(file.path),
-      `.${api.basename(file.path)}.${randomSuffix()}.tmp`,
+      `.${api.basename(file.path)}.${api.pid}-${randomSuffix()}.tmp`,
     );
     return Effect.acquireUseRelease(
       tryIo(
         action,
         file.path,
         () => api.open(temp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, file.mode),
-      ),
+      ).pipe(Effect.tap(() => Effect.sync(() => writing.add(temp)))),
       (h) =>
         tryIo(action, file.path, async () => {
           // Explicit: the umask took bits off the mode given to open (or none, at umask 0).
@@ -300,9 +362,10 @@ export const makeKeyFileSystem = (api: NodeFileApi): KeyFileSystem => {
       (h, exit) =>
         Effect.zipRight(
           closeQuietly(h),
-          exit._tag === "Success"
-            ? Effect.void
-            : Effect.promise(() => api.unlink(temp).catch(() => undefined)),
+          exit._tag === "Success" ? Effect.void : Effect.promise(() => {
+            writing.delete(temp);
+            return api.unlink(temp).catch(() => undefined);
+          }),
         ),
     ).pipe(Effect.as(temp));
   };
@@ -326,9 +389,9 @@ export const makeKeyFileSystem = (api: NodeFileApi): KeyFileSystem => {
     files: ReadonlyArray<FileToWrite>,
     action: string,
   ): Effect.Effect<void, KeyError> =>
-    Effect.uninterruptibleMask((restore) =>
-      Effect.gen(function* () {
-        const temps: string[] = [];
+    Effect.uninterruptibleMask((restore) => {
+      const temps: string[] = [];
+      return Effect.gen(function* () {
         const removeTemps = Effect.promise(() =>
           Promise.all(temps.map((t) => api.unlink(t).catch(() => undefined)))
         );
@@ -352,8 +415,41 @@ export const makeKeyFileSystem = (api: NodeFileApi): KeyFileSystem => {
         }
         const dirs = new Set(files.map((f) => api.dirname(f.path)));
         yield* Effect.forEach(dirs, syncDir, { discard: true });
-      })
-    );
+      }).pipe(Effect.ensuring(Effect.sync(() => {
+        for (const temp of temps) writing.delete(temp);
+      })));
+    });
+
+  const removeStaleTemps = (dir: string): Effect.Effect<number> =>
+    Effect.promise(async () => {
+      let names: string[];
+      try {
+        names = await api.readdir(dir);
+      } catch {
+        return 0;
+      }
+      let removed = 0;
+      for (const name of names) {
+        const match = TEMP_NAME.exec(name);
+        if (match === null) continue;
+        const path = api.join(dir, name);
+        try {
+          // lstat: a symbolic link (never made by writeFiles) is left alone, never followed.
+          const stats = await api.lstat(path);
+          if (!stats.isFile() || stats.isSymbolicLink()) continue;
+          const pid = match[1] === undefined ? undefined : Number(match[1]);
+          const writerGone = pid === api.pid
+            ? !writing.has(path)
+            : pid !== undefined && api.isProcessAlive(pid) === false;
+          if (!writerGone && api.now() - stats.mtimeMs < STALE_TEMP_MILLIS) continue;
+          await api.unlink(path);
+          removed++;
+        } catch {
+          // Gone meanwhile (another process cleaned it, or its writer renamed it): fine.
+        }
+      }
+      return removed;
+    });
 
   const readFile = (
     path: string,
@@ -423,6 +519,8 @@ export const makeKeyFileSystem = (api: NodeFileApi): KeyFileSystem => {
     exists,
     makeDir,
     writeFiles,
+    removeStaleTemps,
+    stat: (path, action) => tryIo(action, path, () => api.lstat(path)),
     readFile,
   };
 };

@@ -6,6 +6,8 @@
  * `O_EXCL | O_NOFOLLOW` with its final mode, then `fchmod`ed, whatever the umask), `fsync`s it and
  * renames it over the target: the private key is never readable by others, a symbolic link at
  * the target is replaced (never followed), and a crash leaves the old file or the new one. The
+ * private key is renamed first; a crash before the public key follows is repaired by the next
+ * {@linkcode loadOrCreateKeyPair}, which also removes temporary files a crashed save left. The
  * private PEM bytes are zeroed after writing.
  *
  * Loading refuses a private key file that is a symbolic link, or (except on Windows) that group
@@ -36,7 +38,7 @@
 import { Effect } from "effect";
 import { KeyError } from "../errors.ts";
 import { SecureBytes } from "../crypto/secure_bytes.ts";
-import { keyFileSystem, warnPlainKeyOnce } from "./file_system.ts";
+import { type FileStats, keyFileSystem, warnPlainKeyOnce } from "./file_system.ts";
 import { MAX_PEM_LENGTH } from "./pem.ts";
 import { checkEncryptOptions, DEFAULT_PBKDF2_ITERATIONS } from "./pkcs8_encrypted.ts";
 import {
@@ -206,6 +208,10 @@ export const saveKeyPair = (
       const privateKeyPath = fs.join(dir, PRIVATE_KEY_FILE);
       const publicKeyPath = fs.join(dir, PUBLIC_KEY_FILE);
       yield* fs.makeDir(dir, action);
+      yield* fs.removeStaleTemps(dir);
+      // The private key is renamed into place first: it is the commit point. A crash before
+      // the public key follows leaves a new private key with the old public key, which
+      // loadOrCreateKeyPair repairs (the public key is derived from the private one).
       yield* fs.writeFiles([
         { path: privateKeyPath, bytes: pem, mode: 0o600 },
         { path: publicKeyPath, bytes: utf8.encode(pair.publicKey.pem), mode: 0o644 },
@@ -215,11 +221,57 @@ export const saveKeyPair = (
     }),
   );
 
+const sameFile = (a: FileStats, b: FileStats): boolean =>
+  a.ino === b.ino && a.mtimeMs === b.mtimeMs && a.size === b.size;
+
 /**
- * The `keyDir` behaviour: loads `dir/private_key.pem` (checked against `dir/public_key.pem` when
- * that exists) if it exists; otherwise generates a pair, saves it with {@linkcode saveKeyPair}
- * and loads it back from the files, so both runs return the same kind of pair (not extractable)
- * and a pair that cannot be loaded (a file system without modes) fails on the first run.
+ * Makes `publicKeyPath` hold the public key of `pair` (loaded from `privateKeyPath`) when it is
+ * missing, unreadable or holds another key, as a crash between the two renames of a save
+ * leaves it. Skipped when the private key file changed since it was read (`before`): another
+ * process is saving, and writes its own public key.
+ */
+const repairPublicKey = (
+  pair: RsaKeyPair,
+  privateKeyPath: string,
+  publicKeyPath: string,
+  before: FileStats,
+): Effect.Effect<void, KeyError> =>
+  Effect.gen(function* () {
+    const action = "repair public key";
+    const fs = yield* keyFileSystem;
+    const existed = yield* fs.exists(publicKeyPath, action);
+    if (existed) {
+      const current = yield* fs.readFile(publicKeyPath, {
+        private: false,
+        maxBytes: MAX_PEM_LENGTH,
+        action,
+      }).pipe(Effect.flatMap(importPublicKeyPem), Effect.option);
+      if (current._tag === "Some" && current.value.fingerprint === pair.publicKey.fingerprint) {
+        return;
+      }
+    }
+    const now = yield* fs.stat(privateKeyPath, action);
+    if (!sameFile(before, now)) return;
+    yield* fs.writeFiles(
+      [{ path: publicKeyPath, bytes: utf8.encode(pair.publicKey.pem), mode: 0o644 }],
+      action,
+    ).pipe(
+      // A missing public key file was never required (a read-only directory still loads).
+      Effect.catchAll((e) => existed ? Effect.fail(e) : Effect.void),
+    );
+  });
+
+/**
+ * The `keyDir` behaviour: loads `dir/private_key.pem` if it exists; otherwise generates a pair,
+ * saves it with {@linkcode saveKeyPair} and loads it back from the files, so both runs return
+ * the same kind of pair (not extractable) and a pair that cannot be loaded (a file system
+ * without modes) fails on the first run.
+ *
+ * Crash-safe: the private key is the truth. A `dir/public_key.pem` that is missing, unreadable
+ * or holds another key (a save killed between its two renames leaves that) is rewritten from
+ * the private key, atomically; and temporary files a killed save left in `dir` are removed
+ * (see `STALE_TEMP_MILLIS`). {@linkcode loadKeyPair} with a `publicKeyPath` still refuses a
+ * mismatch: there the caller named both files.
  *
  * Anything at `dir/private_key.pem` (even a symbolic link, or a file with a bad mode) counts as
  * existing: it is loaded, or refused, never overwritten.
@@ -259,12 +311,12 @@ export const loadOrCreateKeyPair = (
     const password = options?.password;
     const privateKeyPath = fs.join(dir, PRIVATE_KEY_FILE);
     const publicKeyPath = fs.join(dir, PUBLIC_KEY_FILE);
+    yield* fs.removeStaleTemps(dir);
     if (yield* fs.exists(privateKeyPath, action)) {
-      const withPublic = yield* fs.exists(publicKeyPath, action);
-      return yield* loadKeyPair(privateKeyPath, {
-        publicKeyPath: withPublic ? publicKeyPath : undefined,
-        password,
-      });
+      const before = yield* fs.stat(privateKeyPath, action);
+      const pair = yield* loadKeyPair(privateKeyPath, { password });
+      yield* repairPublicKey(pair, privateKeyPath, publicKeyPath, before);
+      return pair;
     }
     const iterations = options?.iterations ?? DEFAULT_PBKDF2_ITERATIONS;
     if (password !== undefined) yield* checkEncryptOptions(password, iterations);

@@ -9,6 +9,7 @@
 import { Context, Effect, Fiber, Layer, Schedule, type Scope } from "effect";
 import type { KeyError } from "../errors.ts";
 import { quote } from "../protocol/headers.ts";
+import { withIdleSleeps } from "./idle_clock.ts";
 import { generateRsaKeyPair, type RsaKeyPair, type RsaKeySize } from "./rsa_key.ts";
 
 /** A key pair as requests use it. */
@@ -99,9 +100,10 @@ export const makeKeyRing = (
     );
 
     if (options.rotation !== undefined) {
-      // Waits first, then rotates at each step (Effect.repeat would rotate at once).
+      // Waits first, then rotates at each step (Effect.repeat would rotate at once). Its
+      // waiting does not keep the process alive: an idle client lets a script exit.
       const schedule = options.rotation;
-      yield* Effect.forkScoped(Effect.gen(function* () {
+      yield* Effect.forkScoped(withIdleSleeps(Effect.gen(function* () {
         const driver = yield* Schedule.driver(schedule);
         while (true) {
           const step = yield* Effect.option(driver.next(undefined));
@@ -109,7 +111,7 @@ export const makeKeyRing = (
           // A failed rotation keeps the current pair; the next step tries again.
           yield* Effect.ignore(rotate);
         }
-      }));
+      })));
     }
     const install = (pair: RsaKeyPair): Effect.Effect<ClientKeyPair> =>
       Effect.sync(() => {

@@ -8,8 +8,9 @@
  *
  * @module
  */
-import { Either, ParseResult, Schema } from "effect";
+import { Either, type ParseResult, Schema } from "effect";
 import { SecurityError } from "../errors.ts";
+import { isWithinDepth, MAX_JSON_DEPTH } from "./json.ts";
 import { decodeUtf8Strict, decodeUtf8StrictContinued } from "./utf8.ts";
 import {
   base64Length,
@@ -108,11 +109,37 @@ export const malformed = (detail: string, payloadId?: string): SecurityError =>
     payloadId,
   });
 
+/**
+ * The path of the first issue, read off the issue tree: Schema's formatters would also format
+ * the offending value, which costs time and stack for no use (the value is never shown).
+ */
 const firstIssuePath = (error: ParseResult.ParseError): string => {
-  const issue = ParseResult.ArrayFormatter.formatErrorSync(error)[0];
-  return issue === undefined || issue.path.length === 0
-    ? "not a package object"
-    : `invalid or missing field ${issue.path.join(".")}`;
+  const path: string[] = [];
+  let issue: ParseResult.ParseIssue | undefined = error.issue;
+  while (issue !== undefined) {
+    switch (issue._tag) {
+      case "Pointer": {
+        const keys: ReadonlyArray<PropertyKey> = Array.isArray(issue.path)
+          ? issue.path
+          : [issue.path as PropertyKey];
+        path.push(...keys.map(String));
+        issue = issue.issue;
+        break;
+      }
+      case "Composite":
+        issue = Array.isArray(issue.issues)
+          ? (issue.issues as ReadonlyArray<ParseResult.ParseIssue>)[0]
+          : issue.issues as ParseResult.ParseIssue;
+        break;
+      case "Refinement":
+      case "Transformation":
+        issue = issue.issue;
+        break;
+      default:
+        issue = undefined;
+    }
+  }
+  return path.length === 0 ? "not a package object" : `invalid or missing field ${path.join(".")}`;
 };
 
 /**
@@ -138,6 +165,9 @@ const decodeFields = (
 ): Either.Either<DecodedPackage, SecurityError> => {
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
     return Either.left(malformed("not a JSON object", payloadId));
+  }
+  if (!isWithinDepth(value)) {
+    return Either.left(malformed(`nesting is deeper than ${MAX_JSON_DEPTH}`, payloadId));
   }
   const shape = decodeShape(value);
   if (Either.isLeft(shape)) return Either.left(malformed(firstIssuePath(shape.left), payloadId));

@@ -17,7 +17,8 @@ const utf8 = new TextEncoder();
  * @param request The chat completion body.
  * @param action What the caller was doing, for the messages (e.g. `"send request"`).
  * @returns The plaintext, or a `SecurityError` (`PayloadTooLarge`).
- * @throws {TypeError} When `request` is not an object (a programming error).
+ * @throws {TypeError} When `request` is not an object, or cannot be serialized (circular, a
+ * BigInt, nested too deep): programming errors.
  */
 export const encodeRequest = (
   request: ChatCompletionRequest,
@@ -26,7 +27,14 @@ export const encodeRequest = (
   if (typeof request !== "object" || request === null || Array.isArray(request)) {
     throw new TypeError(`Cannot ${action}: the request must be an object`);
   }
-  const bytes = utf8.encode(JSON.stringify(request));
+  let text: string;
+  try {
+    text = JSON.stringify(request);
+  } catch {
+    // A cycle, a BigInt, or nesting deep enough to overflow the stack: the caller's doing.
+    throw new TypeError(`Cannot ${action}: the request cannot be serialized as JSON`);
+  }
+  const bytes = utf8.encode(text);
   if (bytes.length <= MAX_PLAINTEXT_BYTES) return Either.right(bytes);
   const size = bytes.length;
   bytes.fill(0);

@@ -6,6 +6,7 @@
 import { Either, Schema } from "effect";
 import { SecurityError } from "../errors.ts";
 import { type ChatCompletion, ChatCompletionBody, type ResponseMetadata } from "./chat.ts";
+import { MAX_JSON_DEPTH, parseJsonBounded } from "./json.ts";
 import type { DecodedPackage } from "./package.ts";
 import { decodeUtf8Strict } from "./utf8.ts";
 
@@ -14,10 +15,13 @@ const isChatCompletionBody = Schema.is(ChatCompletionBody);
 const isPlainObject = (value: unknown): value is Record<string, unknown> =>
   typeof value === "object" && value !== null && !Array.isArray(value);
 
-const malformedPlaintext = (payloadId: string): SecurityError =>
+const malformedPlaintext = (
+  payloadId: string,
+  detail = "plaintext is not a UTF-8 JSON chat completion object",
+): SecurityError =>
   new SecurityError({
     reason: "MalformedPlaintext",
-    message: "Cannot open response: plaintext is not a UTF-8 JSON chat completion object",
+    message: `Cannot open response: ${detail}`,
     payloadId,
   });
 
@@ -36,12 +40,22 @@ export const toChatCompletion = (
   pkg: Pick<DecodedPackage, "processedAt" | "algorithm">,
   payloadId: string,
 ): Either.Either<ChatCompletion, SecurityError> => {
-  let body: unknown;
+  let text: string;
   try {
-    body = JSON.parse(decodeUtf8Strict(plaintext));
+    text = decodeUtf8Strict(plaintext);
   } catch {
     return Either.left(malformedPlaintext(payloadId));
   }
+  // Nesting is bounded (see `MAX_JSON_DEPTH`): nothing the caller does with the answer, or
+  // `_metadata`, or the attestation block in it, can overflow the stack.
+  const parsed = parseJsonBounded(text);
+  if (!parsed.ok) {
+    return Either.left(malformedPlaintext(
+      payloadId,
+      parsed.reason === "depth" ? `plaintext nests deeper than ${MAX_JSON_DEPTH}` : undefined,
+    ));
+  }
+  const body = parsed.value;
   if (!isPlainObject(body) || !isChatCompletionBody(body)) {
     return Either.left(malformedPlaintext(payloadId));
   }

@@ -15,27 +15,33 @@ import {
   ServerError,
   ServiceUnavailableError,
 } from "../errors.ts";
+import { isWithinDepth, parseJsonBounded } from "../protocol/json.ts";
 
 /** The longest error detail kept in a message. */
 const MAX_DETAIL_CHARS = 500;
 
-/** Parses an error body: JSON when it is JSON, else the text (cut short). */
+const cut = (text: string): string =>
+  text.length > MAX_DETAIL_CHARS ? `${text.slice(0, MAX_DETAIL_CHARS)}…` : text;
+
+/**
+ * Parses an error body: JSON when it is JSON of bounded depth (see `MAX_JSON_DEPTH`), else the
+ * text (cut short), so that nothing deep is kept on the error for code that walks it.
+ */
 export const parseErrorBody = (bytes: Uint8Array): unknown => {
   const text = new TextDecoder().decode(bytes);
-  try {
-    return JSON.parse(text);
-  } catch {
-    return text.length > MAX_DETAIL_CHARS ? `${text.slice(0, MAX_DETAIL_CHARS)}…` : text;
-  }
+  const parsed = parseJsonBounded(text);
+  return parsed.ok ? parsed.value : cut(text);
 };
 
-/** The router's `detail`, when the body has one. */
+/** The router's `detail`, when the body has one (a non-string one as JSON, cut short). */
 export const detailOf = (body: unknown): string | undefined => {
   if (typeof body !== "object" || body === null) return undefined;
   const detail = (body as { detail?: unknown }).detail;
   if (typeof detail === "string") return detail.slice(0, MAX_DETAIL_CHARS);
-  if (detail !== undefined) return JSON.stringify(detail).slice(0, MAX_DETAIL_CHARS);
-  return undefined;
+  if (detail === undefined) return undefined;
+  // `body` may come from anywhere (a caller's error body too): bound it before stringifying.
+  if (!isWithinDepth(detail)) return "error detail nested too deep";
+  return JSON.stringify(detail).slice(0, MAX_DETAIL_CHARS);
 };
 
 const STATUS_TEXT: Readonly<Record<number, string>> = {

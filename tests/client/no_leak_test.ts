@@ -192,13 +192,58 @@ Deno.test("no canary (API key, plaintext, password, key bytes) leaks from any fa
     await collect(keys.decryptResponse(new TextEncoder().encode(`{"leak":"${PLAINTEXT}"}`), "pid"));
     await collect(keys.sendSecureRequest(ask, "pid-attest", API_KEY, "maximum"));
     await keys.dispose();
+
+    // Crash recovery: a key directory as a killed save leaves it (the private key of one pair,
+    // the public key of another, temporary files holding key material), where the repair
+    // cannot write (public_key.pem is a directory), or the password is wrong.
+    const crashed = join(dir, "crashed");
+    await Deno.mkdir(crashed, { mode: 0o700 });
+    const privatePem = await Deno.readTextFile(plain.privateKeyPath);
+    await writeFile(join(crashed, "private_key.pem"), privatePem, { mode: 0o600 });
+    await Deno.mkdir(join(crashed, "public_key.pem"));
+    const temp = join(crashed, ".private_key.pem.4194305-0123456789abcdef.tmp");
+    await writeFile(temp, privatePem, { mode: 0o600 });
+    // Old enough to be removed even where the dead saver cannot be told (Deno, no --allow-run).
+    const longAgo = new Date(Date.now() - 10 * 60_000);
+    await Deno.utime(temp, longAgo, longAgo);
+    const crashedClient = new SecureChatCompletion({
+      baseUrl: router.url,
+      allowHttp: true,
+      apiKey: API_KEY,
+      keyDir: crashed,
+      debug: true,
+    });
+    await collect(crashedClient.create(ask));
+    await crashedClient.dispose();
+    await assert.rejects(Deno.lstat(temp), Deno.errors.NotFound);
+    const crashedEncrypted = join(dir, "crashed-encrypted");
+    await Deno.mkdir(crashedEncrypted, { mode: 0o700 });
+    await writeFile(
+      join(crashedEncrypted, "private_key.pem"),
+      await Deno.readTextFile(saved.privateKeyPath),
+      { mode: 0o600 },
+    );
+    await writeFile(
+      join(crashedEncrypted, "public_key.pem"),
+      await Deno.readTextFile(plain.publicKeyPath),
+    );
+    const wrongPassword = new SecureChatCompletion({
+      baseUrl: router.url,
+      allowHttp: true,
+      apiKey: API_KEY,
+      keyDir: crashedEncrypted,
+      keyPassword: `${PASSWORD}-wrong`,
+      debug: true,
+    });
+    await collect(wrongPassword.create(ask));
+    await wrongPassword.dispose();
   } finally {
     Object.assign(console, original);
     await router.close();
     await Deno.remove(dir, { recursive: true });
   }
 
-  assert.ok(errors.length >= 35, `ran ${errors.length} failure paths`);
+  assert.ok(errors.length >= 37, `ran ${errors.length} failure paths`);
   assert.ok(!errors.includes("UNEXPECTED SUCCESS"), "every path failed as intended");
   assert.ok(captured.some((line) => /attempt failed/.test(line)), "debug logging was captured");
   assert.equal(privateKeyLines.length, 6);
