@@ -5,7 +5,12 @@
  */
 import { Either, Schema } from "effect";
 import { SecurityError } from "../errors.ts";
-import { type ChatCompletion, ChatCompletionBody, type ResponseMetadata } from "./chat.ts";
+import {
+  type ChatCompletion,
+  ChatCompletionBody,
+  fillNullableFields,
+  type ResponseMetadata,
+} from "./chat.ts";
 import type { DecodedPackage } from "./package.ts";
 import { decodeUtf8Strict } from "./utf8.ts";
 
@@ -42,6 +47,8 @@ export const toChatCompletion = (
   } catch {
     return Either.left(malformedPlaintext(payloadId));
   }
+  // Absent `logprobs` / `refusal` mean null: set them so the result is what OpenAI's type says.
+  fillNullableFields(body);
   if (!isPlainObject(body) || !isChatCompletionBody(body)) {
     return Either.left(malformedPlaintext(payloadId));
   }
