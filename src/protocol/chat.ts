@@ -115,6 +115,18 @@ export const Tool: Schema.Schema<Tool> = Schema.Struct({
 });
 
 /**
+ * A tool as other SDKs type it: openai's `ChatCompletionTool` interfaces (function and custom
+ * tools) fit here, which they cannot as a {@linkcode Tool} (no index signature). Sent unchanged.
+ */
+export interface ToolParam {
+  /** `"function"` or `"custom"`. */
+  readonly type: string;
+}
+
+/** Schema of {@linkcode ToolParam}. */
+export const ToolParam: Schema.Schema<ToolParam> = Schema.Struct({ type: Schema.String });
+
+/**
  * The OpenAI chat completion body: what is encrypted and sent. Every parameter is passed to the
  * router unchanged, named or not.
  */
@@ -134,7 +146,7 @@ export interface ChatCompletionRequest {
   /** Number of choices. */
   readonly n?: number;
   /** Tools the model may call. */
-  readonly tools?: ReadonlyArray<Tool>;
+  readonly tools?: ReadonlyArray<Tool | ToolParam>;
   /** `none`, `auto`, `required` or a named function. */
   readonly tool_choice?: unknown;
   /** End-user id for abuse monitoring. */
@@ -155,7 +167,7 @@ export const ChatCompletionRequest: Schema.Schema<ChatCompletionRequest> = Schem
       exact: true,
     }),
     n: Schema.optionalWith(Schema.Number, { exact: true }),
-    tools: Schema.optionalWith(Schema.Array(Tool), { exact: true }),
+    tools: Schema.optionalWith(Schema.Array(Schema.Union(Tool, ToolParam)), { exact: true }),
     tool_choice: Schema.optionalWith(Schema.Unknown, { exact: true }),
     user: Schema.optionalWith(Schema.String, { exact: true }),
   },
