@@ -333,3 +333,14 @@ Deno.test("client.fetch rejects a bad URL as fetch does, without throwing", asyn
     await assert.rejects(result, TypeError);
   });
 });
+
+Deno.test("client.fetch: an abort of the very first call leaves the client usable", async () => {
+  await withClient(async (client) => {
+    // The key pair is still being made: the abort lands while the request waits for it.
+    const pending = post(client, ask("a"), { signal: AbortSignal.timeout(1) });
+    await assert.rejects(pending, (e: unknown) => e instanceof DOMException);
+    const next = await post(client, ask("b"));
+    assert.equal(next.status, 200);
+    assert.equal((await next.json()).choices[0].message.content, "Echo: b");
+  });
+});
