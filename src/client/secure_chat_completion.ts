@@ -210,10 +210,24 @@ export class SecureChatCompletion implements AsyncDisposable {
     request: ChatCompletionCreateParamsStreaming,
     options?: RequestOptions,
   ): Promise<AsyncIterable<ChatCompletionChunk>>;
+  /**
+   * Sends an encrypted chat completion and returns the decrypted answer with `_metadata`.
+   *
+   * @param request The OpenAI body, plus `security_tier`, `api_key`, `base_url`.
+   * @param options `signal` to abort, `timeout` (ms) per attempt.
+   * @returns The completion.
+   */
   create(
     request: ChatCompletionCreateParamsNonStreaming,
     options?: RequestOptions,
   ): Promise<ChatCompletion>;
+  /**
+   * Either of the two above, when the body's type does not say whether it streams.
+   *
+   * @param request The OpenAI body, plus `security_tier`, `api_key`, `base_url`.
+   * @param options `signal` to abort, `timeout` (ms) per attempt.
+   * @returns The completion, or the chunks for `stream: true`.
+   */
   create(
     request: ChatCompletionCreateParams,
     options?: RequestOptions,
