@@ -85,3 +85,10 @@ export const WEATHER_TOOL = {
     },
   },
 };
+
+/** The URL of a router that was started and closed: nothing listens there any more. */
+export const closedRouterUrl = async (): Promise<string> => {
+  const router = await startTestRouter();
+  await router.close();
+  return router.url;
+};

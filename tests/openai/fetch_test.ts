@@ -8,6 +8,7 @@ import { MAX_PLAINTEXT_BYTES } from "../../src/protocol/headers.ts";
 import {
   ask,
   assertSealed,
+  closedRouterUrl,
   completions,
   lastPlaintext,
   WEATHER_TOOL,
@@ -277,10 +278,7 @@ Deno.test("client.fetch answers a tampered answer 400 security_error, never retr
 });
 
 Deno.test("client.fetch rejects as fetch does when the router cannot be reached", async () => {
-  let url = "";
-  await withClient(async (_client, router) => {
-    url = router.url;
-  });
+  const url = await closedRouterUrl();
   const client = new SecureChatCompletion({
     baseUrl: url,
     allowHttp: true,

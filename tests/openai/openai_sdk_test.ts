@@ -5,7 +5,14 @@
 import assert from "node:assert/strict";
 import OpenAI from "npm:openai@7";
 import type { SecureChatCompletion } from "../../src/client/secure_chat_completion.ts";
-import { ask, assertSealed, STATUSES, WEATHER_TOOL, withClient } from "./_setup.ts";
+import {
+  ask,
+  assertSealed,
+  closedRouterUrl,
+  STATUSES,
+  WEATHER_TOOL,
+  withClient,
+} from "./_setup.ts";
 
 const sdk = (client: SecureChatCompletion, maxRetries = 0): OpenAI =>
   new OpenAI({
@@ -123,10 +130,7 @@ Deno.test("openai SDK: a tampered answer is a BadRequestError it never retries",
 });
 
 Deno.test("openai SDK: connection failures, timeouts and aborts raise openai's classes", async () => {
-  let url = "";
-  await withClient(async (_client, router) => {
-    url = router.url;
-  });
+  const url = await closedRouterUrl();
   const { SecureChatCompletion } = await import("../../src/client/secure_chat_completion.ts");
   const gone = new SecureChatCompletion({
     baseUrl: url,
