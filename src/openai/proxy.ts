@@ -47,6 +47,13 @@ export interface ProxyOptions {
    * printed. Default `false`.
    */
   readonly allowRemote?: boolean;
+  /**
+   * Web origins (e.g. `"http://localhost:3000"`) whose pages may call the proxy; they get CORS
+   * headers and preflight answers. Any other request with an `Origin` header is refused (403):
+   * without this, every web page the user opens could spend the API key through the proxy.
+   * Default: none.
+   */
+  readonly allowedOrigins?: ReadonlyArray<string>;
 }
 
 /** A running proxy. */
@@ -68,6 +75,57 @@ export interface RunningProxy {
 export const isLoopback = (hostname: string): boolean =>
   hostname === "localhost" || hostname === "::1" || hostname === "[::1]" ||
   /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname);
+
+/** The hostname of a `Host` header (`[::1]:80` → `[::1]`, `localhost:80` → `localhost`). */
+const hostOf = (host: string | undefined): string =>
+  host === undefined
+    ? ""
+    : host.startsWith("[")
+    ? host.slice(0, host.indexOf("]") + 1)
+    : host.replace(/:\d*$/, "");
+
+/**
+ * Refuses requests a loopback proxy must not serve: a `Host` that is not loopback (a DNS
+ * rebinding page), and a browser page (an `Origin` header) not allowed by the caller.
+ */
+const refusal = (
+  req: IncomingMessage,
+  checkHost: boolean,
+  origins: ReadonlySet<string>,
+): Response | undefined => {
+  if (checkHost && !isLoopback(hostOf(req.headers.host).toLowerCase())) {
+    return errorResponse(
+      403,
+      "Cannot serve request: the Host header does not name this machine",
+      "host_refused",
+    );
+  }
+  const origin = req.headers.origin;
+  if (origin !== undefined && !origins.has(origin)) {
+    return errorResponse(
+      403,
+      "Cannot serve request: requests from web pages are refused (see allowedOrigins)",
+      "origin_refused",
+    );
+  }
+  return undefined;
+};
+
+/** CORS headers for an allowed origin. */
+const corsHeaders = (req: IncomingMessage): Record<string, string> => {
+  const origin = req.headers.origin;
+  if (origin === undefined) return {};
+  const asked = req.headers["access-control-request-headers"];
+  return {
+    "access-control-allow-origin": origin,
+    "access-control-allow-methods": "POST, OPTIONS",
+    "access-control-allow-headers": typeof asked === "string"
+      ? asked
+      : "content-type, authorization",
+    "access-control-expose-headers": "x-request-id, retry-after",
+    vary: "origin",
+  };
+};
 
 /** Reads the body, at most `max` bytes; `"too-large"` past it, `undefined` when cut off. */
 const readBody = async (
@@ -124,8 +182,12 @@ const toRequest = (
 };
 
 /** Writes a `Response` to a `ServerResponse`, body streamed with backpressure. */
-const writeResponse = async (res: ServerResponse, response: Response): Promise<void> => {
-  const headers: Record<string, string> = {};
+const writeResponse = async (
+  res: ServerResponse,
+  response: Response,
+  extra: Readonly<Record<string, string>> = {},
+): Promise<void> => {
+  const headers: Record<string, string> = { ...extra };
   response.headers.forEach((value, name) => {
     headers[name] = value;
   });
@@ -153,12 +215,17 @@ const writeResponse = async (res: ServerResponse, response: Response): Promise<v
  * over it 413); a caller that goes away aborts its request; when the handler throws (no
  * connection to the router, a timeout) the answer is 502 or 504 in OpenAI's error shape.
  *
- * @param options The handler (`client.fetch`), port, address.
+ * Bound to loopback, it serves only requests whose `Host` names loopback (no DNS rebinding),
+ * and in every case only browser pages from `allowedOrigins`.
+ *
+ * @param options The handler (`client.fetch`), port, address, allowed web origins.
  * @returns The running proxy.
  * @throws {TypeError} On a bad port, or a non-loopback address without `allowRemote`.
  */
 export const serveProxy = async (options: ProxyOptions): Promise<RunningProxy> => {
   const { handler, port = 0, hostname = "127.0.0.1", allowRemote = false } = options;
+  const origins: ReadonlySet<string> = new Set(options.allowedOrigins ?? []);
+  const checkHost = isLoopback(hostname);
   if (typeof handler !== "function") {
     throw new TypeError("Cannot start proxy: handler must be a function (client.fetch)");
   }
@@ -188,6 +255,16 @@ export const serveProxy = async (options: ProxyOptions): Promise<RunningProxy> =
       if (!res.writableFinished) controller.abort();
     });
     try {
+      const refused = refusal(req, checkHost, origins);
+      if (refused !== undefined) {
+        res.setHeader("connection", "close");
+        await writeResponse(res, refused);
+        return void req.destroy();
+      }
+      const cors = corsHeaders(req);
+      if (req.method === "OPTIONS" && req.headers.origin !== undefined) {
+        return void res.writeHead(204, cors).end();
+      }
       const body = await readBody(req, MAX_REQUEST_BYTES);
       if (body === undefined) return void res.destroy();
       if (body === "too-large") {
@@ -207,7 +284,7 @@ export const serveProxy = async (options: ProxyOptions): Promise<RunningProxy> =
       } finally {
         body.fill(0);
       }
-      await writeResponse(res, response);
+      await writeResponse(res, response, cors);
     } catch {
       res.destroy(); // a broken connection or request line: nothing to answer
     } finally {

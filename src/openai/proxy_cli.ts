@@ -3,7 +3,7 @@
  *
  * ```sh
  * deno task proxy --port 8080 [--base-url URL] [--allow-http] [--api-key KEY] [--host H]
- *   [--allow-remote] [--security-tier standard|high|maximum]
+ *   [--allow-remote] [--security-tier standard|high|maximum] [--allow-origin URL]...
  * ```
  *
  * `NOMYO_BASE_URL` and `NOMYO_API_KEY` are read when the flags are absent (prefer the variable
@@ -20,6 +20,7 @@ import { serveProxy } from "./proxy.ts";
 
 const USAGE = `Usage: deno task proxy [--port N] [--base-url URL] [--allow-http] [--api-key KEY]
                        [--host H] [--allow-remote] [--security-tier TIER]
+                       [--allow-origin URL]...
 
 Serves an OpenAI-compatible POST /v1/chat/completions (JSON and SSE) whose every request goes
 end-to-end encrypted to the NOMYO router. Point any OpenAI tool at the printed URL.
@@ -30,7 +31,9 @@ end-to-end encrypted to the NOMYO router. Point any OpenAI tool at the printed U
   --api-key KEY        API key (default: NOMYO_API_KEY; else the caller's Bearer token)
   --host H             address to bind (default 127.0.0.1)
   --allow-remote       allow a --host other than loopback (prints a warning)
-  --security-tier T    default tier: standard, high or maximum`;
+  --security-tier T    default tier: standard, high or maximum
+  --allow-origin URL   let web pages of this origin call the proxy (repeatable); any other
+                       request from a web page is refused`;
 
 const env = (name: string): string | undefined => {
   try {
@@ -54,6 +57,7 @@ const main = async (): Promise<number> => {
         host: { type: "string", default: "127.0.0.1" },
         "allow-remote": { type: "boolean", default: false },
         "security-tier": { type: "string" },
+        "allow-origin": { type: "string", multiple: true, default: [] },
         help: { type: "boolean", short: "h", default: false },
       },
       strict: true,
@@ -90,6 +94,7 @@ const main = async (): Promise<number> => {
       port,
       hostname: values.host,
       allowRemote: values["allow-remote"],
+      allowedOrigins: values["allow-origin"],
     });
   } catch (error) {
     await client.dispose();

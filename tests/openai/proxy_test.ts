@@ -13,10 +13,9 @@ import { ask, assertSealed, withClient } from "./_setup.ts";
 
 const withProxy = (
   body: (proxy: RunningProxy, router: TestRouter, client: SecureChatCompletion) => Promise<void>,
-  wrap: (client: SecureChatCompletion) => (r: Request) => Promise<Response> = (c) => c.fetch,
 ) =>
   withClient(async (client, router) => {
-    const proxy = await serveProxy({ handler: wrap(client) });
+    const proxy = await serveProxy({ handler: client.fetch });
     try {
       await body(proxy, router, client);
     } finally {
@@ -105,23 +104,41 @@ Deno.test("serveProxy() caps request bodies at 10 MiB", async () => {
   });
 });
 
-Deno.test("serveProxy() aborts the request when the caller goes away", async () => {
+Deno.test("serveProxy() cancels the sealed request when the caller goes away", async () => {
   const signals: AbortSignal[] = [];
-  await withProxy(async (proxy, router) => {
-    router.inject({ delayMs: 10_000 });
-    const controller = new AbortController();
-    const pending = post(proxy, ask("a"), { signal: controller.signal });
-    while (signals.length === 0) await new Promise((r) => setTimeout(r, 10));
-    controller.abort();
-    await assert.rejects(pending, { name: "AbortError" });
-    while (!signals[0]!.aborted) await new Promise((r) => setTimeout(r, 10));
-    assert.equal(signals[0]!.aborted, true);
-    const next = await post(proxy, ask("next"));
-    assert.equal(next.status, 200, `still serving: ${await next.text()}`);
-  }, (client) => (request) => {
-    signals.push(request.signal);
-    return client.fetch(request);
-  });
+  const lines: string[] = [];
+  await withClient(
+    async (client, router) => {
+      const proxy = await serveProxy({
+        handler: (request) => {
+          signals.push(request.signal);
+          return client.fetch(request);
+        },
+      });
+      try {
+        router.inject({ delayMs: 10_000 });
+        const controller = new AbortController();
+        const pending = post(proxy, ask("a"), { signal: controller.signal });
+        // Abort once the sealed request is at the router, held by the delay.
+        while (!router.requests.some((r) => r.method === "POST")) {
+          await new Promise((r) => setTimeout(r, 10));
+        }
+        controller.abort();
+        await assert.rejects(pending, { name: "AbortError" });
+        while (!signals[0]!.aborted) await new Promise((r) => setTimeout(r, 10));
+        // The client cut its connection to the router, so the router's wait ended early.
+        while (!lines.some((l) => /caller left/.test(l))) {
+          await new Promise((r) => setTimeout(r, 10));
+        }
+        const next = await post(proxy, ask("next"));
+        assert.equal(next.status, 200, `still serving: ${await next.text()}`);
+      } finally {
+        await proxy.close();
+      }
+    },
+    {},
+    { log: (line) => lines.push(line) },
+  );
 });
 
 Deno.test("serveProxy() answers 502 when the router cannot be reached", async () => {
@@ -168,5 +185,77 @@ Deno.test("serveProxy() survives a malformed request line", async () => {
       resolve();
     });
     assert.equal((await post(proxy, ask("after"))).status, 200);
+  });
+});
+
+/** A raw HTTP request with chosen headers (fetch will not forge Host). */
+const raw = (
+  port: number,
+  method: string,
+  headers: Record<string, string>,
+  body = "",
+): Promise<{ status: number; headers: Record<string, unknown>; body: string }> =>
+  new Promise((resolve, reject) => {
+    const req = httpRequest(
+      { host: "127.0.0.1", port, method, path: "/v1/chat/completions", headers },
+      (res) => {
+        let text = "";
+        res.setEncoding("utf8");
+        res.on("data", (d: string) => (text += d));
+        res.on(
+          "end",
+          () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text }),
+        );
+      },
+    );
+    req.on("error", reject);
+    req.end(body);
+  });
+
+Deno.test("serveProxy() refuses a forged Host (DNS rebinding) and unknown web origins", async () => {
+  await withProxy(async (proxy, router) => {
+    const json = { "content-type": "application/json" };
+    const body = JSON.stringify(ask("a"));
+    const rebound = await raw(proxy.port, "POST", { ...json, host: "evil.example:8080" }, body);
+    assert.equal(rebound.status, 403);
+    assert.equal(JSON.parse(rebound.body).error.code, "host_refused");
+    const page = await raw(proxy.port, "POST", { ...json, origin: "https://evil.example" }, body);
+    assert.equal(page.status, 403);
+    assert.equal(JSON.parse(page.body).error.code, "origin_refused");
+    const preflight = await raw(proxy.port, "OPTIONS", { origin: "https://evil.example" });
+    assert.equal(preflight.status, 403);
+    for (const host of [`127.0.0.1:${proxy.port}`, `localhost:${proxy.port}`, "[::1]"]) {
+      const ok = await raw(proxy.port, "POST", { ...json, host }, body);
+      assert.equal(ok.status, 200, host);
+    }
+    assert.equal(router.requests.filter((r) => r.method === "POST").length, 3);
+  });
+});
+
+Deno.test("serveProxy() serves allowedOrigins with CORS headers and preflights", async () => {
+  await withClient(async (client) => {
+    const proxy = await serveProxy({
+      handler: client.fetch,
+      allowedOrigins: ["http://localhost:3000"],
+    });
+    try {
+      const origin = "http://localhost:3000";
+      const preflight = await raw(proxy.port, "OPTIONS", {
+        origin,
+        "access-control-request-method": "POST",
+        "access-control-request-headers": "content-type, authorization",
+      });
+      assert.equal(preflight.status, 204);
+      assert.equal(preflight.headers["access-control-allow-origin"], origin);
+      const answer = await raw(proxy.port, "POST", {
+        origin,
+        "content-type": "application/json",
+      }, JSON.stringify(ask("from a page")));
+      assert.equal(answer.status, 200);
+      assert.equal(answer.headers["access-control-allow-origin"], origin);
+      assert.equal(JSON.parse(answer.body).choices[0].message.content, "Echo: from a page");
+    } finally {
+      await proxy.close();
+    }
   });
 });
