@@ -14,7 +14,7 @@ import type {
   StreamOptions,
 } from "../protocol/chat.ts";
 import type { SecurityTier } from "../protocol/headers.ts";
-import { chunkStream, completionToChunks } from "../openai/chunks.ts";
+import { chunksOf, chunkStream } from "../openai/chunks.ts";
 import { makeOpenAIHandler } from "../openai/handler.ts";
 import { nomyoLayerFetch, type NomyoServices } from "./layer.ts";
 import { type ClientOptions, resolveOptions } from "./options.ts";
@@ -250,7 +250,7 @@ export class SecureChatCompletion implements AsyncDisposable {
     if (stream !== true) return completion;
     const includeUsage = typeof stream_options === "object" && stream_options !== null &&
       (stream_options as StreamOptions).include_usage === true;
-    return completion.then((c) => chunkStream(completionToChunks(c, { includeUsage })));
+    return completion.then((c) => chunkStream(() => chunksOf(c, { includeUsage })));
   }
 
   /** One encrypted, non-streaming completion: what every door ends in. */

@@ -21,22 +21,25 @@ export interface ChunkOptions {
 
 /** Content pieces are cut at word boundaries and hold at least this many UTF-16 units. */
 const MIN_PIECE = 64;
+/** A text is cut into about this many pieces at most, whatever its length. */
+const MAX_PIECES = 1024;
 
 /**
  * Cuts a text into pieces at word boundaries (before a word that follows whitespace), each at
- * least {@linkcode MIN_PIECE} long but the last; the pieces join to the text exactly, and a
- * surrogate pair is never split.
+ * least 64 UTF-16 units long (more for long texts: at most about 1,024 pieces) but the last;
+ * the pieces join to the text exactly, and a surrogate pair is never split.
  *
  * @param text The text.
  * @returns The pieces (none for an empty text).
  */
 export const textPieces = (text: string): string[] => {
+  const min = Math.max(MIN_PIECE, Math.ceil(text.length / MAX_PIECES));
   const pieces: string[] = [];
   let start = 0;
   const boundary = /\s(?=\S)/g;
   for (let m = boundary.exec(text); m !== null; m = boundary.exec(text)) {
     const end = m.index + 1;
-    if (end - start >= MIN_PIECE) {
+    if (end - start >= min) {
       pieces.push(text.slice(start, end));
       start = end;
     }
@@ -85,20 +88,17 @@ const choiceChunks = (choice: ChatCompletionChoice): ChatCompletionChunkChoice[]
 };
 
 /**
- * Cuts a completion into OpenAI's stream chunks: per choice a role delta, content (and
- * reasoning, refusal) deltas, `tool_calls` deltas with their `index` (name first, then the
- * arguments), and a chunk with the `finish_reason`; then, with `includeUsage`, a chunk with
- * `usage` and no choices. The last chunk carries `_metadata`. Content deltas join to the
- * answer exactly.
+ * The chunks of a completion, made one at a time as they are read (see
+ * {@linkcode completionToChunks}).
  *
  * @param completion The decrypted answer.
  * @param options Whether to add the usage chunk.
- * @returns The chunks, in order.
+ * @returns A generator of the chunks, in order.
  */
-export const completionToChunks = (
+export function* chunksOf(
   completion: ChatCompletion,
   options: ChunkOptions = {},
-): ChatCompletionChunk[] => {
+): Generator<ChatCompletionChunk, void, undefined> {
   const includeUsage = options.includeUsage === true;
   const base = {
     id: completion.id,
@@ -110,25 +110,48 @@ export const completionToChunks = (
       : {}),
     ...(includeUsage ? { usage: null } : {}),
   };
-  const chunks: ChatCompletionChunk[] = completion.choices.flatMap((choice) =>
-    choiceChunks(choice).map((c) => ({ ...base, choices: [c] }))
-  );
-  if (includeUsage) chunks.push({ ...base, choices: [], usage: completion.usage ?? null });
-  const last = chunks.pop();
-  if (last !== undefined) chunks.push({ ...last, _metadata: completion._metadata });
-  return chunks;
-};
+  function* all(): Generator<ChatCompletionChunk, void, undefined> {
+    for (const choice of completion.choices) {
+      for (const c of choiceChunks(choice)) yield { ...base, choices: [c] };
+    }
+    if (includeUsage) yield { ...base, choices: [], usage: completion.usage ?? null };
+  }
+  // One chunk of lookahead: the last one carries `_metadata`.
+  let held: ChatCompletionChunk | undefined;
+  for (const chunk of all()) {
+    if (held !== undefined) yield held;
+    held = chunk;
+  }
+  if (held !== undefined) yield { ...held, _metadata: completion._metadata };
+}
 
 /**
- * The chunks as an async iterable, the shape `create({ stream: true })` returns.
+ * Cuts a completion into OpenAI's stream chunks: per choice a role delta, content (and
+ * reasoning, refusal) deltas, `tool_calls` deltas with their `index` (name first, then the
+ * arguments), and a chunk with the `finish_reason`; then, with `includeUsage`, a chunk with
+ * `usage` and no choices. The last chunk carries `_metadata`. Content deltas join to the
+ * answer exactly; a long answer is cut into at most about 1,024 deltas.
  *
- * @param chunks The chunks.
+ * @param completion The decrypted answer.
+ * @param options Whether to add the usage chunk.
+ * @returns The chunks, in order.
+ */
+export const completionToChunks = (
+  completion: ChatCompletion,
+  options: ChunkOptions = {},
+): ChatCompletionChunk[] => [...chunksOf(completion, options)];
+
+/**
+ * Chunks as an async iterable, the shape `create({ stream: true })` returns. Each loop over it
+ * starts from the first chunk.
+ *
+ * @param chunks Makes the chunks (called once per loop).
  * @returns An iterable that yields them in order.
  */
 export const chunkStream = (
-  chunks: ReadonlyArray<ChatCompletionChunk>,
+  chunks: () => Iterable<ChatCompletionChunk>,
 ): AsyncIterable<ChatCompletionChunk> => ({
   async *[Symbol.asyncIterator](): AsyncGenerator<ChatCompletionChunk, void, undefined> {
-    yield* chunks;
+    yield* chunks();
   },
 });

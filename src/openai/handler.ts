@@ -8,7 +8,7 @@
  */
 import type { ChatCompletion, ChatCompletionRequest } from "../protocol/chat.ts";
 import { MAX_PLAINTEXT_BYTES } from "../protocol/headers.ts";
-import { completionToChunks } from "./chunks.ts";
+import { chunksOf } from "./chunks.ts";
 import { errorResponse, fetchFailure, libraryErrorResponse } from "./errors.ts";
 import { SSE_HEADERS, sseBody } from "./sse.ts";
 
@@ -196,7 +196,7 @@ export const makeOpenAIHandler = (backend: CompletionBackend): OpenAIHandler => 
   const headers = { "x-request-id": completion._metadata.payload_id };
   if (stream === true) {
     const includeUsage = isRecord(streamOptions) && streamOptions.include_usage === true;
-    return new Response(sseBody(completionToChunks(completion, { includeUsage })), {
+    return new Response(sseBody(chunksOf(completion, { includeUsage })), {
       status: 200,
       headers: { ...SSE_HEADERS, ...headers },
     });

@@ -25,22 +25,25 @@ export const encodeEvent = (data: ChatCompletionChunk | "[DONE]"): Uint8Array<Ar
   utf8.encode(`data: ${data === "[DONE]" ? data : JSON.stringify(data)}\n\n`);
 
 /**
- * The chunks as an event stream body, ending with `data: [DONE]`. Events are encoded as they
- * are read, so a reader that stops early stops the work.
+ * The chunks as an event stream body, ending with `data: [DONE]`. Chunks are made and encoded
+ * as the body is read, so a reader that stops early stops the work.
  *
- * @param chunks The chunks, in order.
+ * @param chunks The chunks, in order (an array or a generator).
  * @returns The body.
  */
 export const sseBody = (
-  chunks: ReadonlyArray<ChatCompletionChunk>,
+  chunks: Iterable<ChatCompletionChunk>,
 ): ReadableStream<Uint8Array<ArrayBuffer>> => {
-  let next = 0;
+  const iterator = chunks[Symbol.iterator]();
   return new ReadableStream<Uint8Array<ArrayBuffer>>({
     pull(controller) {
-      const chunk = chunks[next++];
-      if (chunk !== undefined) return controller.enqueue(encodeEvent(chunk));
+      const next = iterator.next();
+      if (next.done !== true) return controller.enqueue(encodeEvent(next.value));
       controller.enqueue(encodeEvent("[DONE]"));
       controller.close();
+    },
+    cancel() {
+      iterator.return?.();
     },
   });
 };

@@ -54,7 +54,12 @@ Deno.test("textPieces() joins back to any text, never splitting a surrogate pair
       assert.ok(!(last >= 0xd800 && last <= 0xdbff), "no lone high surrogate at a cut");
     }
     assert.ok(pieces.slice(0, -1).every((p) => p.length >= 64), "pieces are not tiny");
+    assert.ok(pieces.length <= 1025, "a long text is not cut into tiny pieces");
   }
+  const huge = "word ".repeat(500_000);
+  const hugePieces = textPieces(huge);
+  assert.equal(hugePieces.join(""), huge);
+  assert.ok(hugePieces.length <= 1025 && hugePieces.length > 900, `${hugePieces.length} pieces`);
   assert.deepEqual(textPieces(""), []);
 });
 
@@ -153,7 +158,7 @@ Deno.test("SSE events are one data line each, whatever the answer holds, then [D
 
 Deno.test("chunkStream() yields the chunks in order, and again on a second loop", async () => {
   const chunks = completionToChunks(completion());
-  const stream = chunkStream(chunks);
+  const stream = chunkStream(() => chunks);
   const seen: ChatCompletionChunk[] = [];
   for await (const c of stream) seen.push(c);
   assert.deepEqual(seen, chunks);
