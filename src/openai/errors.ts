@@ -97,7 +97,8 @@ export const fetchFailure = (error: unknown): Error => {
  * the failure has no status (then throw {@linkcode fetchFailure}).
  *
  * - A router status (`APIError` and its subclasses): that status (502 for one outside
- *   400–599), `Retry-After` passed on; the client's own retries have already run.
+ *   400–599), `Retry-After` passed on, `x-should-retry: false` (the client's own retries have
+ *   already run, so openai-node's default `maxRetries` is harmless).
  * - `SecurityError` (a refused request, a tampered or malformed answer) and `AttestationError`:
  *   400 (413 for a plaintext over 10 MiB), type `security_error` / `attestation_error`, the
  *   reason as `code`, `x-should-retry: false`. No SDK retries a 400: retrying cannot fix it.
@@ -112,8 +113,10 @@ export const libraryErrorResponse = (error: unknown): Response | undefined => {
   const tag = tagOf(error);
   if (error instanceof APIError) {
     const status = error.status >= 400 && error.status <= 599 ? error.status : 502;
+    // The client's own retries (honouring Retry-After) have run: openai-node must not add more.
     return errorResponse(status, error.message, tag ?? "APIError", {
       ...(error.retryAfter === undefined ? {} : { retryAfter: error.retryAfter }),
+      retry: false,
     });
   }
   if (error instanceof APIConnectionError || tag === "DisposedError" || tag === "AbortError") {

@@ -108,6 +108,17 @@ Deno.test("openai SDK: each router status raises openai's own class", async () =
   });
 });
 
+Deno.test("openai SDK: a router error is not retried again, even with maxRetries", async () => {
+  await withClient(async (client, router) => {
+    router.inject({ status: 503, times: 10 });
+    const error = await sdk(client, 2).chat.completions.create(ask("a")).catch((e) => e);
+    assert.ok(error instanceof OpenAI.InternalServerError);
+    assert.equal(error.headers?.get("x-should-retry"), "false");
+    // The client's retry policy (here none) is the only one: openai-node added no attempt.
+    assertSealed(router, 1, "never");
+  });
+});
+
 Deno.test("openai SDK: a 429's Retry-After reaches the SDK", async () => {
   await withClient(async (client, router) => {
     router.inject({ status: 429, retryAfter: "3" });
