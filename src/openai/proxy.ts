@@ -235,7 +235,7 @@ export const serveProxy = async (options: ProxyOptions): Promise<RunningProxy> =
   if (!isLoopback(hostname)) {
     if (!allowRemote) {
       throw new TypeError(
-        `Cannot start proxy: ${hostname} is not a loopback address; set allowRemote to bind it`,
+        `Cannot start proxy: ${hostname} is not a loopback address; allow it with allowRemote (--allow-remote)`,
       );
     }
     console.warn(
