@@ -34,9 +34,16 @@
 // Promise API
 export {
   type ChatCompletionCreateParams,
+  type ChatCompletionCreateParamsBase,
+  type ChatCompletionCreateParamsNonStreaming,
+  type ChatCompletionCreateParamsStreaming,
   type ChatNamespace,
+  type ClientRequestFields,
+  type CreateFunction,
   SecureChatCompletion,
 } from "./src/client/secure_chat_completion.ts";
+export { type ChunkOptions, completionToChunks } from "./src/openai/chunks.ts";
+export type { OpenAIErrorBody } from "./src/openai/errors.ts";
 export {
   type GenerateKeysOptions,
   SecureCompletionClient,
@@ -81,13 +88,25 @@ export {
   type ChatCompletion,
   ChatCompletionBody,
   ChatCompletionChoice,
+  type ChatCompletionChunk,
+  type ChatCompletionChunkChoice,
+  type ChatCompletionDelta,
   ChatCompletionMessage,
   ChatCompletionRequest,
+  type ChatCompletionRequestParams,
   ChatMessage,
+  ChatMessageParam,
+  type ChoiceLogprobs,
   CompletionUsage,
+  FINISH_REASONS,
+  type FinishReason,
   type ResponseMetadata,
+  type StreamOptions,
+  TokenLogprob,
   Tool,
   ToolCall,
+  type ToolCallDelta,
+  ToolParam,
   type TpmAttestation,
 } from "./src/protocol/chat.ts";
 export {

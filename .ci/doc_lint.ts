@@ -4,7 +4,12 @@
  * `effect` type that way). A `private-type-ref` to one of our own declarations, and every other
  * finding, stays fatal.
  */
-const ENTRY_POINTS = ["mod.ts", "src/testing/mod.ts", "src/effect_ai/mod.ts"];
+const ENTRY_POINTS = [
+  "mod.ts",
+  "src/testing/mod.ts",
+  "src/effect_ai/mod.ts",
+  "src/openai/proxy.ts",
+];
 
 const ownNames = new Set<string>();
 const ownSources: string[] = [];

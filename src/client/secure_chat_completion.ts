@@ -6,18 +6,23 @@
  */
 import { Duration, Effect } from "effect";
 import type { KeyError, SecurityError } from "../errors.ts";
-import type { ChatCompletion, ChatCompletionRequest } from "../protocol/chat.ts";
+import type {
+  ChatCompletion,
+  ChatCompletionChunk,
+  ChatCompletionRequest,
+  ChatCompletionRequestParams,
+  StreamOptions,
+} from "../protocol/chat.ts";
 import type { SecurityTier } from "../protocol/headers.ts";
+import { chunksOf, chunkStream } from "../openai/chunks.ts";
+import { makeOpenAIHandler } from "../openai/handler.ts";
 import { layerFetchOf, type NomyoServices } from "./layer.ts";
 import { type ClientOptions, resolveOptions } from "./options.ts";
 import { ClientRuntime, type RequestOptions } from "./runtime.ts";
 import { SecureCompletion } from "./secure_completion.ts";
 
-/**
- * The body of `create()`: the OpenAI chat completion request plus three per-request client
- * options, which are taken out before encryption and never reach the plaintext.
- */
-export interface ChatCompletionCreateParams extends ChatCompletionRequest {
+/** The three per-request client options of `create()`: taken out, never in the plaintext. */
+export interface ClientRequestFields {
   /** Security tier of this request. */
   readonly security_tier?: SecurityTier;
   /** API key of this request. */
@@ -26,16 +31,66 @@ export interface ChatCompletionCreateParams extends ChatCompletionRequest {
   readonly base_url?: string;
 }
 
+/**
+ * What every body of `create()` is: the OpenAI chat completion request (our own loose type, or
+ * any SDK's interface such as openai's `ChatCompletionCreateParams`) plus the client's fields.
+ */
+export type ChatCompletionCreateParamsBase =
+  & (ChatCompletionRequest | ChatCompletionRequestParams)
+  & ClientRequestFields;
+
+/** A body without `stream: true`: `create()` resolves with the completion. */
+export type ChatCompletionCreateParamsNonStreaming = ChatCompletionCreateParamsBase & {
+  /** Absent, `false` or `null`. */
+  readonly stream?: false | null;
+};
+
+/**
+ * A body with `stream: true`: `create()` resolves with an async iterable of OpenAI chunks. The
+ * protocol delivers the answer whole, so the first chunk arrives with the last; `stream` and
+ * `stream_options` are taken out before encryption.
+ */
+export type ChatCompletionCreateParamsStreaming = ChatCompletionCreateParamsBase & {
+  /** `true`. */
+  readonly stream: true;
+  /** `include_usage` adds a last chunk with the token counts. */
+  readonly stream_options?: StreamOptions | null;
+};
+
+/**
+ * The body of `create()`: the OpenAI chat completion request plus three per-request client
+ * options (`security_tier`, `api_key`, `base_url`), which are taken out before encryption and
+ * never reach the plaintext.
+ */
+export type ChatCompletionCreateParams =
+  | ChatCompletionCreateParamsNonStreaming
+  | ChatCompletionCreateParamsStreaming;
+
 /** The OpenAI-style namespace: `client.chat.completions.create(...)`. */
 export interface ChatNamespace {
   /** Completions. */
   readonly completions: {
     /** Same as `SecureChatCompletion.create`. */
-    readonly create: (
-      request: ChatCompletionCreateParams,
-      options?: RequestOptions,
-    ) => Promise<ChatCompletion>;
+    readonly create: CreateFunction;
   };
+}
+
+/** The overloads of `create()`, as openai-node types them. */
+export interface CreateFunction {
+  /** Streaming: an async iterable of chunks. */
+  (
+    request: ChatCompletionCreateParamsStreaming,
+    options?: RequestOptions,
+  ): Promise<AsyncIterable<ChatCompletionChunk>>;
+  /** Non-streaming: the completion. */
+  (request: ChatCompletionCreateParamsNonStreaming, options?: RequestOptions): Promise<
+    ChatCompletion
+  >;
+  /** Either, when the type does not say which. */
+  (
+    request: ChatCompletionCreateParams,
+    options?: RequestOptions,
+  ): Promise<ChatCompletion | AsyncIterable<ChatCompletionChunk>>;
 }
 
 /**
@@ -62,6 +117,32 @@ export class SecureChatCompletion implements AsyncDisposable {
   readonly #runtime: ClientRuntime<NomyoServices, SecurityError | KeyError>;
   /** `client.chat.completions.create(...)`, for code written against the OpenAI SDK. */
   readonly chat: ChatNamespace;
+  /**
+   * A WHATWG `fetch` to hand to OpenAI-compatible SDKs, which then send every chat completion
+   * end-to-end encrypted through this client: `POST …/chat/completions` (JSON or
+   * `stream: true` event streams) is served by `create()`, anything else answers 404. Router
+   * errors keep their status in OpenAI's error shape, so each SDK raises its own class; the
+   * client has already retried, so set the SDK's `maxRetries: 0`. The API key is the client's
+   * when it has one, else the SDK's `Authorization: Bearer` value.
+   *
+   * @example With the OpenAI SDK (`npm:openai`)
+   * ```ts ignore
+   * import OpenAI from "openai";
+   * import { SecureChatCompletion } from "@nomyo/client";
+   * const client = new SecureChatCompletion({ apiKey: Deno.env.get("NOMYO_API_KEY") });
+   * const openai = new OpenAI({
+   *   baseURL: "https://api.nomyo.ai/v1",
+   *   apiKey: "unused",
+   *   maxRetries: 0,
+   *   fetch: client.fetch,
+   * });
+   * const answer = await openai.chat.completions.create({
+   *   model: "Qwen/Qwen3-0.6B",
+   *   messages: [{ role: "user", content: "Hello!" }],
+   * });
+   * ```
+   */
+  readonly fetch: typeof globalThis.fetch;
 
   /**
    * Checks the options and starts making the client's key pair in the background.
@@ -71,12 +152,62 @@ export class SecureChatCompletion implements AsyncDisposable {
    * @throws {TypeError} On an unknown option, or one of the wrong type or range.
    */
   constructor(options: ClientOptions = {}) {
-    this.#runtime = new ClientRuntime(layerFetchOf(resolveOptions(options)));
+    const resolved = resolveOptions(options);
+    this.#runtime = new ClientRuntime(layerFetchOf(resolved));
     this.#runtime.warmUp();
-    const create = this.create.bind(this);
+    const create = this.create.bind(this) as CreateFunction;
     this.chat = { completions: { create } };
+    const handler = makeOpenAIHandler({
+      hasApiKey: resolved.apiKey !== undefined,
+      create: (body, { apiKey, securityTier, signal }) =>
+        this.#complete(body, { apiKey, securityTier: securityTier as SecurityTier | undefined }, {
+          signal,
+        }),
+    });
+    this.fetch = (input, init) => {
+      try {
+        return handler(new Request(input, init));
+      } catch (error) {
+        return Promise.reject(error); // as fetch: a bad URL or init rejects, never throws
+      }
+    };
   }
 
+  /**
+   * Sends an encrypted chat completion and returns the decrypted answer with `_metadata`.
+   *
+   * With `stream: true` it resolves with an async iterable of OpenAI `chat.completion.chunk`s
+   * made from the decrypted answer (role, content and `tool_calls` deltas, the finish reason,
+   * a usage chunk with `stream_options.include_usage`; the last chunk carries `_metadata`).
+   * The protocol delivers the answer whole, so the first chunk arrives with the last: what
+   * streaming buys is that code written for streams runs unchanged.
+   *
+   * @param request The OpenAI body, plus `security_tier`, `api_key`, `base_url`.
+   * @param options `signal` to abort, `timeout` (ms) per attempt.
+   * @returns The completion, or the chunks for `stream: true`.
+   * @example Streaming
+   * ```ts
+   * import { SecureChatCompletion } from "@nomyo/client";
+   * import { startTestRouter } from "@nomyo/client/testing";
+   * const router = await startTestRouter();
+   * {
+   *   await using client = new SecureChatCompletion({ baseUrl: router.url, allowHttp: true });
+   *   const stream = await client.create({
+   *     model: "Qwen/Qwen3-0.6B",
+   *     messages: [{ role: "user", content: "Hello!" }],
+   *     stream: true,
+   *   });
+   *   let text = "";
+   *   for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? "";
+   *   console.log(text); // "Echo: Hello!"
+   * }
+   * await router.close();
+   * ```
+   */
+  create(
+    request: ChatCompletionCreateParamsStreaming,
+    options?: RequestOptions,
+  ): Promise<AsyncIterable<ChatCompletionChunk>>;
   /**
    * Sends an encrypted chat completion and returns the decrypted answer with `_metadata`.
    *
@@ -85,12 +216,51 @@ export class SecureChatCompletion implements AsyncDisposable {
    * @returns The completion.
    */
   create(
+    request: ChatCompletionCreateParamsNonStreaming,
+    options?: RequestOptions,
+  ): Promise<ChatCompletion>;
+  /**
+   * Either of the two above, when the body's type does not say whether it streams.
+   *
+   * @param request The OpenAI body, plus `security_tier`, `api_key`, `base_url`.
+   * @param options `signal` to abort, `timeout` (ms) per attempt.
+   * @returns The completion, or the chunks for `stream: true`.
+   */
+  create(
+    request: ChatCompletionCreateParams,
+    options?: RequestOptions,
+  ): Promise<ChatCompletion | AsyncIterable<ChatCompletionChunk>>;
+  create(
     request: ChatCompletionCreateParams,
     options: RequestOptions = {},
-  ): Promise<ChatCompletion> {
+  ): Promise<ChatCompletion | AsyncIterable<ChatCompletionChunk>> {
     if (typeof request !== "object" || request === null || Array.isArray(request)) {
       return Promise.reject(new TypeError("Cannot send request: the request must be an object"));
     }
+    const { security_tier, api_key, base_url, stream, stream_options, ...body } = request as
+      & ChatCompletionRequest
+      & ClientRequestFields;
+    const completion = this.#complete(body, {
+      securityTier: security_tier,
+      apiKey: api_key,
+      baseUrl: base_url,
+    }, options);
+    if (stream !== true) return completion;
+    const includeUsage = typeof stream_options === "object" && stream_options !== null &&
+      (stream_options as StreamOptions).include_usage === true;
+    return completion.then((c) => chunkStream(() => chunksOf(c, { includeUsage })));
+  }
+
+  /** One encrypted, non-streaming completion: what every door ends in. */
+  #complete(
+    body: ChatCompletionRequest,
+    overrides: {
+      readonly securityTier?: SecurityTier | undefined;
+      readonly apiKey?: string | undefined;
+      readonly baseUrl?: string | undefined;
+    },
+    options: RequestOptions,
+  ): Promise<ChatCompletion> {
     if (
       options.timeout !== undefined &&
       (typeof options.timeout !== "number" || !Number.isFinite(options.timeout) ||
@@ -100,13 +270,10 @@ export class SecureChatCompletion implements AsyncDisposable {
         new TypeError("Cannot send request: timeout must be a positive number"),
       );
     }
-    const { security_tier, api_key, base_url, ...body } = request;
     return this.#runtime.run(
       Effect.flatMap(SecureCompletion, (s) =>
         s.create(body, {
-          securityTier: security_tier,
-          apiKey: api_key,
-          baseUrl: base_url,
+          ...overrides,
           timeout: options.timeout === undefined ? undefined : Duration.millis(options.timeout),
         })),
       options,
@@ -115,7 +282,7 @@ export class SecureChatCompletion implements AsyncDisposable {
 
   /** Alias of {@linkcode SecureChatCompletion.create} (the Python client's name). */
   acreate(
-    request: ChatCompletionCreateParams,
+    request: ChatCompletionCreateParamsNonStreaming,
     options: RequestOptions = {},
   ): Promise<ChatCompletion> {
     return this.create(request, options);

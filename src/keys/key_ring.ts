@@ -73,12 +73,12 @@ export const makeKeyRing = (
   Effect.gen(function* () {
     const generate = options.generate ??
       generateRsaKeyPair({ bits: options.keySize ?? 4096, extractable: false });
-    const first = yield* Effect.forkScoped(options.initial ?? generate);
-    let current: Effect.Effect<ClientKeyPair, KeyError> = Fiber.join(first).pipe(
-      Effect.map((pair) => toClientPair(pair, 0)),
-      Effect.cached,
-      Effect.runSync,
+    const first = yield* Effect.forkScoped(
+      Effect.map(options.initial ?? generate, (pair) => toClientPair(pair, 0)),
     );
+    // Joined, not cached: a caller interrupted while it waits (an aborted first request) must
+    // not leave its interruption memoized as every later caller's key pair.
+    let current: Effect.Effect<ClientKeyPair, KeyError> = Fiber.join(first);
     // With rotation on, the next pair is made as soon as the ring exists, so rotating never
     // waits; with it off, no key pair is made that may never be used.
     const ahead = options.rotation !== undefined;

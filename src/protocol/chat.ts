@@ -55,6 +55,36 @@ export const ChatMessage: Schema.Schema<ChatMessage> = Schema.Struct(
   Schema.Record({ key: Schema.String, value: Schema.Unknown }),
 );
 
+/**
+ * A message as other SDKs type it. openai's `ChatCompletionMessageParam` interfaces fit here
+ * (an interface has no index signature, so it cannot be a {@linkcode ChatMessage}); every field
+ * it has is sent unchanged all the same.
+ */
+export interface ChatMessageParam {
+  /** `system`, `developer`, `user`, `assistant`, `tool` or `function`. */
+  readonly role: string;
+  /** Text, content parts, or `null`. */
+  readonly content?: string | ReadonlyArray<unknown> | null;
+  /** Optional participant name. */
+  readonly name?: string;
+  /** Tool calls of an assistant message (function or custom). */
+  readonly tool_calls?: ReadonlyArray<unknown>;
+  /** The call a `tool` message answers. */
+  readonly tool_call_id?: string;
+}
+
+/** Schema of {@linkcode ChatMessageParam}. */
+export const ChatMessageParam: Schema.Schema<ChatMessageParam> = Schema.Struct({
+  role: Schema.String,
+  content: Schema.optionalWith(
+    Schema.Union(Schema.String, Schema.Array(Schema.Unknown), Schema.Null),
+    { exact: true },
+  ),
+  name: Schema.optionalWith(Schema.String, { exact: true }),
+  tool_calls: Schema.optionalWith(Schema.Array(Schema.Unknown), { exact: true }),
+  tool_call_id: Schema.optionalWith(Schema.String, { exact: true }),
+});
+
 /** A tool (function) the model may call. */
 export interface Tool {
   /** Always `"function"`. */
@@ -85,6 +115,18 @@ export const Tool: Schema.Schema<Tool> = Schema.Struct({
 });
 
 /**
+ * A tool as other SDKs type it: openai's `ChatCompletionTool` interfaces (function and custom
+ * tools) fit here, which they cannot as a {@linkcode Tool} (no index signature). Sent unchanged.
+ */
+export interface ToolParam {
+  /** `"function"` or `"custom"`. */
+  readonly type: string;
+}
+
+/** Schema of {@linkcode ToolParam}. */
+export const ToolParam: Schema.Schema<ToolParam> = Schema.Struct({ type: Schema.String });
+
+/**
  * The OpenAI chat completion body: what is encrypted and sent. Every parameter is passed to the
  * router unchanged, named or not.
  */
@@ -92,7 +134,7 @@ export interface ChatCompletionRequest {
   /** The model name. */
   readonly model: string;
   /** The conversation. */
-  readonly messages: ReadonlyArray<ChatMessage>;
+  readonly messages: ReadonlyArray<ChatMessage | ChatMessageParam>;
   /** Sampling temperature. */
   readonly temperature?: number;
   /** Nucleus sampling. */
@@ -104,7 +146,7 @@ export interface ChatCompletionRequest {
   /** Number of choices. */
   readonly n?: number;
   /** Tools the model may call. */
-  readonly tools?: ReadonlyArray<Tool>;
+  readonly tools?: ReadonlyArray<Tool | ToolParam>;
   /** `none`, `auto`, `required` or a named function. */
   readonly tool_choice?: unknown;
   /** End-user id for abuse monitoring. */
@@ -117,7 +159,7 @@ export interface ChatCompletionRequest {
 export const ChatCompletionRequest: Schema.Schema<ChatCompletionRequest> = Schema.Struct(
   {
     model: Schema.String,
-    messages: Schema.Array(ChatMessage),
+    messages: Schema.Array(Schema.Union(ChatMessage, ChatMessageParam)),
     temperature: Schema.optionalWith(Schema.Number, { exact: true }),
     top_p: Schema.optionalWith(Schema.Number, { exact: true }),
     max_tokens: Schema.optionalWith(Schema.Number, { exact: true }),
@@ -125,21 +167,43 @@ export const ChatCompletionRequest: Schema.Schema<ChatCompletionRequest> = Schem
       exact: true,
     }),
     n: Schema.optionalWith(Schema.Number, { exact: true }),
-    tools: Schema.optionalWith(Schema.Array(Tool), { exact: true }),
+    tools: Schema.optionalWith(Schema.Array(Schema.Union(Tool, ToolParam)), { exact: true }),
     tool_choice: Schema.optionalWith(Schema.Unknown, { exact: true }),
     user: Schema.optionalWith(Schema.String, { exact: true }),
   },
   Schema.Record({ key: Schema.String, value: Schema.Unknown }),
 );
 
-/** The assistant's message in a choice. */
+/**
+ * A chat completion request as other SDKs type it: openai's `ChatCompletionCreateParams`
+ * interfaces fit here (they have no index signature, so they cannot be a
+ * {@linkcode ChatCompletionRequest}). Every other field is sent unchanged all the same.
+ */
+export interface ChatCompletionRequestParams {
+  /** The model name. */
+  readonly model: string;
+  /** The conversation. */
+  readonly messages: ReadonlyArray<ChatMessageParam>;
+}
+
+/** `stream_options` of a streaming request. */
+export interface StreamOptions {
+  /** Send a last chunk with the token counts (`usage`) and empty `choices`. */
+  readonly include_usage?: boolean;
+  /** Ignored: there is no length to hide, the answer arrives whole. */
+  readonly include_obfuscation?: boolean;
+}
+
+/** The assistant's message in a choice (the shape of openai's `ChatCompletionMessage`). */
 export interface ChatCompletionMessage {
-  /** Usually `"assistant"`. */
-  readonly role: string;
+  /** Always `"assistant"`. */
+  readonly role: "assistant";
   /** The answer text; `null` when the model only calls tools. */
   readonly content: string | null;
+  /** The model's refusal; `null` when it did not refuse (set by the client when absent). */
+  readonly refusal: string | null;
   /** Tool calls the model made. */
-  readonly tool_calls?: ReadonlyArray<ToolCall>;
+  readonly tool_calls?: Array<ToolCall>;
   /** The reasoning of thinking models. */
   readonly reasoning_content?: string | null;
   /** Any other field the router sent. */
@@ -149,22 +213,77 @@ export interface ChatCompletionMessage {
 /** Schema of {@linkcode ChatCompletionMessage}. */
 export const ChatCompletionMessage: Schema.Schema<ChatCompletionMessage> = Schema.Struct(
   {
-    role: Schema.String,
+    role: Schema.Literal("assistant"),
     content: Schema.NullOr(Schema.String),
-    tool_calls: Schema.optionalWith(Schema.Array(ToolCall), { exact: true }),
+    refusal: Schema.NullOr(Schema.String),
+    tool_calls: Schema.optionalWith(Schema.mutable(Schema.Array(ToolCall)), { exact: true }),
     reasoning_content: Schema.optionalWith(Schema.NullOr(Schema.String), { exact: true }),
   },
   Schema.Record({ key: Schema.String, value: Schema.Unknown }),
 );
 
-/** One choice of a completion. */
+/** One token's log probability (openai's `ChatCompletionTokenLogprob`). */
+export interface TokenLogprob {
+  /** The token. */
+  readonly token: string;
+  /** Its UTF-8 bytes, or `null`. */
+  readonly bytes: Array<number> | null;
+  /** Its log probability. */
+  readonly logprob: number;
+  /** The most likely tokens at this position. */
+  readonly top_logprobs: Array<
+    { readonly token: string; readonly bytes: Array<number> | null; readonly logprob: number }
+  >;
+}
+
+const TopLogprob = Schema.Struct({
+  token: Schema.String,
+  bytes: Schema.NullOr(Schema.mutable(Schema.Array(Schema.Number))),
+  logprob: Schema.Number,
+});
+
+/** Schema of {@linkcode TokenLogprob}. */
+export const TokenLogprob: Schema.Schema<TokenLogprob> = Schema.Struct({
+  ...TopLogprob.fields,
+  top_logprobs: Schema.mutable(Schema.Array(TopLogprob)),
+});
+
+/** Log probabilities of a choice. */
+export interface ChoiceLogprobs {
+  /** Of the content tokens. */
+  readonly content: Array<TokenLogprob> | null;
+  /** Of the refusal tokens. */
+  readonly refusal: Array<TokenLogprob> | null;
+}
+
+/** Schema of {@linkcode ChoiceLogprobs}; an absent list reads as `null`. */
+const ChoiceLogprobs: Schema.Schema<ChoiceLogprobs> = Schema.Struct({
+  content: Schema.NullOr(Schema.mutable(Schema.Array(TokenLogprob))),
+  refusal: Schema.NullOr(Schema.mutable(Schema.Array(TokenLogprob))),
+});
+
+/** Why a choice ended, as OpenAI names it. */
+export type FinishReason = "stop" | "length" | "tool_calls" | "content_filter" | "function_call";
+
+/** Every {@linkcode FinishReason}. */
+export const FINISH_REASONS: ReadonlyArray<FinishReason> = [
+  "stop",
+  "length",
+  "tool_calls",
+  "content_filter",
+  "function_call",
+];
+
+/** One choice of a completion (the shape of openai's `ChatCompletion.Choice`). */
 export interface ChatCompletionChoice {
   /** Position among the choices. */
   readonly index: number;
   /** The assistant's message. */
   readonly message: ChatCompletionMessage;
-  /** `stop`, `length`, `tool_calls`, … */
-  readonly finish_reason: string | null;
+  /** `stop`, `length`, `tool_calls`, `content_filter` or `function_call`. */
+  readonly finish_reason: FinishReason;
+  /** Log probabilities, when asked for; else `null` (set by the client when absent). */
+  readonly logprobs: ChoiceLogprobs | null;
   /** Any other field the router sent. */
   readonly [key: string]: unknown;
 }
@@ -174,7 +293,14 @@ export const ChatCompletionChoice: Schema.Schema<ChatCompletionChoice> = Schema.
   {
     index: Schema.Number,
     message: ChatCompletionMessage,
-    finish_reason: Schema.NullOr(Schema.String),
+    finish_reason: Schema.Literal(
+      "stop",
+      "length",
+      "tool_calls",
+      "content_filter",
+      "function_call",
+    ),
+    logprobs: Schema.NullOr(ChoiceLogprobs),
   },
   Schema.Record({ key: Schema.String, value: Schema.Unknown }),
 );
@@ -235,18 +361,21 @@ export interface ResponseMetadata {
   readonly [key: string]: unknown;
 }
 
-/** An OpenAI chat completion as the router sends it (before the client sets `_metadata`). */
+/**
+ * An OpenAI chat completion as the router sends it (before the client sets `_metadata`), in the
+ * shape of openai's `ChatCompletion`, so a value is assignable to it.
+ */
 export interface ChatCompletionBody {
   /** Completion id. */
   readonly id: string;
-  /** `"chat.completion"`. */
-  readonly object: string;
+  /** Always `"chat.completion"`. */
+  readonly object: "chat.completion";
   /** Unix seconds. */
   readonly created: number;
   /** The model that answered. */
   readonly model: string;
   /** The choices. */
-  readonly choices: ReadonlyArray<ChatCompletionChoice>;
+  readonly choices: Array<ChatCompletionChoice>;
   /** Token counts. */
   readonly usage?: CompletionUsage;
   /** Any other field the router sent. */
@@ -254,17 +383,17 @@ export interface ChatCompletionBody {
 }
 
 /**
- * What an opened plaintext must look like to be handed out as a {@linkcode ChatCompletion}.
- * The client checks it with `Schema.is`, so the parsed object itself is kept: no copy, no key
- * (not even `__proto__`) lost or reinterpreted.
+ * What an opened plaintext must look like to be handed out as a {@linkcode ChatCompletion}
+ * (after {@linkcode fillNullableFields}). The client checks it with `Schema.is`, so the parsed
+ * object itself is kept: no copy, no key (not even `__proto__`) lost or reinterpreted.
  */
 export const ChatCompletionBody: Schema.Schema<ChatCompletionBody> = Schema.Struct(
   {
     id: Schema.String,
-    object: Schema.String,
+    object: Schema.Literal("chat.completion"),
     created: Schema.Number,
     model: Schema.String,
-    choices: Schema.Array(ChatCompletionChoice),
+    choices: Schema.mutable(Schema.Array(ChatCompletionChoice)),
     usage: Schema.optionalWith(CompletionUsage, { exact: true }),
   },
   Schema.Record({ key: Schema.String, value: Schema.Unknown }),
@@ -274,4 +403,96 @@ export const ChatCompletionBody: Schema.Schema<ChatCompletionBody> = Schema.Stru
 export interface ChatCompletion extends ChatCompletionBody {
   /** Set by the client. */
   readonly _metadata: ResponseMetadata;
+}
+
+const isRecord = (value: unknown): value is Record<string, unknown> =>
+  typeof value === "object" && value !== null && !Array.isArray(value);
+
+/** Sets `key` to `null` on `target` when it is absent (an own data property, no setter runs). */
+const defaultNull = (target: Record<string, unknown>, key: string): void => {
+  if (Object.hasOwn(target, key)) return;
+  Object.defineProperty(target, key, {
+    value: null,
+    enumerable: true,
+    writable: true,
+    configurable: true,
+  });
+};
+
+/**
+ * Sets the fields OpenAI's type requires but many OpenAI-compatible servers leave out, to what
+ * their absence means: `choices[].logprobs` and `choices[].message.refusal` to `null`. Present
+ * values are kept (the schema then checks them). Runs on a freshly parsed plaintext, before
+ * {@linkcode ChatCompletionBody} checks it.
+ *
+ * @param body The parsed plaintext.
+ */
+export const fillNullableFields = (body: unknown): void => {
+  if (!isRecord(body) || !Array.isArray(body.choices)) return;
+  for (const choice of body.choices as ReadonlyArray<unknown>) {
+    if (!isRecord(choice)) continue;
+    defaultNull(choice, "logprobs");
+    if (isRecord(choice.message)) defaultNull(choice.message, "refusal");
+  }
+};
+
+/** A tool call's part in a streamed delta (openai's `ChatCompletionChunk.Choice.Delta.ToolCall`). */
+export interface ToolCallDelta {
+  /** Which tool call of the message this part belongs to. */
+  readonly index: number;
+  /** The call's id (in its first part). */
+  readonly id?: string;
+  /** `"function"` (in its first part). */
+  readonly type?: "function";
+  /** The function's name (first part) and a piece of its JSON arguments. */
+  readonly function?: { readonly name?: string; readonly arguments?: string };
+}
+
+/** What a streamed chunk adds to the message. */
+export interface ChatCompletionDelta {
+  /** `"assistant"`, in the first chunk of a choice. */
+  readonly role?: "assistant";
+  /** A piece of the answer text. */
+  readonly content?: string | null;
+  /** A piece of the refusal. */
+  readonly refusal?: string | null;
+  /** Pieces of tool calls. */
+  readonly tool_calls?: Array<ToolCallDelta>;
+  /** A piece of the reasoning of thinking models. */
+  readonly reasoning_content?: string;
+}
+
+/** One choice of a streamed chunk. */
+export interface ChatCompletionChunkChoice {
+  /** Which choice this is. */
+  readonly index: number;
+  /** What this chunk adds. */
+  readonly delta: ChatCompletionDelta;
+  /** Set in the choice's last chunk, else `null`. */
+  readonly finish_reason: FinishReason | null;
+  /** Log probabilities, in the chunk that carries the choice's content. */
+  readonly logprobs?: ChoiceLogprobs | null;
+}
+
+/**
+ * A streamed chunk, in the shape of openai's `ChatCompletionChunk`. The client makes them from
+ * the whole decrypted answer (the protocol has no streaming); the last one carries `_metadata`.
+ */
+export interface ChatCompletionChunk {
+  /** The completion's id (the same in every chunk). */
+  readonly id: string;
+  /** Always `"chat.completion.chunk"`. */
+  readonly object: "chat.completion.chunk";
+  /** Unix seconds (the same in every chunk). */
+  readonly created: number;
+  /** The model that answered. */
+  readonly model: string;
+  /** The choices this chunk adds to; empty in the usage chunk. */
+  readonly choices: Array<ChatCompletionChunkChoice>;
+  /** Token counts: in the usage chunk when `stream_options.include_usage`, else absent. */
+  readonly usage?: CompletionUsage | null;
+  /** The fingerprint of the serving system, when the router sent one. */
+  readonly system_fingerprint?: string;
+  /** The client's `_metadata`, on the last chunk only. */
+  readonly _metadata?: ResponseMetadata;
 }

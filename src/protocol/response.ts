@@ -5,7 +5,12 @@
  */
 import { Either, Schema } from "effect";
 import { SecurityError } from "../errors.ts";
-import { type ChatCompletion, ChatCompletionBody, type ResponseMetadata } from "./chat.ts";
+import {
+  type ChatCompletion,
+  ChatCompletionBody,
+  fillNullableFields,
+  type ResponseMetadata,
+} from "./chat.ts";
 import { MAX_JSON_DEPTH, parseJsonBounded } from "./json.ts";
 import type { DecodedPackage } from "./package.ts";
 import { decodeUtf8Strict } from "./utf8.ts";
@@ -56,6 +61,8 @@ export const toChatCompletion = (
     ));
   }
   const body = parsed.value;
+  // Absent `logprobs` / `refusal` mean null: set them so the result is what OpenAI's type says.
+  fillNullableFields(body);
   if (!isPlainObject(body) || !isChatCompletionBody(body)) {
     return Either.left(malformedPlaintext(payloadId));
   }

@@ -15,6 +15,7 @@ import {
   parsePackage,
   type SealedPackage,
 } from "../../src/protocol/package.ts";
+import { fillNullableFields } from "../../src/protocol/chat.ts";
 import { toChatCompletion } from "../../src/protocol/response.ts";
 import { makeRecordingSecureBytes } from "../../src/testing/recording_secure_bytes.ts";
 import {
@@ -98,6 +99,8 @@ Deno.test("toChatCompletion() keeps the plaintext and sets _metadata as PROTOCOL
     );
     const completion = Either.getOrThrow(toChatCompletion(bytes, decoded, "pid-1"));
     const expected = JSON.parse(v.plaintext!) as Record<string, unknown>;
+    // Absent `refusal` / `logprobs` read as null (OpenAI's type); everything else is kept.
+    fillNullableFields(expected);
     const fromRouter = (expected._metadata ?? {}) as Record<string, unknown>;
     const { _metadata, ...rest } = completion;
     const { _metadata: _ignored, ...expectedRest } = expected;

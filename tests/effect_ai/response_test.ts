@@ -14,8 +14,9 @@ const completion = (
   model: "m",
   choices: [{
     index: 0,
-    message: { role: "assistant", content: null, ...message },
+    message: { role: "assistant", content: null, refusal: null, ...message },
     finish_reason: "stop",
+    logprobs: null,
   }],
   _metadata: {
     payload_id: "p-1",

@@ -1,0 +1,159 @@
+/**
+ * Library errors as OpenAI API answers: the router's status kept, OpenAI's error body
+ * `{"error": {"message", "type", "param", "code"}}`, `Retry-After` passed on, so every SDK raises
+ * its own class. Failures without a status (no connection, a timeout, a disposed client, an
+ * abort) are thrown as `fetch` throws them, so SDKs raise their connection, timeout and abort
+ * errors.
+ *
+ * Errors hold no secret by construction (see `src/errors.ts`), so their messages are sent.
+ *
+ * @module
+ */
+import { APIConnectionError, APIError, NomyoError } from "../errors.ts";
+
+/** The body of an OpenAI error answer. */
+export interface OpenAIErrorBody {
+  /** The error. */
+  readonly error: {
+    /** What went wrong. */
+    readonly message: string;
+    /** OpenAI's error type, e.g. `"invalid_request_error"`, or `"security_error"`. */
+    readonly type: string;
+    /** Always `null`. */
+    readonly param: null;
+    /** A stable code: the library's error tag or reason. */
+    readonly code: string | null;
+  };
+}
+
+/** OpenAI's error types by status. */
+const TYPE_BY_STATUS: Readonly<Record<number, string>> = {
+  400: "invalid_request_error",
+  401: "authentication_error",
+  403: "permission_error",
+  404: "not_found_error",
+  413: "invalid_request_error",
+  429: "rate_limit_error",
+};
+
+/**
+ * Makes an OpenAI error answer.
+ *
+ * @param status The HTTP status (400–599).
+ * @param message What went wrong.
+ * @param code A stable code.
+ * @param options The error type (default by status), `Retry-After` seconds, and `retry: false`
+ * to send `x-should-retry: false` (honoured by openai-node).
+ * @returns The answer.
+ */
+export const errorResponse = (
+  status: number,
+  message: string,
+  code: string | null,
+  options: { readonly type?: string; readonly retryAfter?: number; readonly retry?: boolean } = {},
+): Response => {
+  const body: OpenAIErrorBody = {
+    error: {
+      message,
+      type: options.type ?? TYPE_BY_STATUS[status] ?? (status >= 500 ? "server_error" : "error"),
+      param: null,
+      code,
+    },
+  };
+  const headers = new Headers({ "content-type": "application/json" });
+  if (options.retryAfter !== undefined) headers.set("retry-after", String(options.retryAfter));
+  if (options.retry === false) headers.set("x-should-retry", "false");
+  return new Response(JSON.stringify(body), { status, headers });
+};
+
+const tagOf = (error: unknown): string | undefined =>
+  typeof error === "object" && error !== null &&
+    typeof (error as { _tag?: unknown })._tag === "string"
+    ? (error as { _tag: string })._tag
+    : undefined;
+
+const reasonOf = (error: unknown): string | null => {
+  const reason = (error as { reason?: unknown }).reason;
+  return typeof reason === "string" ? reason : null;
+};
+
+/**
+ * A failure that has no HTTP status: `fetch` would have thrown, so the adapter throws too.
+ * `TypeError("fetch failed")` with the library error as `cause` (what undici throws on a
+ * connection failure), or a `DOMException` named `TimeoutError` for a timeout.
+ *
+ * @param error The library error.
+ * @returns What to throw.
+ */
+export const fetchFailure = (error: unknown): Error => {
+  if (error instanceof APIConnectionError && error.timeout) {
+    return new DOMException(`The request timed out: ${error.message}`, "TimeoutError");
+  }
+  return new TypeError("fetch failed", { cause: error });
+};
+
+/**
+ * Answers a failure of `create()` the way an OpenAI server would, or returns `undefined` when
+ * the failure has no status (then throw {@linkcode fetchFailure}).
+ *
+ * - A router status (`APIError` and its subclasses): that status (502 for one outside
+ *   400–599), `Retry-After` passed on, `x-should-retry: false` (the client's own retries have
+ *   already run, so openai-node's default `maxRetries` is harmless).
+ * - `SecurityError` (a refused request, a tampered or malformed answer) and `AttestationError`:
+ *   400 (413 for a plaintext over 10 MiB), type `security_error` / `attestation_error`, the
+ *   reason as `code`, `x-should-retry: false`. No SDK retries a 400: retrying cannot fix it.
+ * - `KeyError` (the client's own key files): 500, type `key_error`, `x-should-retry: false`.
+ * - A `TypeError` (a request the client refuses to send): 400.
+ * - Anything else: 500 without details.
+ *
+ * @param error What `create()` rejected with.
+ * @returns The answer, or `undefined` for a connection failure, a timeout, a disposed client.
+ */
+export const libraryErrorResponse = (error: unknown): Response | undefined => {
+  const tag = tagOf(error);
+  if (error instanceof APIError) {
+    const status = error.status >= 400 && error.status <= 599 ? error.status : 502;
+    // The client's own retries (honouring Retry-After) have run: openai-node must not add more.
+    return errorResponse(status, error.message, tag ?? "APIError", {
+      ...(error.retryAfter === undefined ? {} : { retryAfter: error.retryAfter }),
+      retry: false,
+    });
+  }
+  if (error instanceof APIConnectionError || tag === "DisposedError" || tag === "AbortError") {
+    return undefined;
+  }
+  if (tag === "SecurityError" || tag === "AttestationError") {
+    const message = (error as NomyoError<string>).message;
+    const reason = reasonOf(error);
+    return errorResponse(reason === "PayloadTooLarge" ? 413 : 400, message, reason, {
+      type: tag === "SecurityError" ? "security_error" : "attestation_error",
+      retry: false,
+    });
+  }
+  if (tag === "KeyError") {
+    return errorResponse(500, (error as NomyoError<string>).message, reasonOf(error), {
+      type: "key_error",
+      retry: false,
+    });
+  }
+  if (error instanceof TypeError) {
+    return errorResponse(400, error.message, "invalid_request");
+  }
+  return errorResponse(500, "Unexpected failure inside @nomyo/client", null, { retry: false });
+};
+
+/**
+ * What the proxy answers when the adapter threw (see {@linkcode fetchFailure}): 504 for a
+ * timeout, 502 otherwise.
+ *
+ * @param thrown What the adapter threw.
+ * @returns The answer.
+ */
+export const fetchFailureResponse = (thrown: unknown): Response => {
+  if (thrown instanceof DOMException && thrown.name === "TimeoutError") {
+    return errorResponse(504, thrown.message, "timeout");
+  }
+  const cause = thrown instanceof Error ? thrown.cause : undefined;
+  const message = cause instanceof NomyoError ? cause.message : "Cannot reach router";
+  return errorResponse(502, message, cause instanceof NomyoError ? cause._tag : null);
+};

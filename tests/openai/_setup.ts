@@ -1,0 +1,94 @@
+/**
+ * Shared setup of the OpenAI drop-in suites: a test router and a client on it, and the check
+ * that the router saw exactly the sealed requests expected.
+ */
+import assert from "node:assert/strict";
+import type { ClientOptions } from "../../src/client/options.ts";
+import { SecureChatCompletion } from "../../src/client/secure_chat_completion.ts";
+import {
+  startTestRouter,
+  type TestRouter,
+  type TestRouterOptions,
+} from "../../src/testing/router.ts";
+
+/** Runs `body` with a fresh router and client (2048-bit keys, no client retries), closes both. */
+export const withClient = async (
+  body: (client: SecureChatCompletion, router: TestRouter) => Promise<void>,
+  options: ClientOptions = {},
+  routerOptions: TestRouterOptions = {},
+): Promise<void> => {
+  const router = await startTestRouter(routerOptions);
+  const client = new SecureChatCompletion({
+    baseUrl: router.url,
+    allowHttp: true,
+    keySize: 2048,
+    maxRetries: 0,
+    ...options,
+  });
+  try {
+    await body(client, router);
+  } finally {
+    await client.dispose();
+    await router.close();
+  }
+};
+
+/** The completion requests the router received. */
+export const completions = (router: TestRouter): TestRouter["requests"] =>
+  router.requests.filter((r) => r.path === "/v1/chat/secure_completion");
+
+/**
+ * Asserts the router received exactly `count` completion requests, each a sealed package that
+ * opened (the router recorded its plaintext) and that does not hold `secret` in the clear.
+ */
+export const assertSealed = (router: TestRouter, count: number, secret: string): void => {
+  const seen = completions(router);
+  assert.equal(seen.length, count, "sealed requests seen by the router");
+  for (const r of seen) {
+    const wire = new TextDecoder().decode(r.body);
+    assert.ok(wire.includes('"encrypted_payload"'), "the body is a package");
+    assert.ok(!wire.includes(secret), "the prompt never crosses the wire in the clear");
+    assert.ok(typeof r.plaintext === "object" && r.plaintext !== null, "the package opened");
+  }
+};
+
+/** The plaintext of the last completion request. */
+export const lastPlaintext = (router: TestRouter): Record<string, unknown> =>
+  completions(router).at(-1)?.plaintext as Record<string, unknown>;
+
+/** Every HTTP error status mapped in the drop-in suites, with openai-node's class name. */
+export const STATUSES: ReadonlyArray<readonly [number, string]> = [
+  [400, "BadRequestError"],
+  [401, "AuthenticationError"],
+  [403, "PermissionDeniedError"],
+  [404, "NotFoundError"],
+  [429, "RateLimitError"],
+  [500, "InternalServerError"],
+];
+
+/** A request body. */
+export const ask = (content: string): {
+  model: string;
+  messages: Array<{ role: "user"; content: string }>;
+} => ({ model: "Qwen/Qwen3-0.6B", messages: [{ role: "user", content }] });
+
+/** A tool for the echo model to call. */
+export const WEATHER_TOOL = {
+  type: "function" as const,
+  function: {
+    name: "get_weather",
+    description: "The weather in a city",
+    parameters: {
+      type: "object",
+      properties: { echo: { type: "string" } },
+      required: ["echo"],
+    },
+  },
+};
+
+/** The URL of a router that was started and closed: nothing listens there any more. */
+export const closedRouterUrl = async (): Promise<string> => {
+  const router = await startTestRouter();
+  await router.close();
+  return router.url;
+};

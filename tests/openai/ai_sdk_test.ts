@@ -1,0 +1,112 @@
+/**
+ * The Vercel AI SDK (`ai@7` with `@ai-sdk/openai-compatible@3`), wired with
+ * `fetch: client.fetch`, against the test router: generate, stream, tools, and every status
+ * raised as the AI SDK's `APICallError` with that status.
+ */
+import assert from "node:assert/strict";
+import { createOpenAICompatible } from "npm:@ai-sdk/openai-compatible@3";
+import { APICallError, generateText, jsonSchema, streamText, tool } from "npm:ai@7";
+import type { SecureChatCompletion } from "../../src/client/secure_chat_completion.ts";
+import { assertSealed, STATUSES, withClient } from "./_setup.ts";
+
+const model = (client: SecureChatCompletion) =>
+  createOpenAICompatible({
+    name: "nomyo",
+    baseURL: "https://nomyo.invalid/v1",
+    fetch: client.fetch,
+    includeUsage: true,
+  }).chatModel("Qwen/Qwen3-0.6B");
+
+const weather = tool({
+  description: "The weather in a city",
+  inputSchema: jsonSchema<{ echo: string }>({
+    type: "object",
+    properties: { echo: { type: "string" } },
+    required: ["echo"],
+  }),
+  execute: ({ echo }) => Promise.resolve(`sunny in ${echo}`),
+});
+
+Deno.test("AI SDK: generateText() through client.fetch", async () => {
+  await withClient(async (client, router) => {
+    const result = await generateText({
+      model: model(client),
+      prompt: "ai-secret-1",
+      maxRetries: 0,
+    });
+    assert.equal(result.text, "Echo: ai-secret-1");
+    assert.equal(result.finishReason, "stop");
+    assert.ok((result.usage.totalTokens ?? 0) > 0);
+    assertSealed(router, 1, "ai-secret-1");
+  });
+});
+
+Deno.test("AI SDK: streamText() parts join to the answer", async () => {
+  await withClient(async (client, router) => {
+    const prompt = "a long enough prompt that the echo model sends back in more than one delta";
+    const result = streamText({ model: model(client), prompt, maxRetries: 0 });
+    const parts: string[] = [];
+    for await (const part of result.textStream) parts.push(part);
+    assert.equal(parts.join(""), `Echo: ${prompt}`);
+    assert.ok(parts.length > 1, "several text deltas");
+    assert.equal(await result.finishReason, "stop");
+    assert.ok(((await result.usage).totalTokens ?? 0) > 0);
+    assertSealed(router, 1, "long enough prompt");
+  });
+});
+
+Deno.test("AI SDK: tool calls, generated and streamed", async () => {
+  await withClient(async (client, router) => {
+    const generated = await generateText({
+      model: model(client),
+      prompt: "Paris",
+      tools: { get_weather: weather },
+      maxRetries: 0,
+    });
+    assert.equal(generated.finishReason, "tool-calls");
+    assert.equal(generated.toolCalls[0]?.toolName, "get_weather");
+    assert.deepEqual(generated.toolCalls[0]?.input, { echo: "Paris" });
+
+    const streamed = streamText({
+      model: model(client),
+      prompt: "Rome",
+      tools: { get_weather: weather },
+      maxRetries: 0,
+    });
+    const calls = await streamed.toolCalls;
+    assert.equal(calls[0]?.toolName, "get_weather");
+    assert.deepEqual(calls[0]?.input, { echo: "Rome" });
+    assertSealed(router, 2, "Rome");
+  });
+});
+
+Deno.test("AI SDK: each router status raises APICallError with that status", async () => {
+  await withClient(async (client, router) => {
+    for (const [status] of STATUSES) {
+      router.inject({ status, detail: `router says ${status}` });
+      await assert.rejects(
+        generateText({ model: model(client), prompt: "a", maxRetries: 0 }),
+        (e: unknown) => {
+          assert.ok(APICallError.isInstance(e), `${status}: an APICallError`);
+          assert.equal(e.statusCode, status);
+          assert.match(e.message, new RegExp(`router says ${status}`));
+          return true;
+        },
+      );
+    }
+    assert.equal(router.requests.filter((r) => r.method === "POST").length, STATUSES.length);
+  });
+});
+
+Deno.test("AI SDK: a tampered answer is not retryable and is never retried", async () => {
+  await withClient(async (client, router) => {
+    router.inject({ tamper: "ciphertext", times: 5 });
+    const error = await generateText({ model: model(client), prompt: "a", maxRetries: 3 })
+      .catch((e) => e);
+    assert.ok(APICallError.isInstance(error));
+    assert.equal(error.statusCode, 400);
+    assert.equal(error.isRetryable, false);
+    assert.match(error.message, /decryption failed/);
+    assertSealed(router, 1, "never");
+  });
+});
