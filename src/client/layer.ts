@@ -17,6 +17,7 @@ import {
   rotationEvery,
 } from "../keys/key_ring.ts";
 import { generateRsaKeyPair } from "../keys/rsa_key.ts";
+import { refuseRedirects } from "../transport/redirects.ts";
 import { retrySchedule } from "../transport/retry.ts";
 import { layerRouterKeys, type RouterKeys } from "../transport/router_keys.ts";
 import { layerRouterTransport, type RouterTransport } from "../transport/router_transport.ts";
@@ -121,7 +122,7 @@ export const nomyoLayer = (
 
 /**
  * {@linkcode nomyoLayer} on a fetch-based `HttpClient` (the runtime's `fetch`, or
- * `options.fetch`).
+ * `options.fetch`), asked never to follow redirects.
  *
  * @param options The client's options.
  * @returns A self-contained layer of every client service.
@@ -129,8 +130,9 @@ export const nomyoLayer = (
 export const nomyoLayerFetch = (
   options: ClientOptions = {},
 ): Layer.Layer<NomyoServices, SecurityError | KeyError> => {
-  const http = options.fetch === undefined ? FetchHttpClient.layer : FetchHttpClient.layer.pipe(
-    Layer.provide(Layer.succeed(FetchHttpClient.Fetch, options.fetch)),
+  // Redirects are refused at the fetch too (see refuseRedirects), the caller's fetch included.
+  const http = FetchHttpClient.layer.pipe(
+    Layer.provide(Layer.succeed(FetchHttpClient.Fetch, refuseRedirects(options.fetch))),
   );
   return nomyoLayer(options).pipe(Layer.provide(http));
 };
