@@ -219,6 +219,15 @@ const parseHttpDate = (text: string): number | undefined => {
   return undefined;
 };
 
+/** Optional whitespace is SP and HTAB only (`String.trim` would also take NBSP and more). */
+const trimOws = (value: string): string => {
+  let start = 0;
+  let end = value.length;
+  while (start < end && (value[start] === " " || value[start] === "\t")) start++;
+  while (end > start && (value[end - 1] === " " || value[end - 1] === "\t")) end--;
+  return value.slice(start, end);
+};
+
 /**
  * Parses `Retry-After` by RFC 9110's grammar only: `delta-seconds` (digits) or an HTTP-date
  * (relative to `nowMillis`). Anything else (`"2, 3"`, `"1.5"`, `"soon"`, a date in another
@@ -233,7 +242,7 @@ export const parseRetryAfter = (
   nowMillis: number,
 ): number | undefined => {
   if (value === undefined) return undefined;
-  const trimmed = value.trim();
+  const trimmed = trimOws(value);
   if (/^\d+$/.test(trimmed)) {
     // Huge values mean "a long time"; keep them finite (and over any cap).
     return trimmed.length > 10 ? 2 ** 31 : Number(trimmed);
