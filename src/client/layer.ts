@@ -5,7 +5,7 @@
  */
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient";
 import type * as HttpClient from "@effect/platform/HttpClient";
-import { Duration, Effect, Layer, Logger, LogLevel } from "effect";
+import { Duration, Effect, Layer, Logger, LogLevel, Option } from "effect";
 import { type HybridCipher, HybridCipherLive } from "../crypto/hybrid_cipher.ts";
 import { makeSecureBytes, SecureBytes, SecureBytesLive } from "../crypto/secure_bytes.ts";
 import type { KeyError, SecurityError } from "../errors.ts";
@@ -113,7 +113,11 @@ export const nomyoLayer = (
     attestation: o.attestation,
     pcrBaseline: o.pcrBaseline,
   });
-  const logging = Logger.minimumLogLevel(o.debug ? LogLevel.Debug : LogLevel.Warning);
+  // A failed request is the caller's error, not an "unhandled error" with a stack in the log.
+  const logging = Layer.merge(
+    Logger.minimumLogLevel(o.debug ? LogLevel.Debug : LogLevel.Warning),
+    Layer.setUnhandledErrorLogLevel(Option.none()),
+  );
   return completion.pipe(
     Layer.provideMerge(Layer.mergeAll(cipher, routerKeys, keyRing)),
     Layer.provideMerge(logging),

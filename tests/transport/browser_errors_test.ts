@@ -41,15 +41,16 @@ interface Call {
 }
 
 /** A fetch that serves the key, and fails with a TypeError where `fails` says (as CORS does). */
-const fakeFetch = (calls: Call[], fails: "key" | "completion") =>
-(input: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
-  const path = new URL(String(input instanceof Request ? input.url : input)).pathname;
-  calls.push({ path, headers: new Headers(init?.headers) });
-  if (path === "/pki/public_key" && fails !== "key") {
-    return Promise.resolve(new Response(ROUTER_PEM));
-  }
-  return Promise.reject(new TypeError("Failed to fetch"));
-};
+const fakeFetch =
+  (calls: Call[], fails: "key" | "completion") =>
+  (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
+    const path = new URL(String(input instanceof Request ? input.url : input)).pathname;
+    calls.push({ path, headers: new Headers(init?.headers) });
+    if (path === "/pki/public_key" && fails !== "key") {
+      return Promise.resolve(new Response(ROUTER_PEM));
+    }
+    return Promise.reject(new TypeError("Failed to fetch"));
+  };
 
 const clientOf = (baseUrl: string, fetch: typeof globalThis.fetch) =>
   new SecureChatCompletion({

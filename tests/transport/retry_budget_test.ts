@@ -92,7 +92,11 @@ Deno.test("concurrent requests share one key fetch", async () => {
   const router = await startTestRouter();
   try {
     router.inject({ delayMs: 50, path: "public_key" });
-    const exit = await run(router, Effect.all(Array.from({ length: 5 }, () => create), { concurrency: 5 }), 2);
+    const exit = await run(
+      router,
+      Effect.all(Array.from({ length: 5 }, () => create), { concurrency: 5 }),
+      2,
+    );
     assert.ok(Exit.isSuccess(exit));
     assert.equal(router.publicKeyFetches, 1);
     assert.equal(completions(router), 5);
