@@ -29,8 +29,11 @@ const declaredLength = (headers: Readonly<Record<string, string>>): number | und
 /**
  * Reads `response`'s body, up to `cap` bytes. A declared length over the cap is refused before
  * reading; a body that grows past it is cut off (the stream is cancelled) with `tooLarge()`.
- * A body of one chunk is returned as is (no copy); otherwise the chunks are copied once into a
- * buffer of the declared length, or one that doubles as needed up to the cap.
+ *
+ * A body of one chunk is returned as is (no copy). Otherwise chunks are copied once into owned
+ * blocks: one of the declared length when there is one (and it is then the result), else blocks
+ * that double in size, never past the cap in all, joined at the end. Growing never copies what
+ * was read, so a body cut off at the cap held at most the cap.
  *
  * @param response The response.
  * @param cap Most bytes read.
@@ -47,33 +50,63 @@ export const readCapped = <E>(
   return Effect.suspend(() => {
     // The first chunk is kept as is until a second one arrives: one platform chunk at most.
     let first: Uint8Array | undefined;
-    let owned: Uint8Array<ArrayBuffer> | undefined;
+    const blocks: Uint8Array<ArrayBuffer>[] = [];
+    let block: Uint8Array<ArrayBuffer> | undefined;
+    let used = 0; // bytes in `block`
+    let allocated = 0; // bytes in all blocks
     let size = 0;
-    const reserve = (needed: number): Uint8Array<ArrayBuffer> => {
-      if (owned !== undefined && owned.length >= needed) return owned;
-      const wanted = owned === undefined && declared !== undefined && declared >= needed
+    const newBlock = (needed: number) => {
+      const wanted = blocks.length === 0 && declared !== undefined && declared >= needed
         ? declared
-        : Math.max(needed, (owned?.length ?? INITIAL_CAPACITY / 2) * 2);
-      const grown = new Uint8Array(Math.min(cap, wanted));
-      if (owned !== undefined) grown.set(owned.subarray(0, size));
-      else if (first !== undefined) grown.set(first);
-      first = undefined;
-      owned = grown;
-      return grown;
+        : Math.max(needed, INITIAL_CAPACITY, allocated);
+      block = new Uint8Array(Math.min(cap - allocated, wanted));
+      blocks.push(block);
+      allocated += block.length;
+      used = 0;
+    };
+    const copy = (chunk: Uint8Array) => {
+      let offset = 0;
+      while (offset < chunk.length) {
+        if (block === undefined || used === block.length) newBlock(chunk.length - offset);
+        const n = Math.min(block!.length - used, chunk.length - offset);
+        block!.set(
+          offset === 0 && n === chunk.length ? chunk : chunk.subarray(offset, offset + n),
+          used,
+        );
+        used += n;
+        offset += n;
+      }
     };
     return response.stream.pipe(
       Stream.runForEach((chunk) => {
-        const needed = size + chunk.length;
-        if (needed > cap) return Effect.fail(tooLarge());
-        if (owned === undefined && first === undefined) first = chunk;
-        else reserve(needed).set(chunk, size);
-        size = needed;
+        if (size + chunk.length > cap) return Effect.fail(tooLarge());
+        if (first === undefined && blocks.length === 0) {
+          first = chunk;
+        } else {
+          if (first !== undefined) {
+            const kept = first;
+            first = undefined;
+            copy(kept);
+          }
+          copy(chunk);
+        }
+        size += chunk.length;
         return Effect.void;
       }),
       Effect.map(() => {
         if (first !== undefined) return first as Uint8Array<ArrayBuffer>;
-        if (owned === undefined) return new Uint8Array(0);
-        return owned.length === size ? owned : owned.subarray(0, size);
+        if (blocks.length === 0) return new Uint8Array(0);
+        if (blocks.length === 1) {
+          return size === blocks[0]!.length ? blocks[0]! : blocks[0]!.subarray(0, size);
+        }
+        const out = new Uint8Array(size);
+        let offset = 0;
+        for (const b of blocks) {
+          const n = Math.min(b.length, size - offset);
+          out.set(n === b.length ? b : b.subarray(0, n), offset);
+          offset += n;
+        }
+        return out;
       }),
     );
   });
