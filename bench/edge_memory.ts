@@ -57,7 +57,9 @@ const child = async (url: string, timeoutMs: number, capBytes: number) => {
 };
 
 /** About `targetBytes` of gzip that expands to zeros (~1000:1). */
-const gzipBomb = async (targetBytes: number): Promise<{ body: Uint8Array; expands: number }> => {
+const gzipBomb = async (
+  targetBytes: number,
+): Promise<{ body: Uint8Array<ArrayBuffer>; expands: number }> => {
   const zeros = new Uint8Array(MIB);
   const parts: Uint8Array[] = [];
   let size = 0;
@@ -107,7 +109,7 @@ const parent = async () => {
         headers: { "content-encoding": "gzip", "content-type": "application/json" },
       });
     }
-    let timer: number | undefined;
+    let timer: ReturnType<typeof setTimeout> | undefined;
     return new Response(
       new ReadableStream({
         pull: (c) =>
@@ -145,17 +147,19 @@ const parent = async () => {
   };
   const drip = await run("drip", seconds * 1000);
   const gzip = await run("gzip", 60_000);
+  const mib = (n: number, digits = 1) => `${n.toFixed(digits)} MiB`;
+  const bombName = `gzip bomb, ${mib(bomb.body.length / MIB, 2)} → ${mib(bomb.expands / MIB, 0)}`;
   console.log(`Deno ${Deno.version.deno}; maxResponseBytes ${capMiB} MiB\n`);
   console.log("| scenario | peak RSS growth | time | outcome |");
   console.log("|---|---:|---:|---|");
-  console.log(
-    `| 1 byte / ms drip for the whole ${seconds} s timeout | ${drip.peakGrowthMiB.toFixed(1)} MiB | ` +
-      `${drip.seconds.toFixed(1)} s | ${drip.outcome} |`,
-  );
-  console.log(
-    `| gzip bomb, ${(bomb.body.length / MIB).toFixed(2)} MiB → ${(bomb.expands / MIB).toFixed(0)} MiB | ` +
-      `${gzip.peakGrowthMiB.toFixed(1)} MiB | ${gzip.seconds.toFixed(1)} s | ${gzip.outcome} |`,
-  );
+  for (
+    const [name, r] of [
+      [`1 byte / ms drip for the whole ${seconds} s timeout`, drip],
+      [bombName, gzip],
+    ] as const
+  ) {
+    console.log(`| ${name} | ${mib(r.peakGrowthMiB)} | ${r.seconds.toFixed(1)} s | ${r.outcome} |`);
+  }
   await server.shutdown();
   await router.close();
 };
