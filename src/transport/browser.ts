@@ -29,9 +29,16 @@ export const browserPage = (): BrowserPage | undefined => {
     readonly document?: unknown;
     readonly WorkerGlobalScope?: unknown;
     readonly location?: { readonly protocol?: unknown; readonly origin?: unknown };
+    readonly Deno?: unknown;
+    readonly Bun?: unknown;
+    readonly process?: { readonly versions?: { readonly node?: unknown } };
   };
+  // A `document` means a page (or a DOM emulation, which asks to be treated as one); a
+  // worker scope means a browser worker unless a server runtime is there too (Deno workers).
+  const serverRuntime = g.Deno !== undefined || g.Bun !== undefined ||
+    typeof g.process?.versions?.node === "string";
   const inPage = (typeof g.document === "object" && g.document !== null) ||
-    typeof g.WorkerGlobalScope === "function";
+    (!serverRuntime && typeof g.WorkerGlobalScope === "function");
   if (!inPage) return undefined;
   const protocol = typeof g.location?.protocol === "string" ? g.location.protocol : "";
   const origin = typeof g.location?.origin === "string" ? g.location.origin : "";
