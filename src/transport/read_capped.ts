@@ -1,8 +1,8 @@
 /**
  * Reads an HTTP body up to a cap, holding memory near the cap whatever the chunking or content
- * encoding: chunks are copied into one owned buffer, which grows geometrically but never beyond
- * the cap, so no chunk of the platform's `fetch` is kept (Deno's each pin a 64 KiB buffer, so
- * keeping a 1-byte drip's chunks costs ~64 KiB per byte).
+ * encoding: chunks are copied into blocks the reader owns, which double in size but never pass
+ * the cap in all, so no chunk of the platform's `fetch` is kept (Deno's each pin a 64 KiB
+ * buffer, so keeping a 1-byte drip's chunks costs ~64 KiB per byte).
  *
  * @module
  */
