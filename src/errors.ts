@@ -71,7 +71,9 @@ export type SecurityErrorReason =
   /** The router key does not match the pinned fingerprint. */
   | "FingerprintMismatch"
   /** The randomness or cipher failed while sealing. */
-  | "EncryptionFailed";
+  | "EncryptionFailed"
+  /** The router answered a redirect (3xx), or a `fetch` followed one: the protocol has none. */
+  | "RedirectRefused";
 
 /**
  * A refusal for security reasons: insecure transport, header injection, a malformed or
@@ -166,6 +168,7 @@ export type APIErrorTag =
   | "InvalidRequestError"
   | "AuthenticationError"
   | "ForbiddenError"
+  | "NotFoundError"
   | "RateLimitError"
   | "ServerError"
   | "ServiceUnavailableError";
@@ -182,11 +185,15 @@ export interface APIErrorArgs {
   readonly payloadId?: string | undefined;
   /** Seconds the router asked to wait (`Retry-After`), when it did. */
   readonly retryAfter?: number | undefined;
+  /** The router's response headers (names lowercased; cookies and long values left out). */
+  readonly headers?: Readonly<Record<string, string>> | undefined;
+  /** The router's request id (`x-request-id`), when it sent one. */
+  readonly requestID?: string | undefined;
 }
 
 /**
  * The router answered with an error status. Subclasses name the statuses of the protocol;
- * `APIError` itself covers 404, 502, 504 and any other status.
+ * `APIError` itself covers 502, 504 and any other status.
  *
  * @example
  * ```ts
@@ -204,43 +211,82 @@ export class APIError<Tag extends APIErrorTag = "APIError"> extends NomyoError<T
   /** Seconds the router asked to wait (`Retry-After`), when it did. */
   readonly retryAfter: number | undefined;
   /**
+   * The router's response headers, names lowercased, as openai-node's `APIError.headers`:
+   * what the router sent, minus `set-cookie` and values over 1024 characters.
+   */
+  readonly headers: Readonly<Record<string, string>>;
+  /** The router's request id (`x-request-id` header), when it sent one. */
+  readonly requestID: string | undefined;
+  /**
    * Makes the error.
    *
-   * @param args Message, status, parsed body, payload id, `Retry-After` seconds.
+   * @param args Message, status, parsed body, payload id, `Retry-After` seconds, headers and
+   * request id.
    */
   constructor(args: APIErrorArgs) {
     super({ message: args.message, payloadId: args.payloadId });
     this.status = args.status;
     this.body = args.body;
     this.retryAfter = args.retryAfter;
+    this.headers = args.headers ?? {};
+    this.requestID = args.requestID;
   }
 }
 
-/** 400: the router refused the request. */
+/** 400: the router refused the request. Also exported as {@linkcode BadRequestError}. */
 export class InvalidRequestError extends APIError<"InvalidRequestError"> {
   /** Discriminant for `Effect.catchTag`. */
   override readonly _tag = "InvalidRequestError" as const;
 }
+/**
+ * openai-node's name for {@linkcode InvalidRequestError}: the same class, so `instanceof` works
+ * with either name.
+ *
+ * @example
+ * ```ts
+ * import { BadRequestError, InvalidRequestError } from "@nomyo/client";
+ * console.assert(BadRequestError === InvalidRequestError);
+ * ```
+ */
+export const BadRequestError: typeof InvalidRequestError = InvalidRequestError;
+/** openai-node's name for {@linkcode InvalidRequestError} (the same class). */
+export type BadRequestError = InvalidRequestError;
 /** 401: missing or wrong API key. */
 export class AuthenticationError extends APIError<"AuthenticationError"> {
   /** Discriminant for `Effect.catchTag`. */
   override readonly _tag = "AuthenticationError" as const;
 }
-/** 403: e.g. the model is not allowed for the requested security tier. */
+/**
+ * 403: e.g. the model is not allowed for the requested security tier. Also exported as
+ * {@linkcode PermissionDeniedError}.
+ */
 export class ForbiddenError extends APIError<"ForbiddenError"> {
   /** Discriminant for `Effect.catchTag`. */
   override readonly _tag = "ForbiddenError" as const;
+}
+/** openai-node's name for {@linkcode ForbiddenError}: the same class. */
+export const PermissionDeniedError: typeof ForbiddenError = ForbiddenError;
+/** openai-node's name for {@linkcode ForbiddenError} (the same class). */
+export type PermissionDeniedError = ForbiddenError;
+/** 404: secure inference is not enabled on this router (or the URL is wrong). Not retried. */
+export class NotFoundError extends APIError<"NotFoundError"> {
+  /** Discriminant for `Effect.catchTag`. */
+  override readonly _tag = "NotFoundError" as const;
 }
 /** 429: too many requests; retried by default, honouring `Retry-After`. */
 export class RateLimitError extends APIError<"RateLimitError"> {
   /** Discriminant for `Effect.catchTag`. */
   override readonly _tag = "RateLimitError" as const;
 }
-/** 500: the router failed; retried by default. */
+/** 500: the router failed; retried by default. Also exported as {@linkcode InternalServerError}. */
 export class ServerError extends APIError<"ServerError"> {
   /** Discriminant for `Effect.catchTag`. */
   override readonly _tag = "ServerError" as const;
 }
+/** openai-node's name for {@linkcode ServerError}: the same class. */
+export const InternalServerError: typeof ServerError = ServerError;
+/** openai-node's name for {@linkcode ServerError} (the same class). */
+export type InternalServerError = ServerError;
 /**
  * 503: the backend is down, or the `maximum` tier was asked of a router without a TPM;
  * retried by default.
@@ -252,25 +298,65 @@ export class ServiceUnavailableError extends APIError<"ServiceUnavailableError">
 
 /**
  * The router could not be reached, the connection broke, or an attempt timed out. Retried by
- * default.
+ * default, except when `retryable` is `false`: a browser refused the request (mixed content, or
+ * a `fetch` `TypeError` in a page, which is how CORS refusals look), and another attempt would
+ * fail the same way.
  */
 export class APIConnectionError extends NomyoError<"APIConnectionError"> {
   /** Discriminant for `Effect.catchTag`. */
   override readonly _tag = "APIConnectionError" as const;
-  /** True when the attempt ran out of time. */
+  /** True when the attempt ran out of time (the error is then an {@linkcode APIConnectionTimeoutError}). */
   readonly timeout: boolean;
+  /** False when another attempt cannot succeed (a browser refused the request); never retried then. */
+  readonly retryable: boolean;
   /**
    * Makes the error.
    *
-   * @param args Message, payload id, whether it was a timeout, and a non-secret cause.
+   * @param args Message, payload id, whether it was a timeout, whether it may be retried, and a
+   * non-secret cause.
    */
   constructor(
-    args: { message: string; payloadId?: string | undefined; timeout?: boolean; cause?: unknown },
+    args: {
+      message: string;
+      payloadId?: string | undefined;
+      timeout?: boolean;
+      retryable?: boolean;
+      cause?: unknown;
+    },
   ) {
     super(args);
     this.timeout = args.timeout ?? false;
+    this.retryable = args.retryable ?? true;
   }
 }
+
+/**
+ * An attempt ran out of time (openai-node's name). It is an {@linkcode APIConnectionError} and
+ * keeps its `_tag`, `"APIConnectionError"`, so `Effect.catchTag("APIConnectionError")` still
+ * catches timeouts; tell them apart with `instanceof APIConnectionTimeoutError` or `timeout`.
+ *
+ * @example
+ * ```ts
+ * import { APIConnectionError, APIConnectionTimeoutError } from "@nomyo/client";
+ * const e = new APIConnectionTimeoutError({ message: "Cannot complete request: no answer" });
+ * console.assert(e instanceof APIConnectionError && e.timeout && e._tag === "APIConnectionError");
+ * ```
+ */
+export class APIConnectionTimeoutError extends APIConnectionError {
+  /**
+   * Makes the error.
+   *
+   * @param args Message and payload id.
+   */
+  constructor(args: { message: string; payloadId?: string | undefined }) {
+    super({ ...args, timeout: true });
+  }
+}
+// The tag stays "APIConnectionError" (see above); the name says what it is.
+Object.defineProperty(APIConnectionTimeoutError.prototype, "name", {
+  value: "APIConnectionTimeoutError",
+  configurable: true,
+});
 
 /** A call on a client that was disposed, or a request cut off by `dispose()`. */
 export class DisposedError extends NomyoError<"DisposedError"> {
@@ -289,7 +375,7 @@ export class DisposedError extends NomyoError<"DisposedError"> {
   }
 }
 
-/** The caller aborted the request (an `AbortSignal` fired). */
+/** The caller aborted the request (an `AbortSignal` fired). Also exported as {@linkcode APIUserAbortError}. */
 export class AbortError extends NomyoError<"AbortError"> {
   /** Discriminant for `Effect.catchTag`. */
   override readonly _tag = "AbortError" as const;
@@ -302,6 +388,10 @@ export class AbortError extends NomyoError<"AbortError"> {
     super({ message: "Request was aborted", payloadId: args.payloadId });
   }
 }
+/** openai-node's name for {@linkcode AbortError}: the same class. */
+export const APIUserAbortError: typeof AbortError = AbortError;
+/** openai-node's name for {@linkcode AbortError} (the same class). */
+export type APIUserAbortError = AbortError;
 
 /** Which attestation rule failed. */
 export type AttestationErrorReason =
@@ -358,6 +448,7 @@ export type HttpStatusError =
   | InvalidRequestError
   | AuthenticationError
   | ForbiddenError
+  | NotFoundError
   | RateLimitError
   | ServerError
   | ServiceUnavailableError;

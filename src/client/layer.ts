@@ -28,6 +28,7 @@ import {
   rotationEvery,
 } from "../keys/key_ring.ts";
 import { generateRsaKeyPair } from "../keys/rsa_key.ts";
+import { refuseRedirects } from "../transport/redirects.ts";
 import { retrySchedule } from "../transport/retry.ts";
 import { layerRouterKeys, type RouterKeys } from "../transport/router_keys.ts";
 import { layerRouterTransport, type RouterTransport } from "../transport/router_transport.ts";
@@ -108,7 +109,11 @@ const layerOf = (
     attestation: o.attestation,
     pcrBaseline: o.pcrBaseline,
   });
-  const logging = Logger.minimumLogLevel(o.debug ? LogLevel.Debug : LogLevel.Warning);
+  // A failed request is the caller's error, not an "unhandled error" with a stack in the log.
+  const logging = Layer.merge(
+    Logger.minimumLogLevel(o.debug ? LogLevel.Debug : LogLevel.Warning),
+    Layer.setUnhandledErrorLogLevel(Option.none()),
+  );
   return completion.pipe(
     Layer.provideMerge(Layer.mergeAll(cipher, routerKeys, keyRing)),
     Layer.provideMerge(logging),
@@ -125,8 +130,9 @@ const layerOf = (
 export const layerFetchOf = (
   o: ResolvedOptions,
 ): Layer.Layer<NomyoServices, SecurityError | KeyError> => {
-  const http = o.fetch === undefined ? FetchHttpClient.layer : FetchHttpClient.layer.pipe(
-    Layer.provide(Layer.succeed(FetchHttpClient.Fetch, o.fetch)),
+  // Redirects are refused at the fetch too (see refuseRedirects), the caller's fetch included.
+  const http = FetchHttpClient.layer.pipe(
+    Layer.provide(Layer.succeed(FetchHttpClient.Fetch, refuseRedirects(o.fetch))),
   );
   return layerOf(o).pipe(Layer.provide(http));
 };
@@ -162,7 +168,8 @@ export const nomyoLayer = (
 
 /**
  * {@linkcode nomyoLayer} on a fetch-based `HttpClient` (the runtime's `fetch`, or
- * `options.fetch`). Refused options fail (or kill) the layer as in {@linkcode nomyoLayer}.
+ * `options.fetch`), asked never to follow redirects. Refused options fail (or kill) the layer as in
+ * {@linkcode nomyoLayer}.
  *
  * @param options The client's options.
  * @returns A self-contained layer of every client service.

@@ -220,7 +220,8 @@ export const makeSecureCompletion = (
           timeout: overrides.timeout,
         };
         const withFreshRouterKey = Effect.gen(function* () {
-          const routerKey = yield* routerKeys.get(baseUrl);
+          // One attempt: the retry below is the one budget of key fetch and sends.
+          const routerKey = yield* routerKeys.getOnce(baseUrl);
           return yield* attempt(plaintext, pair, routerKey, send).pipe(
             // The router could not open the package: its key changed. Fetch it, try once more.
             Effect.catchIf(isRouterDecryptFailure, () =>

@@ -1,7 +1,8 @@
 /**
  * The routers' public keys, fetched once per base URL and cached, validated (RSA, ≥ 2048 bits,
  * a sound exponent) and optionally pinned to a SHA-256 fingerprint. Concurrent requests share
- * one fetch; a failed fetch is not cached.
+ * one fetch; a failed fetch is not cached. A shared fetch is one attempt: retries belong to
+ * whoever waits for it, so a request spends one retry budget on key fetch and sends together.
  *
  * @module
  */
@@ -15,11 +16,19 @@ export type RouterKeyError = HttpStatusError | APIConnectionError | SecurityErro
 
 /** The router keys in use, per base URL. */
 export interface RouterKeys {
-  /** The key of the router at `baseUrl`: from the cache, or fetched once. */
+  /**
+   * The key of the router at `baseUrl`: from the cache, or fetched, retried on the schedule
+   * (its own budget; for callers outside a request, e.g. `fetchServerPublicKey()`).
+   */
   readonly get: (baseUrl: string) => Effect.Effect<RsaPublicKey, RouterKeyError>;
   /**
-   * Forgets `stale` (when it is still the cached key for `baseUrl`) and gets the key again:
-   * for when the router says it could not decrypt a package after its key changed.
+   * The key of the router at `baseUrl`: from the cache, or one fetch attempt (shared with
+   * concurrent callers), not retried: for a request that retries within its own budget.
+   */
+  readonly getOnce: (baseUrl: string) => Effect.Effect<RsaPublicKey, RouterKeyError>;
+  /**
+   * Forgets `stale` (when it is still the cached key for `baseUrl`) and gets the key again, in
+   * one attempt: for when the router says it could not decrypt a package after its key changed.
    */
   readonly refresh: (
     baseUrl: string,
@@ -38,7 +47,7 @@ export const RouterKeys: Context.Tag<RouterKeys, RouterKeys> = Context.GenericTa
 export interface RouterKeysOptions {
   /** SHA-256 fingerprint (hex, colons allowed) the key must have. */
   readonly pin?: string | undefined;
-  /** Retries of the key fetch itself. */
+  /** Retries of {@linkcode RouterKeys.get} (`getOnce` and `refresh` do not retry). */
   readonly retry: Schedule.Schedule<unknown, unknown>;
 }
 
@@ -70,7 +79,6 @@ export const makeRouterKeys = (
 
   const load = (baseUrl: string): Effect.Effect<RsaPublicKey, RouterKeyError> =>
     transport.fetchPublicKey(baseUrl).pipe(
-      Effect.retry(options.retry),
       Effect.flatMap((pem) =>
         importPublicKeyPem(pem).pipe(
           Effect.mapError((e) =>
@@ -91,10 +99,16 @@ export const makeRouterKeys = (
       ),
     );
 
-  const get = (baseUrl: string): Effect.Effect<RsaPublicKey, RouterKeyError> =>
+  /** Each waiter logs a failure under its own payload id; the fetch fiber itself logs nothing. */
+  const awaitKey = (deferred: Deferred.Deferred<RsaPublicKey, RouterKeyError>) =>
+    Deferred.await(deferred).pipe(
+      Effect.tapError((e) => Effect.logDebug(`router key fetch failed: ${e._tag}: ${e.message}`)),
+    );
+
+  const getOnce = (baseUrl: string): Effect.Effect<RsaPublicKey, RouterKeyError> =>
     Effect.suspend(() => {
       const cached = cache.get(baseUrl);
-      if (cached !== undefined) return Deferred.await(cached.deferred);
+      if (cached !== undefined) return awaitKey(cached.deferred);
       const entry: {
         deferred: Deferred.Deferred<RsaPublicKey, RouterKeyError>;
         key?: RsaPublicKey;
@@ -103,26 +117,33 @@ export const makeRouterKeys = (
       };
       cache.set(baseUrl, entry);
       fetches++;
+      // The fiber hands its outcome to the deferred and never fails itself: an expected
+      // failure is the waiters' to report, not an "unhandled error" of a forked fiber.
       const run = load(baseUrl).pipe(
         Effect.tap((key) => Effect.sync(() => (entry.key = key))),
-        Effect.onExit((exit) => {
-          // A failure is not cached: the next request tries again.
-          if (Exit.isFailure(exit) && cache.get(baseUrl) === entry) cache.delete(baseUrl);
-          return Deferred.done(entry.deferred, exit);
-        }),
+        Effect.onExit((exit) =>
+          Effect.sync(() => {
+            // A failure is not cached: the next attempt fetches again.
+            if (Exit.isFailure(exit) && cache.get(baseUrl) === entry) cache.delete(baseUrl);
+          })
+        ),
+        Effect.intoDeferred(entry.deferred),
       );
-      return Effect.zipRight(Effect.forkIn(run, scope), Deferred.await(entry.deferred));
+      return Effect.zipRight(Effect.forkIn(run, scope), awaitKey(entry.deferred));
     });
+
+  const get = (baseUrl: string): Effect.Effect<RsaPublicKey, RouterKeyError> =>
+    Effect.retry(getOnce(baseUrl), options.retry);
 
   const refresh = (baseUrl: string, stale: RsaPublicKey) =>
     Effect.suspend(() => {
       // Drop the entry only if it still holds the stale key; a fetch under way is awaited.
       const cached = cache.get(baseUrl);
       if (cached?.key?.fingerprint === stale.fingerprint) cache.delete(baseUrl);
-      return get(baseUrl);
+      return getOnce(baseUrl);
     });
 
-  return { get, refresh, fetches: Effect.sync(() => fetches) };
+  return { get, getOnce, refresh, fetches: Effect.sync(() => fetches) };
 };
 
 /**

@@ -6,19 +6,29 @@
  *
  * @module
  */
+import * as FetchHttpClient from "@effect/platform/FetchHttpClient";
 import * as HttpClient from "@effect/platform/HttpClient";
 import type * as HttpClientError from "@effect/platform/HttpClientError";
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest";
-import type * as HttpClientResponse from "@effect/platform/HttpClientResponse";
-import { Clock, Context, Duration, Effect, Layer, Redacted, Stream } from "effect";
+import { Clock, Context, Duration, Effect, Layer, Redacted } from "effect";
 import {
   APIConnectionError,
+  APIConnectionTimeoutError,
   type APIError,
   type HttpStatusError,
   SecurityError,
 } from "../errors.ts";
 import type { SecurityTier } from "../protocol/headers.ts";
-import { parseErrorBody, parseRetryAfter, statusError } from "./status_errors.ts";
+import { browserFetchError, type BrowserPage, browserPage, mixedContentError } from "./browser.ts";
+import { readCapped } from "./read_capped.ts";
+import { checkNotRedirect } from "./redirects.ts";
+import {
+  parseErrorBody,
+  parseRetryAfter,
+  requestIdOf,
+  responseHeaders,
+  statusError,
+} from "./status_errors.ts";
 
 /** What one secure completion attempt sends. */
 export interface SecureRequest {
@@ -72,59 +82,45 @@ export const RouterTransport: Context.Tag<RouterTransport, RouterTransport> = Co
 const MAX_ERROR_BODY_BYTES = 64 * 1024;
 /** A router key PEM is a few kilobytes. */
 const MAX_KEY_BYTES = 64 * 1024;
+/** Every request: no redirects are followed by fetch-based clients (see `redirects.ts`). */
+const NO_REDIRECTS: globalThis.RequestInit = { redirect: "manual" };
 
-const tooLarge = (payloadId: string | undefined, cap: number): SecurityError =>
+const tooLarge = (payloadId: string | undefined, cap: number) => (): SecurityError =>
   new SecurityError({
     reason: "ResponseTooLarge",
     message: `Cannot read response: body exceeds ${cap} bytes`,
     payloadId,
   });
 
-/**
- * Reads a body up to `cap` bytes: a `Content-Length` over the cap is refused before reading,
- * and a stream that grows past it is cut off.
- */
-const readCapped = (
-  response: HttpClientResponse.HttpClientResponse,
-  cap: number,
-  payloadId: string | undefined,
-): Effect.Effect<Uint8Array<ArrayBuffer>, SecurityError | HttpClientError.ResponseError> => {
-  const declared = Number(response.headers["content-length"]);
-  if (Number.isFinite(declared) && declared > cap) {
-    return Effect.fail(tooLarge(payloadId, cap));
-  }
-  return Effect.suspend(() => {
-    const chunks: Uint8Array[] = [];
-    let size = 0;
-    return response.stream.pipe(
-      Stream.runForEach((chunk) => {
-        size += chunk.length;
-        if (size > cap) return Effect.fail(tooLarge(payloadId, cap));
-        chunks.push(chunk);
-        return Effect.void;
-      }),
-      Effect.map(() => {
-        if (chunks.length === 1) return chunks[0] as Uint8Array<ArrayBuffer>;
-        const out = new Uint8Array(size);
-        let offset = 0;
-        for (const chunk of chunks) {
-          out.set(chunk, offset);
-          offset += chunk.length;
-        }
-        return out;
-      }),
-    );
-  });
-};
-
-const connectionError = (payloadId: string | undefined) => (): APIConnectionError =>
+const connectionError = (payloadId: string | undefined): APIConnectionError =>
   new APIConnectionError({
     message: "Cannot reach router: the connection failed or was cut off",
     payloadId,
   });
 
 /**
- * Builds the transport on an `HttpClient`.
+ * The error of a request the platform could not send: a refused redirect (from
+ * `refuseRedirects`), a browser's refusal, or a plain connection failure. The platform's error
+ * (whose request carries the headers) is never kept.
+ */
+const requestFailure = (
+  error: HttpClientError.RequestError,
+  page: BrowserPage | undefined,
+  payloadId: string | undefined,
+): SecurityError | APIConnectionError => {
+  const cause: unknown = error.cause;
+  if (cause instanceof SecurityError && cause.reason === "RedirectRefused") {
+    return new SecurityError({ reason: cause.reason, message: cause.message, payloadId });
+  }
+  if (page !== undefined && cause instanceof TypeError) return browserFetchError(page, payloadId);
+  return connectionError(payloadId);
+};
+
+/**
+ * Builds the transport on an `HttpClient`. Whatever the client, redirects are refused (a
+ * fetch-based client is asked for `redirect: "manual"` through `FetchHttpClient.RequestInit`,
+ * which replaces any `RequestInit` of yours for these requests), and bodies are read within
+ * their caps.
  *
  * @param client The HTTP client (fetch-based by default).
  * @param options Timeout, response cap and user agent.
@@ -142,79 +138,104 @@ export const makeRouterTransport = (
   const defaultTimeout = Duration.decode(options.timeout);
   const timedOut =
     (payloadId: string | undefined, timeout: Duration.Duration) => (): APIConnectionError =>
-      new APIConnectionError({
+      new APIConnectionTimeoutError({
         message: `Cannot complete request: no answer within ${Duration.format(timeout)}`,
         payloadId,
-        timeout: true,
       });
 
   /** Runs one request: 2xx → capped body, else the mapped status error. */
   const exchange = (
     request: HttpClientRequest.HttpClientRequest,
     cap: number,
-    payloadId: string | undefined,
-    securityTier: string | undefined,
+    context: {
+      readonly payloadId?: string | undefined;
+      readonly securityTier?: string | undefined;
+      readonly apiKey?: Redacted.Redacted<string> | undefined;
+      readonly page: BrowserPage | undefined;
+    },
     timeout: Duration.Duration = defaultTimeout,
-  ): Effect.Effect<Uint8Array<ArrayBuffer>, AttemptError> =>
-    Effect.scoped(Effect.gen(function* () {
+  ): Effect.Effect<Uint8Array<ArrayBuffer>, AttemptError> => {
+    const { payloadId, securityTier, page } = context;
+    const blocked = mixedContentError(page, request.url, payloadId);
+    if (blocked !== undefined) return Effect.fail(blocked);
+    return Effect.scoped(Effect.gen(function* () {
       const response = yield* http.execute(request);
+      yield* checkNotRedirect(response, request.url, payloadId);
       if (response.status >= 200 && response.status < 300) {
-        return yield* readCapped(response, cap, payloadId);
+        return yield* readCapped(response, cap, tooLarge(payloadId, cap));
       }
-      const bytes = yield* readCapped(response, MAX_ERROR_BODY_BYTES, payloadId).pipe(
-        Effect.orElseSucceed(() => new Uint8Array(0)),
-      );
+      const bytes = yield* readCapped(
+        response,
+        MAX_ERROR_BODY_BYTES,
+        tooLarge(payloadId, MAX_ERROR_BODY_BYTES),
+      ).pipe(Effect.orElseSucceed(() => new Uint8Array(0)));
       const now = yield* Clock.currentTimeMillis;
-      const retryAfter = parseRetryAfter(response.headers["retry-after"], now);
+      const headers = response.headers;
+      const secrets = context.apiKey === undefined ? [] : [Redacted.value(context.apiKey)];
       return yield* Effect.fail(
         statusError(response.status, parseErrorBody(bytes), {
           payloadId,
-          retryAfter,
+          retryAfter: parseRetryAfter(headers["retry-after"], now),
           securityTier,
+          headers: responseHeaders(headers, secrets),
+          requestID: requestIdOf(headers),
         }),
       );
     })).pipe(
+      Effect.provideService(FetchHttpClient.RequestInit, NO_REDIRECTS),
       Effect.catchTags({
-        RequestError: (_: HttpClientError.RequestError) =>
-          Effect.fail(connectionError(payloadId)()),
+        RequestError: (e: HttpClientError.RequestError) =>
+          Effect.fail(requestFailure(e, page, payloadId)),
         ResponseError: (_: HttpClientError.ResponseError) =>
-          Effect.fail(connectionError(payloadId)()),
+          Effect.fail(connectionError(payloadId)),
       }),
       Effect.timeoutFail({ duration: timeout, onTimeout: timedOut(payloadId, timeout) }),
     );
+  };
 
   const fetchPublicKey = (baseUrl: string) =>
-    exchange(
-      HttpClientRequest.get(`${baseUrl}/pki/public_key`).pipe(
-        HttpClientRequest.setHeaders({ "User-Agent": options.userAgent }),
-      ),
-      MAX_KEY_BYTES,
-      undefined,
-      undefined,
-    ).pipe(Effect.map((bytes) => new TextDecoder().decode(bytes)));
+    Effect.suspend(() => {
+      const page = browserPage();
+      // In a page, a User-Agent header would make this simple GET need a CORS preflight.
+      const get = HttpClientRequest.get(`${baseUrl}/pki/public_key`);
+      return exchange(
+        page === undefined
+          ? get.pipe(HttpClientRequest.setHeaders({ "User-Agent": options.userAgent }))
+          : get,
+        MAX_KEY_BYTES,
+        { page },
+      );
+    }).pipe(Effect.map((bytes) => new TextDecoder().decode(bytes)));
 
-  const send = (request: SecureRequest): Effect.Effect<Uint8Array<ArrayBuffer>, AttemptError> => {
-    const headers: Record<string, string> = {
-      "Content-Type": "application/octet-stream",
-      "X-Payload-ID": request.payloadId,
-      "X-Public-Key": request.publicKeyHeader,
-      "User-Agent": options.userAgent,
-    };
-    if (request.apiKey !== undefined) {
-      headers["Authorization"] = `Bearer ${Redacted.value(request.apiKey)}`;
-    }
-    if (request.securityTier !== undefined) headers["X-Security-Tier"] = request.securityTier;
-    return exchange(
-      HttpClientRequest.post(`${request.baseUrl}/v1/chat/secure_completion`).pipe(
-        HttpClientRequest.setHeaders(headers),
-        HttpClientRequest.bodyUint8Array(request.body, "application/octet-stream"),
-      ),
-      options.maxResponseBytes,
-      request.payloadId,
-      request.securityTier,
-      request.timeout === undefined ? defaultTimeout : Duration.decode(request.timeout),
-    );
-  };
+  const send = (request: SecureRequest): Effect.Effect<Uint8Array<ArrayBuffer>, AttemptError> =>
+    Effect.suspend(() => {
+      const page = browserPage();
+      const headers: Record<string, string> = {
+        "Content-Type": "application/octet-stream",
+        "X-Payload-ID": request.payloadId,
+        "X-Public-Key": request.publicKeyHeader,
+      };
+      // Browsers set their own User-Agent; sending one would need the router to allow it.
+      if (page === undefined) headers["User-Agent"] = options.userAgent;
+      if (request.apiKey !== undefined) {
+        headers["Authorization"] = `Bearer ${Redacted.value(request.apiKey)}`;
+      }
+      if (request.securityTier !== undefined) headers["X-Security-Tier"] = request.securityTier;
+      return exchange(
+        HttpClientRequest.post(`${request.baseUrl}/v1/chat/secure_completion`).pipe(
+          HttpClientRequest.setHeaders(headers),
+          HttpClientRequest.bodyUint8Array(request.body, "application/octet-stream"),
+        ),
+        options.maxResponseBytes,
+        {
+          payloadId: request.payloadId,
+          securityTier: request.securityTier,
+          apiKey: request.apiKey,
+          page,
+        },
+        request.timeout === undefined ? defaultTimeout : Duration.decode(request.timeout),
+      );
+    });
 
   return { fetchPublicKey, send };
 };

@@ -11,6 +11,7 @@ import {
   ForbiddenError,
   type HttpStatusError,
   InvalidRequestError,
+  NotFoundError,
   RateLimitError,
   ServerError,
   ServiceUnavailableError,
@@ -71,16 +72,18 @@ export const statusError = (
     readonly payloadId?: string | undefined;
     readonly retryAfter?: number | undefined;
     readonly securityTier?: string | undefined;
+    readonly headers?: Readonly<Record<string, string>> | undefined;
+    readonly requestID?: string | undefined;
   },
 ): HttpStatusError => {
-  const { payloadId, retryAfter } = context;
+  const { payloadId, retryAfter, headers, requestID } = context;
   const detail = detailOf(body) ?? STATUS_TEXT[status] ?? "unexpected status";
   let message = `Router answered ${status}: ${detail}`;
   // Say why when the cause is almost certainly the tier: the router has no TPM.
   if (status === 503 && context.securityTier === "maximum" && !/tpm/i.test(detail)) {
     message += ' (security_tier "maximum" needs a router with a TPM)';
   }
-  const args: APIErrorArgs = { message, status, body, payloadId, retryAfter };
+  const args: APIErrorArgs = { message, status, body, payloadId, retryAfter, headers, requestID };
   switch (status) {
     case 400:
       return new InvalidRequestError(args);
@@ -88,6 +91,8 @@ export const statusError = (
       return new AuthenticationError(args);
     case 403:
       return new ForbiddenError(args);
+    case 404:
+      return new NotFoundError(args);
     case 429:
       return new RateLimitError(args);
     case 500:
@@ -110,11 +115,129 @@ const RETRIED_STATUSES: ReadonlySet<number> = new Set([429, 500, 502, 503, 504])
  * @returns `true` when it is retried.
  */
 export const isRetryable = (error: unknown): boolean =>
-  error instanceof APIConnectionError ||
+  (error instanceof APIConnectionError && error.retryable) ||
   (error instanceof APIError && RETRIED_STATUSES.has(error.status));
 
+/** Longest header value kept in `APIError.headers`. */
+const MAX_HEADER_CHARS = 1024;
+/** Most headers kept in `APIError.headers`. */
+const MAX_HEADERS = 64;
+/** Headers never kept: they can carry a session credential. */
+const DROPPED_HEADERS: ReadonlySet<string> = new Set(["set-cookie", "set-cookie2"]);
+
 /**
- * Parses `Retry-After`: whole seconds, or an HTTP date (relative to `nowMillis`).
+ * The router's response headers as a plain record for `APIError.headers`: names lowercased, at
+ * most 64 of them, no cookies, no value over 1024 characters, and no value that holds one of
+ * `secrets` (a hostile router could echo the API key back).
+ *
+ * @param headers The response headers.
+ * @param secrets Values that must not appear (the API key of the request).
+ * @returns The record.
+ */
+export const responseHeaders = (
+  headers: Readonly<Record<string, string>>,
+  secrets: ReadonlyArray<string> = [],
+): Record<string, string> => {
+  const out: Record<string, string> = {};
+  let kept = 0;
+  for (const [name, value] of Object.entries(headers)) {
+    if (kept >= MAX_HEADERS) break;
+    const key = name.toLowerCase();
+    if (DROPPED_HEADERS.has(key) || value.length > MAX_HEADER_CHARS) continue;
+    if (
+      secrets.some((secret) => secret !== "" && (value.includes(secret) || key.includes(secret)))
+    ) {
+      continue;
+    }
+    // defineProperty: a header named "__proto__" stays a plain entry.
+    Object.defineProperty(out, key, {
+      value,
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
+    kept++;
+  }
+  return out;
+};
+
+/**
+ * The router's request id (`x-request-id`, as openai-node reads it), when it is a short
+ * printable token.
+ *
+ * @param headers The response headers (names lowercased).
+ * @returns The id, or `undefined`.
+ */
+export const requestIdOf = (headers: Readonly<Record<string, string>>): string | undefined => {
+  const id = Object.hasOwn(headers, "x-request-id") ? headers["x-request-id"] : undefined;
+  return id !== undefined && /^[\x21-\x7e]{1,200}$/.test(id) ? id : undefined;
+};
+
+const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+const DAY = "(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)";
+const LONG_DAY = "(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)";
+const MONTH = `(${MONTHS.join("|")})`;
+const TIME = "(\\d{2}):(\\d{2}):(\\d{2})";
+/** RFC 9110 §5.6.7: IMF-fixdate, obsolete RFC 850 date, asctime date. Case-sensitive. */
+const IMF_FIXDATE = new RegExp(`^${DAY}, (\\d{2}) ${MONTH} (\\d{4}) ${TIME} GMT$`);
+const RFC850_DATE = new RegExp(`^${LONG_DAY}, (\\d{2})-${MONTH}-(\\d{2}) ${TIME} GMT$`);
+const ASCTIME_DATE = new RegExp(`^${DAY} ${MONTH} ([ \\d]\\d) ${TIME} (\\d{4})$`);
+
+/** Milliseconds of a calendar date and time, or `undefined` when a field is out of range. */
+const utcMillis = (
+  year: number,
+  month: number,
+  day: number,
+  hour: number,
+  minute: number,
+  second: number,
+): number | undefined => {
+  if (hour > 23 || minute > 59 || second > 60 || day < 1) return undefined;
+  const at = Date.UTC(year, month, day, hour, minute, Math.min(second, 59));
+  // Date.UTC rolls 31 Feb over into March: refuse instead.
+  return new Date(at).getUTCDate() === day ? at : undefined;
+};
+
+/** Milliseconds of an HTTP-date (RFC 9110), or `undefined` when `text` is not one. */
+const parseHttpDate = (text: string): number | undefined => {
+  let m = IMF_FIXDATE.exec(text);
+  if (m !== null) {
+    return utcMillis(+m[3]!, MONTHS.indexOf(m[2]!), +m[1]!, +m[4]!, +m[5]!, +m[6]!);
+  }
+  m = RFC850_DATE.exec(text);
+  if (m !== null) {
+    // Two-digit years: RFC 9110 reads one more than 50 years ahead as the past century; this
+    // reads 70–99 as 19xx and the rest as 20xx, close enough for a retry delay.
+    const yy = +m[3]!;
+    return utcMillis(
+      yy >= 70 ? 1900 + yy : 2000 + yy,
+      MONTHS.indexOf(m[2]!),
+      +m[1]!,
+      +m[4]!,
+      +m[5]!,
+      +m[6]!,
+    );
+  }
+  m = ASCTIME_DATE.exec(text);
+  if (m !== null) {
+    return utcMillis(+m[6]!, MONTHS.indexOf(m[1]!), +m[2]!.trim(), +m[3]!, +m[4]!, +m[5]!);
+  }
+  return undefined;
+};
+
+/** Optional whitespace is SP and HTAB only (`String.trim` would also take NBSP and more). */
+const trimOws = (value: string): string => {
+  let start = 0;
+  let end = value.length;
+  while (start < end && (value[start] === " " || value[start] === "\t")) start++;
+  while (end > start && (value[end - 1] === " " || value[end - 1] === "\t")) end--;
+  return value.slice(start, end);
+};
+
+/**
+ * Parses `Retry-After` by RFC 9110's grammar only: `delta-seconds` (digits) or an HTTP-date
+ * (relative to `nowMillis`). Anything else (`"2, 3"`, `"1.5"`, `"soon"`, a date in another
+ * format) is treated as absent, never as "now".
  *
  * @param value The header value.
  * @param nowMillis The current time (from Effect's `Clock`, so tests control it).
@@ -125,10 +248,12 @@ export const parseRetryAfter = (
   nowMillis: number,
 ): number | undefined => {
   if (value === undefined) return undefined;
-  const trimmed = value.trim();
-  if (/^\d{1,10}$/.test(trimmed)) return Number(trimmed);
-  // HTTP dates contain a comma or "GMT"; this keeps Date.parse from guessing at junk.
-  if (!/GMT|,/.test(trimmed)) return undefined;
-  const at = Date.parse(trimmed);
-  return Number.isNaN(at) ? undefined : Math.max(0, Math.ceil((at - nowMillis) / 1000));
+  const trimmed = trimOws(value);
+  if (/^\d+$/.test(trimmed)) {
+    // Huge values mean "a long time"; keep them finite (and over any cap).
+    return trimmed.length > 10 ? 2 ** 31 : Number(trimmed);
+  }
+  if (trimmed.length > 40) return undefined;
+  const at = parseHttpDate(trimmed);
+  return at === undefined ? undefined : Math.max(0, Math.ceil((at - nowMillis) / 1000));
 };

@@ -156,6 +156,40 @@ Deno.test("no canary (API key, plaintext, password, key bytes) leaks from any fa
     if (Exit.isSuccess(fromConfig)) errors.push("UNEXPECTED SUCCESS");
     else errors.push(Cause.squash(fromConfig.cause), Cause.pretty(fromConfig.cause));
 
+    // Redirects (with the canaries in the Location), on both endpoints, followed or not.
+    for (const endpoint of ["/pki/public_key", "/v1/chat/secure_completion"]) {
+      const redirecting = Deno.serve(
+        { hostname: "127.0.0.1", port: 0, onListen() {} },
+        (req) =>
+          new URL(req.url).pathname === endpoint
+            ? new Response(null, {
+              status: 307,
+              headers: { location: `${router.url}/${encodeURIComponent(API_KEY + PLAINTEXT)}` },
+            })
+            : new Response(router.publicKeyPem),
+      );
+      for (
+        const fetch of [
+          undefined,
+          (i: RequestInfo | URL, init?: RequestInit) =>
+            globalThis.fetch(i, { ...init, redirect: "follow" }),
+        ]
+      ) {
+        const redirected = new SecureChatCompletion({
+          baseUrl: `http://127.0.0.1:${redirecting.addr.port}`,
+          allowHttp: true,
+          apiKey: API_KEY,
+          keySize: 2048,
+          maxRetries: 1,
+          debug: true,
+          ...(fetch === undefined ? {} : { fetch }),
+        });
+        await collect(redirected.create(ask));
+        await redirected.dispose();
+      }
+      await redirecting.shutdown();
+    }
+
     // Key files: wrong password, world-readable, mismatched public key, garbage to decrypt.
     const keys = new SecureCompletionClient({
       baseUrl: router.url,
@@ -243,7 +277,12 @@ Deno.test("no canary (API key, plaintext, password, key bytes) leaks from any fa
     await Deno.remove(dir, { recursive: true });
   }
 
-  assert.ok(errors.length >= 37, `ran ${errors.length} failure paths`);
+  assert.ok(errors.length >= 41, `ran ${errors.length} failure paths`);
+  assert.equal(
+    errors.filter((e) => e instanceof Error && /redirect/.test(e.message)).length,
+    4,
+    "the four redirect paths failed as redirects",
+  );
   assert.ok(!errors.includes("UNEXPECTED SUCCESS"), "every path failed as intended");
   assert.ok(captured.some((line) => /attempt failed/.test(line)), "debug logging was captured");
   assert.equal(privateKeyLines.length, 6);
