@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { Data } from "effect";
+import * as Data from "effect/Data";
 
 /** The one message of every failure found by the cryptography (no decryption oracle). */
 export const DECRYPTION_FAILED_MESSAGE = "Cannot open package: decryption failed";

@@ -4,7 +4,9 @@
  *
  * @module
  */
-import { Context, type Effect, Layer } from "effect";
+import * as Context from "effect/Context";
+import type * as Effect from "effect/Effect";
+import * as Layer from "effect/Layer";
 import type { AttestationError } from "../errors.ts";
 import {
   type AttestationResult,

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { Effect } from "effect";
+import * as Effect from "effect/Effect";
 import { AttestationError } from "../errors.ts";
 import type { TpmQuoteInfo } from "./tpm_structures.ts";
 

@@ -8,7 +8,8 @@
  *
  * @module
  */
-import { Effect, Encoding } from "effect";
+import * as Effect from "effect/Effect";
+import * as Encoding from "effect/Encoding";
 import { AttestationError } from "../errors.ts";
 import type {
   TpmEccPublic,

@@ -8,7 +8,9 @@
  *
  * @module
  */
-import { Effect, Either, Encoding } from "effect";
+import * as Effect from "effect/Effect";
+import * as Either from "effect/Either";
+import * as Encoding from "effect/Encoding";
 import { AttestationError } from "../errors.ts";
 
 /**

@@ -6,7 +6,10 @@
  *
  * @module
  */
-import { Cause, Effect, Exit, Option } from "effect";
+import * as Cause from "effect/Cause";
+import * as Effect from "effect/Effect";
+import * as Exit from "effect/Exit";
+import * as Option from "effect/Option";
 import { AttestationError, type AttestationErrorReason, NomyoError } from "../errors.ts";
 import { checkBaseline, checkPcrs } from "./pcr.ts";
 import { verifyQuoteSignature } from "./quote_signature.ts";

@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { Effect } from "effect";
+import * as Effect from "effect/Effect";
 import { AttestationError } from "../errors.ts";
 
 /**

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import type { Effect } from "effect";
+import type * as Effect from "effect/Effect";
 import type { AttestationError } from "../errors.ts";
 import { readStructure, TpmParseFailure, type TpmReader } from "./tpm_reader.ts";
 

@@ -5,18 +5,16 @@
  */
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient";
 import type * as HttpClient from "@effect/platform/HttpClient";
-import {
-  Config,
-  ConfigError,
-  Duration,
-  Effect,
-  Either,
-  Layer,
-  Logger,
-  LogLevel,
-  Option,
-  type Redacted,
-} from "effect";
+import * as Config from "effect/Config";
+import * as ConfigError from "effect/ConfigError";
+import * as Duration from "effect/Duration";
+import * as Effect from "effect/Effect";
+import * as Either from "effect/Either";
+import * as Layer from "effect/Layer";
+import * as Logger from "effect/Logger";
+import * as LogLevel from "effect/LogLevel";
+import * as Option from "effect/Option";
+import type * as Redacted from "effect/Redacted";
 import { type HybridCipher, HybridCipherLive } from "../crypto/hybrid_cipher.ts";
 import { makeSecureBytes, SecureBytes, SecureBytesLive } from "../crypto/secure_bytes.ts";
 import type { KeyError, SecurityError } from "../errors.ts";

@@ -10,7 +10,12 @@
  *
  * @module
  */
-import { Effect, Either, ParseResult, Redacted, Schedule, Schema } from "effect";
+import * as Effect from "effect/Effect";
+import * as Either from "effect/Either";
+import * as ParseResult from "effect/ParseResult";
+import * as Redacted from "effect/Redacted";
+import * as Schedule from "effect/Schedule";
+import * as Schema from "effect/Schema";
 import type { AttestationMode } from "./secure_completion.ts";
 import { DEFAULT_BASE_URL, SECURITY_TIERS, type SecurityTier } from "../protocol/headers.ts";
 import { SecurityError } from "../errors.ts";

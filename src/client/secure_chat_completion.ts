@@ -4,7 +4,8 @@
  *
  * @module
  */
-import { Duration, Effect } from "effect";
+import * as Duration from "effect/Duration";
+import * as Effect from "effect/Effect";
 import type { KeyError, SecurityError } from "../errors.ts";
 import type {
   ChatCompletion,

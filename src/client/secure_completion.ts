@@ -5,7 +5,12 @@
  *
  * @module
  */
-import { Context, type Duration, Effect, Layer, Redacted, type Schedule } from "effect";
+import * as Context from "effect/Context";
+import type * as Duration from "effect/Duration";
+import * as Effect from "effect/Effect";
+import * as Layer from "effect/Layer";
+import * as Redacted from "effect/Redacted";
+import type * as Schedule from "effect/Schedule";
 import { verifyAttestationEffect } from "../attestation/tpm_quote.ts";
 import { HybridCipher } from "../crypto/hybrid_cipher.ts";
 import { SecureBytes } from "../crypto/secure_bytes.ts";

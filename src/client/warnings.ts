@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { Either } from "effect";
+import * as Either from "effect/Either";
 import type { SecurityError } from "../errors.ts";
 import { checkBaseUrl } from "../protocol/headers.ts";
 

@@ -13,7 +13,7 @@
  * @module
  */
 import * as AiError from "@effect/ai/AiError";
-import { Option } from "effect";
+import * as Option from "effect/Option";
 import {
   APIConnectionError,
   APIError,

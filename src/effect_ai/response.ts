@@ -8,7 +8,7 @@
 import * as AiError from "@effect/ai/AiError";
 import type * as Response from "@effect/ai/Response";
 import * as AiTool from "@effect/ai/Tool";
-import { Effect } from "effect";
+import * as Effect from "effect/Effect";
 import type { ChatCompletion } from "../protocol/chat.ts";
 import { MODULE } from "./ai_error.ts";
 

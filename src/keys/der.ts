@@ -18,7 +18,7 @@
  *
  * @module
  */
-import { Effect } from "effect";
+import * as Effect from "effect/Effect";
 import { KeyError } from "../errors.ts";
 
 /** Identifier octets of the universal types this module reads and writes. */

@@ -28,7 +28,7 @@
  *
  * @module
  */
-import { Effect } from "effect";
+import * as Effect from "effect/Effect";
 import { KeyError } from "../errors.ts";
 import { wipe } from "../crypto/secure_bytes.ts";
 

@@ -9,7 +9,11 @@
  *
  * @module
  */
-import { Clock, Context, DefaultServices, Duration, Effect } from "effect";
+import * as Clock from "effect/Clock";
+import * as Context from "effect/Context";
+import * as DefaultServices from "effect/DefaultServices";
+import * as Duration from "effect/Duration";
+import * as Effect from "effect/Effect";
 
 /** Effect's own clock, to tell it from a `TestClock` or a caller's clock. */
 const defaultClock: Clock.Clock = Context.get(DefaultServices.liveServices, Clock.Clock);

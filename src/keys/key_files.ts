@@ -35,7 +35,7 @@
  *
  * @module
  */
-import { Effect } from "effect";
+import * as Effect from "effect/Effect";
 import { KeyError } from "../errors.ts";
 import { SecureBytes } from "../crypto/secure_bytes.ts";
 import { type FileStats, keyFileSystem, warnPlainKeyOnce } from "./file_system.ts";

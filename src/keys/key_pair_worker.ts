@@ -15,7 +15,7 @@
  *
  * @module
  */
-import { Effect } from "effect";
+import * as Effect from "effect/Effect";
 
 /** Where {@linkcode generateKeyPairOffThread} generates. */
 export type KeyPairThread = "worker" | "caller";

@@ -6,7 +6,12 @@
  *
  * @module
  */
-import { Context, Effect, Fiber, Layer, Schedule, type Scope } from "effect";
+import * as Context from "effect/Context";
+import * as Effect from "effect/Effect";
+import * as Fiber from "effect/Fiber";
+import * as Layer from "effect/Layer";
+import * as Schedule from "effect/Schedule";
+import type * as Scope from "effect/Scope";
 import type { KeyError } from "../errors.ts";
 import { quote } from "../protocol/headers.ts";
 import { withIdleSleeps } from "./idle_clock.ts";

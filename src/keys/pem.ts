@@ -14,7 +14,9 @@
  *
  * @module
  */
-import { Effect, Either, Encoding } from "effect";
+import * as Effect from "effect/Effect";
+import * as Either from "effect/Either";
+import * as Encoding from "effect/Encoding";
 import { KeyError } from "../errors.ts";
 
 /** The labels this library knows. */

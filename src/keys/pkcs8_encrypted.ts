@@ -21,7 +21,8 @@
  *
  * @module
  */
-import { Effect, type Scope } from "effect";
+import * as Effect from "effect/Effect";
+import type * as Scope from "effect/Scope";
 import { KeyError } from "../errors.ts";
 import { wipe } from "../crypto/secure_bytes.ts";
 import {

@@ -16,7 +16,9 @@
  *
  * @module
  */
-import { Effect, Encoding, type Scope } from "effect";
+import * as Effect from "effect/Effect";
+import * as Encoding from "effect/Encoding";
+import type * as Scope from "effect/Scope";
 import { KeyError } from "../errors.ts";
 import { generateKeyPairOffThread } from "./key_pair_worker.ts";
 import { SecureBytes, wipe } from "../crypto/secure_bytes.ts";

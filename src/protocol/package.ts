@@ -8,7 +8,9 @@
  *
  * @module
  */
-import { Either, type ParseResult, Schema } from "effect";
+import * as Either from "effect/Either";
+import type * as ParseResult from "effect/ParseResult";
+import * as Schema from "effect/Schema";
 import { SecurityError } from "../errors.ts";
 import { isWithinDepth, MAX_JSON_DEPTH } from "./json.ts";
 import { decodeUtf8Strict, decodeUtf8StrictContinued } from "./utf8.ts";

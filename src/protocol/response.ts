@@ -3,7 +3,8 @@
  *
  * @module
  */
-import { Either, Schema } from "effect";
+import * as Either from "effect/Either";
+import * as Schema from "effect/Schema";
 import { SecurityError } from "../errors.ts";
 import {
   type ChatCompletion,

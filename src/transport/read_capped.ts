@@ -8,7 +8,8 @@
  */
 import type * as HttpClientError from "@effect/platform/HttpClientError";
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse";
-import { Effect, Stream } from "effect";
+import * as Effect from "effect/Effect";
+import * as Stream from "effect/Stream";
 
 /** First capacity of the owned buffer when the length is not known. */
 const INITIAL_CAPACITY = 16 * 1024;

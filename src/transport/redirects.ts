@@ -16,7 +16,7 @@
  * @module
  */
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse";
-import { Effect } from "effect";
+import * as Effect from "effect/Effect";
 import { SecurityError } from "../errors.ts";
 
 const REFUSED = "the protocol has none and redirects are refused";

@@ -4,7 +4,8 @@
  *
  * @module
  */
-import { Duration, Schedule } from "effect";
+import * as Duration from "effect/Duration";
+import * as Schedule from "effect/Schedule";
 import { APIError } from "../errors.ts";
 import { isRetryable } from "./status_errors.ts";
 

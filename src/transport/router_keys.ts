@@ -6,7 +6,14 @@
  *
  * @module
  */
-import { Context, Deferred, Effect, Exit, FiberId, Layer, type Schedule, type Scope } from "effect";
+import * as Context from "effect/Context";
+import * as Deferred from "effect/Deferred";
+import * as Effect from "effect/Effect";
+import * as Exit from "effect/Exit";
+import * as FiberId from "effect/FiberId";
+import * as Layer from "effect/Layer";
+import type * as Schedule from "effect/Schedule";
+import type * as Scope from "effect/Scope";
 import { type APIConnectionError, type HttpStatusError, SecurityError } from "../errors.ts";
 import { importPublicKeyPem, type RsaPublicKey } from "../keys/rsa_key.ts";
 import { RouterTransport } from "./router_transport.ts";

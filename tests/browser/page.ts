@@ -8,7 +8,8 @@
  * - the client's key pair was made in the page, non-extractable (a spy on
  *   `crypto.subtle.generateKey`, and `exportKey` refused);
  * - `keyDir` fails with `KeyError` `"Unavailable"` and its message;
- * - the router served without `--cors` fails with `APIConnectionError`;
+ * - the router served without `--cors` fails with an `APIConnectionError` that names CORS and
+ *   is not retryable;
  * - `ask()` of examples/browser/app.ts answers through the router with `--cors`.
  *
  * No DOM types are used, so `deno check` checks this file with the rest of tests/.
@@ -129,8 +130,11 @@ const corsOffFails = async (): Promise<string> => {
     await client.create({ model: "echo", messages: [{ role: "user", content: "refused" }] });
   } catch (e) {
     const ms = (performance.now() - started).toFixed(0);
-    if ((e as { name?: string }).name !== "APIConnectionError") throw e;
-    return `${describe(e)} (after ${ms} ms)`;
+    const error = e as { name?: string; message?: string; retryable?: unknown };
+    if (error.name !== "APIConnectionError") throw e;
+    if (!/CORS/.test(error.message ?? "")) fail(`the error does not name CORS: ${describe(e)}`);
+    if (error.retryable !== false) fail(`the error is retryable (${String(error.retryable)})`);
+    return `${describe(e)}, retryable false (after ${ms} ms)`;
   }
   return fail("a router without CORS answered a cross-origin page");
 };
@@ -147,7 +151,7 @@ for (
     ["encrypted round trip to the router with --cors", roundTrip],
     ["keys made in the page, non-extractable", keysInPage],
     ["keyDir refused with its clear error", keyDirRefused],
-    ["router without CORS fails with APIConnectionError", corsOffFails],
+    ["router without CORS fails with APIConnectionError naming CORS, not retryable", corsOffFails],
     ["examples/browser ask()", exampleAsk],
   ] as const
 ) {
