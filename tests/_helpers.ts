@@ -90,3 +90,37 @@ export const untilLent = (
       yield* Effect.sleep("1 millis");
     }
   });
+
+/**
+ * A client `fetch` that answers the completion endpoint with `answer()` (a redirect, an error
+ * with router headers, …) and passes every other request (the router key) to the real `fetch`.
+ * Counts the completion requests it answered.
+ */
+export const answeringCompletions = (
+  answer: () => Response,
+): { readonly fetch: typeof fetch; readonly calls: () => number } => {
+  let calls = 0;
+  const fake = (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
+    const url = input instanceof Request ? input.url : String(input);
+    if (!new URL(url).pathname.endsWith("/chat/secure_completion")) return fetch(input, init);
+    calls++;
+    return Promise.resolve(answer());
+  };
+  return { fetch: fake as typeof fetch, calls: () => calls };
+};
+
+/** Runs `body` with `console[method]` captured (not printed); gives the lines it printed. */
+export const captureConsole = async (
+  method: "warn" | "error" | "log" | "debug",
+  body: () => unknown,
+): Promise<string[]> => {
+  const lines: string[] = [];
+  const original = console[method];
+  console[method] = (...args: unknown[]) => void lines.push(args.map(String).join(" "));
+  try {
+    await body();
+  } finally {
+    console[method] = original;
+  }
+  return lines;
+};
