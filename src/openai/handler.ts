@@ -9,7 +9,7 @@
 import type { ChatCompletion, ChatCompletionRequest } from "../protocol/chat.ts";
 import { MAX_PLAINTEXT_BYTES } from "../protocol/headers.ts";
 import { chunksOf } from "./chunks.ts";
-import { errorResponse, fetchFailure, libraryErrorResponse } from "./errors.ts";
+import { errorResponse, fetchFailure, libraryErrorResponse, requestIdHeaders } from "./errors.ts";
 import { SSE_HEADERS, sseBody } from "./sse.ts";
 
 /** What the handler needs from a client: one encrypted, non-streaming completion. */
@@ -110,7 +110,8 @@ const bearerToken = (authorization: string | null): string | undefined => {
  *   streaming); `api_key` and `base_url` are refused (a caller of a proxy must not redirect
  *   the client's key to another router). The API key is the client's when it has one, else
  *   the request's `Authorization: Bearer` value. The request's signal cancels.
- * - The answer is the completion as JSON (with `_metadata`, and `x-request-id` = payload id),
+ * - The answer is the completion as JSON (with `_metadata`, and `x-request-id` and
+ *   `x-payload-id` = payload id),
  *   or with `stream: true` an OpenAI event stream (see `completionToChunks`).
  * - Errors: see `libraryErrorResponse`; bad JSON 400, too large 413, anything else 404.
  *   Failures without a status reject, as `fetch` does (see `fetchFailure`); an abort rejects
@@ -193,7 +194,7 @@ export const makeOpenAIHandler = (backend: CompletionBackend): OpenAIHandler => 
     if (answer === undefined) throw fetchFailure(error);
     return answer;
   }
-  const headers = { "x-request-id": completion._metadata.payload_id };
+  const headers = requestIdHeaders({ payloadId: completion._metadata.payload_id });
   if (stream === true) {
     const includeUsage = isRecord(streamOptions) && streamOptions.include_usage === true;
     return new Response(sseBody(chunksOf(completion, { includeUsage })), {
