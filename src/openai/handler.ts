@@ -8,6 +8,7 @@
  */
 import type { ChatCompletion, ChatCompletionRequest } from "../protocol/chat.ts";
 import { MAX_PLAINTEXT_BYTES } from "../protocol/headers.ts";
+import { parseJsonBounded } from "../protocol/json.ts";
 import { chunksOf } from "./chunks.ts";
 import { errorResponse, fetchFailure, libraryErrorResponse, requestIdHeaders } from "./errors.ts";
 import { SSE_HEADERS, sseBody } from "./sse.ts";
@@ -35,9 +36,6 @@ export type OpenAIHandler = (request: Request) => Promise<Response>;
 
 /** The largest request body read: the protocol's plaintext limit. */
 export const MAX_REQUEST_BYTES: number = MAX_PLAINTEXT_BYTES;
-/** JSON deeper than this is refused (serializing it again would overflow the stack). */
-export const MAX_JSON_DEPTH = 256;
-
 const notFound = (): Response =>
   errorResponse(
     404,
@@ -74,23 +72,6 @@ const readCapped = async (
     part.fill(0); // the prompt: do not leave copies behind
   }
   return bytes;
-};
-
-/** The nesting depth of JSON text, counted without recursion; strings skipped. */
-export const jsonDepth = (text: string): number => {
-  let depth = 0;
-  let max = 0;
-  let inString = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (inString) {
-      if (c === 0x5c) i++; // backslash: skip the escaped char
-      else if (c === 0x22) inString = false;
-    } else if (c === 0x22) inString = true;
-    else if (c === 0x5b || c === 0x7b) max = Math.max(max, ++depth);
-    else if (c === 0x5d || c === 0x7d) depth--;
-  }
-  return max;
 };
 
 const isRecord = (value: unknown): value is Record<string, unknown> =>
@@ -140,10 +121,12 @@ export const makeOpenAIHandler = (backend: CompletionBackend): OpenAIHandler => 
   }
   let parsed: unknown;
   try {
-    const text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
-    parsed = jsonDepth(text) > MAX_JSON_DEPTH ? undefined : JSON.parse(text);
+    // The one depth bound of every parser (`MAX_JSON_DEPTH`): re-serializing deeper JSON would
+    // overflow the stack.
+    const bounded = parseJsonBounded(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
+    parsed = bounded.ok ? bounded.value : undefined;
   } catch {
-    parsed = undefined;
+    parsed = undefined; // not UTF-8
   } finally {
     bytes.fill(0);
   }

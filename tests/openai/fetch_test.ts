@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import { SecureChatCompletion } from "../../src/client/secure_chat_completion.ts";
 import { MAX_PLAINTEXT_BYTES } from "../../src/protocol/headers.ts";
+import { MAX_JSON_DEPTH } from "../../src/protocol/json.ts";
 import {
   ask,
   assertSealed,
@@ -209,6 +210,8 @@ Deno.test("client.fetch answers 400 to a body that is not a JSON object", async 
       JSON.stringify({ model: "m" }),
       "[".repeat(100_000) + "]".repeat(100_000),
       `{"model":"m","messages":[],"x":${"[".repeat(300)}${"]".repeat(300)}}`,
+      // One bound for every parser: deeper than MAX_JSON_DEPTH (the object itself is depth 1).
+      `{"model":"m","messages":[],"x":${"[".repeat(MAX_JSON_DEPTH)}${"]".repeat(MAX_JSON_DEPTH)}}`,
     ];
     for (const body of bodies) {
       const response = await post(client, body);
@@ -221,6 +224,17 @@ Deno.test("client.fetch answers 400 to a body that is not a JSON object", async 
     });
     assert.equal(invalidUtf8.status, 400);
     assert.equal(router.requests.length, 0);
+  });
+});
+
+Deno.test("client.fetch accepts a body nested exactly MAX_JSON_DEPTH deep", async () => {
+  await withClient(async (client, router) => {
+    const deep = "[".repeat(MAX_JSON_DEPTH - 1) + "]".repeat(MAX_JSON_DEPTH - 1);
+    const body = `{"model":"m","messages":[{"role":"user","content":"a"}],"x":${deep}}`;
+    const response = await post(client, body);
+    assert.equal(response.status, 200);
+    await response.body?.cancel();
+    assert.equal(completions(router).length, 1);
   });
 });
 
