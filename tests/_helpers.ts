@@ -109,18 +109,27 @@ export const answeringCompletions = (
   return { fetch: fake as typeof fetch, calls: () => calls };
 };
 
-/** Runs `body` with `console[method]` captured (not printed); gives the lines it printed. */
+/** The console methods {@linkcode captureConsole} can capture. */
+export type ConsoleLevel = "log" | "info" | "warn" | "error" | "debug" | "trace";
+
+/**
+ * Runs `body` with the console methods of `levels` captured (not printed) and gives the lines
+ * they printed, in order (a non-string argument as `Deno.inspect` shows it).
+ */
 export const captureConsole = async (
-  method: "warn" | "error" | "log" | "debug",
+  levels: ReadonlyArray<ConsoleLevel>,
   body: () => unknown,
 ): Promise<string[]> => {
   const lines: string[] = [];
-  const original = console[method];
-  console[method] = (...args: unknown[]) => void lines.push(args.map(String).join(" "));
+  const original = { ...console };
+  for (const level of levels) {
+    console[level] = (...args: unknown[]) =>
+      void lines.push(args.map((a) => typeof a === "string" ? a : Deno.inspect(a)).join(" "));
+  }
   try {
     await body();
   } finally {
-    console[method] = original;
+    Object.assign(console, original);
   }
   return lines;
 };
