@@ -18,7 +18,7 @@ const client = new SecureChatCompletion({
   keySize: 2048,
 });
 const body = JSON.stringify({ model: "m", messages: [{ role: "user", content: "hi" }] });
-const post = (signal?: AbortSignal): Promise<Response> =>
+const post = (signal: AbortSignal | null = null): Promise<Response> =>
   client.fetch("http://nomyo.invalid/v1/chat/completions", { method: "POST", body, signal });
 if (url !== undefined && mode === "abort-first") {
   const aborted = await post(AbortSignal.timeout(1)).then(() => "answered", (e: Error) => e.name);
