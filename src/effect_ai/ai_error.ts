@@ -4,7 +4,7 @@
  *
  * | client error | `AiError` |
  * |---|---|
- * | `APIError` and its subclasses (a router status) | `HttpResponseError`, reason `StatusCode`, `response.status` |
+ * | `APIError` and its subclasses (a router status) | `HttpResponseError`, reason `StatusCode`, `response.status`, `response.headers` with `retry-after` and the router's `x-request-id` when sent |
  * | `APIConnectionError` (unreachable, broken, timed out) | `HttpRequestError`, reason `Transport` |
  * | `SecurityError` `RedirectRefused` (the router redirected; nothing was followed) | `HttpRequestError`, reason `Transport` |
  * | `SecurityError` refusing the request (`InsecureTransport`, `HeaderInjection`, `InvalidSecurityTier`, `PayloadTooLarge`) | `MalformedInput` |
@@ -82,9 +82,10 @@ const messageOf = (error: unknown): string =>
 export const toAiError = (method: string, error: unknown): AiError.AiError => {
   const common = { module: MODULE, method, description: messageOf(error) };
   if (error instanceof APIError) {
-    const headers: Record<string, string> = error.retryAfter === undefined
-      ? {}
-      : { "retry-after": String(error.retryAfter) };
+    // What a caller acts on (the wait) and quotes (the router's request id); not every header.
+    const headers: Record<string, string> = {};
+    if (error.retryAfter !== undefined) headers["retry-after"] = String(error.retryAfter);
+    if (error.requestID !== undefined) headers["x-request-id"] = error.requestID;
     // HttpResponseError has no `cause` field in its schema; the Error's own `cause` carries it.
     const props = {
       ...common,

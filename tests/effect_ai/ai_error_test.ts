@@ -179,3 +179,20 @@ Deno.test("toAiError() places every SecurityError reason: none falls to UnknownE
     assert.equal(error.cause, original);
   }
 });
+
+Deno.test("a router status carries the router's x-request-id into the HttpResponseError", async () => {
+  const router = answeringCompletions(() =>
+    new Response('{"detail":"slow down"}', {
+      status: 429,
+      headers: { "retry-after": "2", "x-request-id": "req_ai_1", "set-cookie": "s=1" },
+    })
+  );
+  await withModel(async ({ live }) => {
+    const error = await failWith(live);
+    assert.ok(error._tag === "HttpResponseError");
+    assert.equal(error.response.status, 429);
+    assert.deepEqual(error.response.headers, { "retry-after": "2", "x-request-id": "req_ai_1" });
+    assert.ok(error.cause instanceof RateLimitError);
+    assertNoSecret(error);
+  }, { client: { apiKey: SECRET_KEY, fetch: router.fetch } });
+});
