@@ -90,3 +90,46 @@ export const untilLent = (
       yield* Effect.sleep("1 millis");
     }
   });
+
+/**
+ * A client `fetch` that answers the completion endpoint with `answer()` (a redirect, an error
+ * with router headers, …) and passes every other request (the router key) to the real `fetch`.
+ * Counts the completion requests it answered.
+ */
+export const answeringCompletions = (
+  answer: () => Response,
+): { readonly fetch: typeof fetch; readonly calls: () => number } => {
+  let calls = 0;
+  const fake = (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
+    const url = input instanceof Request ? input.url : String(input);
+    if (!new URL(url).pathname.endsWith("/chat/secure_completion")) return fetch(input, init);
+    calls++;
+    return Promise.resolve(answer());
+  };
+  return { fetch: fake as typeof fetch, calls: () => calls };
+};
+
+/** The console methods {@linkcode captureConsole} can capture. */
+export type ConsoleLevel = "log" | "info" | "warn" | "error" | "debug" | "trace";
+
+/**
+ * Runs `body` with the console methods of `levels` captured (not printed) and gives the lines
+ * they printed, in order (a non-string argument as `Deno.inspect` shows it).
+ */
+export const captureConsole = async (
+  levels: ReadonlyArray<ConsoleLevel>,
+  body: () => unknown,
+): Promise<string[]> => {
+  const lines: string[] = [];
+  const original = { ...console };
+  for (const level of levels) {
+    console[level] = (...args: unknown[]) =>
+      void lines.push(args.map((a) => typeof a === "string" ? a : Deno.inspect(a)).join(" "));
+  }
+  try {
+    await body();
+  } finally {
+    Object.assign(console, original);
+  }
+  return lines;
+};

@@ -4,11 +4,14 @@
  *
  * | client error | `AiError` |
  * |---|---|
- * | `APIError` and its subclasses (a router status) | `HttpResponseError`, reason `StatusCode`, `response.status` |
+ * | `APIError` and its subclasses (a router status) | `HttpResponseError`, reason `StatusCode`, `response.status`, `response.headers` with `retry-after` and the router's `x-request-id` when sent |
  * | `APIConnectionError` (unreachable, broken, timed out) | `HttpRequestError`, reason `Transport` |
+ * | `SecurityError` `RedirectRefused` (the router redirected; nothing was followed) | `HttpRequestError`, reason `Transport` |
  * | `SecurityError` refusing the request (`InsecureTransport`, `HeaderInjection`, `InvalidSecurityTier`, `PayloadTooLarge`) | `MalformedInput` |
  * | `SecurityError` refusing the answer (`MalformedPackage`, `DecryptionFailed`, `MalformedPlaintext`, `ResponseTooLarge`) | `MalformedOutput` |
- * | anything else (`KeyError`, `AttestationError`, a router key refused, …) | `UnknownError` |
+ * | anything else (`KeyError`, `AttestationError`, `SecurityError` `KeyRejected`, `FingerprintMismatch`, `EncryptionFailed`) | `UnknownError` |
+ *
+ * The `SecurityError` rows are one `Record` over every reason, so a new reason must be placed.
  *
  * @module
  */
@@ -27,19 +30,35 @@ export const MODULE = "NomyoLanguageModel";
 /** The endpoint every completion goes to (the router's host is the client's concern). */
 const COMPLETION_PATH = "/v1/chat/secure_completion";
 
-const REQUEST_REFUSALS: ReadonlySet<SecurityErrorReason> = new Set<SecurityErrorReason>([
-  "InsecureTransport",
-  "HeaderInjection",
-  "InvalidSecurityTier",
-  "PayloadTooLarge",
-]);
+/** What a `SecurityError` becomes, by the side of the exchange it refused. */
+type SecurityErrorKind =
+  /** The request was refused before it was sent. */
+  | "input"
+  /** The answer was refused. */
+  | "output"
+  /** The transport was refused: the request reached no answer (a redirect is not followed). */
+  | "transport"
+  /** Neither: the router's key was refused, or the cipher failed. */
+  | "unknown";
 
-const ANSWER_REFUSALS: ReadonlySet<SecurityErrorReason> = new Set<SecurityErrorReason>([
-  "MalformedPackage",
-  "DecryptionFailed",
-  "MalformedPlaintext",
-  "ResponseTooLarge",
-]);
+/**
+ * Every reason, by kind. A `Record` over `SecurityErrorReason`, so a new reason does not
+ * compile until it is placed here (it can never fall to `UnknownError` unseen).
+ */
+const SECURITY_ERROR_KIND: Readonly<Record<SecurityErrorReason, SecurityErrorKind>> = {
+  InsecureTransport: "input",
+  HeaderInjection: "input",
+  InvalidSecurityTier: "input",
+  PayloadTooLarge: "input",
+  MalformedPackage: "output",
+  DecryptionFailed: "output",
+  MalformedPlaintext: "output",
+  ResponseTooLarge: "output",
+  RedirectRefused: "transport",
+  KeyRejected: "unknown",
+  FingerprintMismatch: "unknown",
+  EncryptionFailed: "unknown",
+};
 
 /** Request details without headers: the `Authorization` header never reaches an error. */
 const requestDetails = {
@@ -63,9 +82,10 @@ const messageOf = (error: unknown): string =>
 export const toAiError = (method: string, error: unknown): AiError.AiError => {
   const common = { module: MODULE, method, description: messageOf(error) };
   if (error instanceof APIError) {
-    const headers: Record<string, string> = error.retryAfter === undefined
-      ? {}
-      : { "retry-after": String(error.retryAfter) };
+    // What a caller acts on (the wait) and quotes (the router's request id); not every header.
+    const headers: Record<string, string> = {};
+    if (error.retryAfter !== undefined) headers["retry-after"] = String(error.retryAfter);
+    if (error.requestID !== undefined) headers["x-request-id"] = error.requestID;
     // HttpResponseError has no `cause` field in its schema; the Error's own `cause` carries it.
     const props = {
       ...common,
@@ -76,7 +96,8 @@ export const toAiError = (method: string, error: unknown): AiError.AiError => {
     };
     return new AiError.HttpResponseError(props, { disableValidation: true });
   }
-  if (error instanceof APIConnectionError) {
+  const kind = error instanceof SecurityError ? SECURITY_ERROR_KIND[error.reason] : undefined;
+  if (error instanceof APIConnectionError || kind === "transport") {
     return new AiError.HttpRequestError({
       ...common,
       reason: "Transport",
@@ -84,11 +105,7 @@ export const toAiError = (method: string, error: unknown): AiError.AiError => {
       cause: error,
     });
   }
-  if (error instanceof SecurityError && REQUEST_REFUSALS.has(error.reason)) {
-    return new AiError.MalformedInput({ ...common, cause: error });
-  }
-  if (error instanceof SecurityError && ANSWER_REFUSALS.has(error.reason)) {
-    return new AiError.MalformedOutput({ ...common, cause: error });
-  }
+  if (kind === "input") return new AiError.MalformedInput({ ...common, cause: error });
+  if (kind === "output") return new AiError.MalformedOutput({ ...common, cause: error });
   return new AiError.UnknownError({ ...common, cause: error });
 };

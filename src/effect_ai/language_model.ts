@@ -90,6 +90,52 @@ export interface LayerOptions {
   readonly config?: Omit<Config, "model"> | undefined;
 }
 
+/** Every key of a `Config`: a `Record` over them, so the compiler keeps the list whole. */
+const CONFIG_KEYS: Readonly<Record<keyof Config, true>> = {
+  model: true,
+  params: true,
+  apiKey: true,
+  baseUrl: true,
+  securityTier: true,
+  timeout: true,
+  payloadId: true,
+};
+
+/** Lower case, without `_`, `-` or spaces: `security_tier` is `securityTier`. */
+const fold = (key: string): string => key.toLowerCase().replace(/[_\-\s]/g, "");
+
+/** Every key of {@linkcode LayerOptions}. */
+const LAYER_KEYS: Readonly<Record<keyof LayerOptions, true>> = { model: true, config: true };
+
+/**
+ * Refuses settings with a key they do not have, as the client's options are refused: a typo
+ * such as `securitytier` or `base_url`, or a setting outside `config`, would otherwise be
+ * dropped, and the call sent at the default tier or to the default router. Caller misuse: the
+ * effect dies with a `TypeError` that names the key.
+ */
+const checkKeys = (
+  value: unknown,
+  known: Readonly<Record<string, true>>,
+  what: string,
+): Effect.Effect<void> => {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    return Effect.die(new TypeError(`Cannot use ${what}: they must be an object`));
+  }
+  const unknown = Object.keys(value).find((key) => !Object.hasOwn(known, key));
+  if (unknown === undefined) return Effect.void;
+  const names = Object.keys(known);
+  const meant = names.find((name) => fold(name) === fold(unknown)) ??
+    (Object.hasOwn(CONFIG_KEYS, unknown) ? `config.${unknown}` : undefined);
+  return Effect.die(
+    new TypeError(
+      `Cannot use ${what}: unknown option ${JSON.stringify(unknown.slice(0, 64))}` +
+        (meant === undefined
+          ? ` (the options are ${names.join(", ")})`
+          : ` (did you mean "${meant}"?)`),
+    ),
+  );
+};
+
 /** Later settings win; `params` are merged key by key. */
 const mergeConfig = (base: Config, over: Config): Config => ({
   ...base,
@@ -164,6 +210,8 @@ export const make = (
   Effect.gen(function* () {
     const completions = yield* SecureCompletion;
     const defaults: Config = options.config ?? {};
+    yield* checkKeys(options, LAYER_KEYS, "language model options");
+    yield* checkKeys(defaults, CONFIG_KEYS, "language model settings");
 
     const complete = (
       method: string,
@@ -241,7 +289,8 @@ export const model = (
   AiModel.make("nomyo", layer({ model, config }));
 
 /**
- * Runs `self` with settings over those in context (and those of the layer).
+ * Runs `self` with settings over those in context (and those of the layer). An unknown key
+ * (e.g. `security_tier` for `securityTier`) is a `TypeError`: the effect dies with it.
  *
  * @example
  * ```ts
@@ -269,7 +318,10 @@ export const withConfigOverride: {
   2,
   <A, E, R>(self: Effect.Effect<A, E, R>, overrides: Config): Effect.Effect<A, E, R> =>
     Effect.flatMap(
-      Effect.serviceOption(Config),
+      Effect.zipRight(
+        checkKeys(overrides, CONFIG_KEYS, "language model settings"),
+        Effect.serviceOption(Config),
+      ),
       (current) =>
         Effect.provideService(
           self,

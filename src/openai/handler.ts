@@ -8,8 +8,9 @@
  */
 import type { ChatCompletion, ChatCompletionRequest } from "../protocol/chat.ts";
 import { MAX_PLAINTEXT_BYTES } from "../protocol/headers.ts";
+import { parseJsonBounded } from "../protocol/json.ts";
 import { chunksOf } from "./chunks.ts";
-import { errorResponse, fetchFailure, libraryErrorResponse } from "./errors.ts";
+import { errorResponse, fetchFailure, libraryErrorResponse, requestIdHeaders } from "./errors.ts";
 import { SSE_HEADERS, sseBody } from "./sse.ts";
 
 /** What the handler needs from a client: one encrypted, non-streaming completion. */
@@ -35,9 +36,6 @@ export type OpenAIHandler = (request: Request) => Promise<Response>;
 
 /** The largest request body read: the protocol's plaintext limit. */
 export const MAX_REQUEST_BYTES: number = MAX_PLAINTEXT_BYTES;
-/** JSON deeper than this is refused (serializing it again would overflow the stack). */
-export const MAX_JSON_DEPTH = 256;
-
 const notFound = (): Response =>
   errorResponse(
     404,
@@ -76,23 +74,6 @@ const readCapped = async (
   return bytes;
 };
 
-/** The nesting depth of JSON text, counted without recursion; strings skipped. */
-export const jsonDepth = (text: string): number => {
-  let depth = 0;
-  let max = 0;
-  let inString = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (inString) {
-      if (c === 0x5c) i++; // backslash: skip the escaped char
-      else if (c === 0x22) inString = false;
-    } else if (c === 0x22) inString = true;
-    else if (c === 0x5b || c === 0x7b) max = Math.max(max, ++depth);
-    else if (c === 0x5d || c === 0x7d) depth--;
-  }
-  return max;
-};
-
 const isRecord = (value: unknown): value is Record<string, unknown> =>
   typeof value === "object" && value !== null && !Array.isArray(value);
 
@@ -110,7 +91,8 @@ const bearerToken = (authorization: string | null): string | undefined => {
  *   streaming); `api_key` and `base_url` are refused (a caller of a proxy must not redirect
  *   the client's key to another router). The API key is the client's when it has one, else
  *   the request's `Authorization: Bearer` value. The request's signal cancels.
- * - The answer is the completion as JSON (with `_metadata`, and `x-request-id` = payload id),
+ * - The answer is the completion as JSON (with `_metadata`, and `x-request-id` and
+ *   `x-payload-id` = payload id),
  *   or with `stream: true` an OpenAI event stream (see `completionToChunks`).
  * - Errors: see `libraryErrorResponse`; bad JSON 400, too large 413, anything else 404.
  *   Failures without a status reject, as `fetch` does (see `fetchFailure`); an abort rejects
@@ -139,10 +121,12 @@ export const makeOpenAIHandler = (backend: CompletionBackend): OpenAIHandler => 
   }
   let parsed: unknown;
   try {
-    const text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
-    parsed = jsonDepth(text) > MAX_JSON_DEPTH ? undefined : JSON.parse(text);
+    // The one depth bound of every parser (`MAX_JSON_DEPTH`): re-serializing deeper JSON would
+    // overflow the stack.
+    const bounded = parseJsonBounded(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
+    parsed = bounded.ok ? bounded.value : undefined;
   } catch {
-    parsed = undefined;
+    parsed = undefined; // not UTF-8
   } finally {
     bytes.fill(0);
   }
@@ -193,7 +177,7 @@ export const makeOpenAIHandler = (backend: CompletionBackend): OpenAIHandler => 
     if (answer === undefined) throw fetchFailure(error);
     return answer;
   }
-  const headers = { "x-request-id": completion._metadata.payload_id };
+  const headers = requestIdHeaders({ payloadId: completion._metadata.payload_id });
   if (stream === true) {
     const includeUsage = isRecord(streamOptions) && streamOptions.include_usage === true;
     return new Response(sseBody(chunksOf(completion, { includeUsage })), {

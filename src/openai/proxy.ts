@@ -122,7 +122,7 @@ const corsHeaders = (req: IncomingMessage): Record<string, string> => {
     "access-control-allow-headers": typeof asked === "string"
       ? asked
       : "content-type, authorization",
-    "access-control-expose-headers": "x-request-id, retry-after",
+    "access-control-expose-headers": "x-request-id, x-payload-id, retry-after",
     vary: "origin",
   };
 };

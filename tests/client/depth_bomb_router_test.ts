@@ -1,11 +1,9 @@
 /**
- * Depth bombs through the public API: a hostile router (a small node:http server) answers
+ * Depth bombs through the public API: a hostile router (tests/transport/_hostile_server.ts) answers
  * `SecureChatCompletion.create()` with a package, a sealed plaintext, a `_metadata` or an error
  * body nested 10^5 deep. Each is a typed error (never `NomyoError` "Unexpected failure").
  */
 import assert from "node:assert/strict";
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
 import { Effect, Layer } from "effect";
 import { SecureChatCompletion } from "../../src/client/secure_chat_completion.ts";
 import { HybridCipher, HybridCipherLive } from "../../src/crypto/hybrid_cipher.ts";
@@ -14,6 +12,7 @@ import { InvalidRequestError, NomyoError, SecurityError } from "../../src/errors
 import { generateRouterKey, importCallerKey } from "../../src/testing/router_keys.ts";
 import { prng } from "../_helpers.ts";
 import { nested } from "../protocol/_nested.ts";
+import { type HostileServer, startHostileServer } from "../transport/_hostile_server.ts";
 
 const DEPTH = 100_000;
 const bomb = (shape: "array" | "object" | "mixed") => nested(DEPTH, prng(7), shape);
@@ -33,29 +32,25 @@ const completion = (mode: Mode) =>
 
 const layer = HybridCipherLive.pipe(Layer.provide(SecureBytesLive));
 
+const json = (status: number, body: string): Response =>
+  new Response(body, { status, headers: { "content-type": "application/json" } });
+
 /** A router that answers every completion with the bomb of `mode`. */
-const startHostileRouter = async (mode: Mode) => {
+const startHostileRouter = async (mode: Mode): Promise<HostileServer> => {
   const key = await generateRouterKey(2048);
-  const read = async (req: IncomingMessage) => {
-    for await (const _ of req) { /* drain */ }
-  };
-  const answer = async (req: IncomingMessage, res: ServerResponse) => {
-    await read(req);
-    if (req.url === "/pki/public_key") return res.end(key.publicKeyPem);
-    if (mode === "error-body") {
-      res.writeHead(400, { "content-type": "application/json" });
-      return res.end(`{"detail":${bomb("array")}}`);
-    }
-    res.writeHead(200, { "content-type": "application/json" });
+  return startHostileServer(async (req) => {
+    if (req.path === "/pki/public_key") return new Response(key.publicKeyPem);
+    if (mode === "error-body") return json(400, `{"detail":${bomb("array")}}`);
     if (mode === "package") {
-      return res.end(
+      return json(
+        200,
         `{"version":"1.0","algorithm":"hybrid-aes256-rsa4096","encrypted_payload":${
           bomb("mixed")
         },"encrypted_aes_key":"AAAA"}`,
       );
     }
     const callerKey = await importCallerKey(String(req.headers["x-public-key"]));
-    if (typeof callerKey === "string") return res.end("{}");
+    if (typeof callerKey === "string") return json(200, "{}");
     const pkg = await Effect.runPromise(Effect.provide(
       Effect.flatMap(
         HybridCipher,
@@ -63,15 +58,8 @@ const startHostileRouter = async (mode: Mode) => {
       ),
       layer,
     ));
-    res.end(JSON.stringify(pkg));
-  };
-  const server = createServer((req, res) => void answer(req, res));
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
-  };
+    return json(200, JSON.stringify(pkg));
+  });
 };
 
 const expected: Record<Mode, (e: unknown) => boolean> = {

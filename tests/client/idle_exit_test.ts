@@ -60,6 +60,23 @@ const runtimes: Record<string, (args: string[]) => Promise<[string, string[]]>> 
 };
 
 for (const [runtime, commandFor] of Object.entries(runtimes)) {
+  // The idle clock and the joined first key pair together: an aborted first call through
+  // client.fetch leaves the client usable, and the process still exits without dispose().
+  Deno.test(`a client whose first client.fetch call was aborted still answers and lets ${runtime} exit`, async () => {
+    const router = await startTestRouter();
+    try {
+      const [command, args] = await commandFor([router.url, "abort-first"]);
+      const result = await runBounded(command, args);
+      assert.notEqual(result, "hung", `${runtime} did not exit within ${HANG_MILLIS} ms`);
+      if (result === "hung") return;
+      assert.equal(result.code, 0, result.stderr);
+      assert.match(result.stdout, /^done$/m);
+      const sealed = router.requests.filter((r) => r.path === "/v1/chat/secure_completion");
+      assert.equal(sealed.length, 1, "the aborted call sent nothing; the second one was sealed");
+    } finally {
+      await router.close();
+    }
+  });
   for (const used of [false, true]) {
     Deno.test(`a ${used ? "used" : "never used"} client without dispose() lets ${runtime} exit`, async () => {
       const router = used ? await startTestRouter() : undefined;

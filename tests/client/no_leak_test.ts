@@ -14,6 +14,7 @@ import { SecureChatCompletion } from "../../src/client/secure_chat_completion.ts
 import { SecureCompletionClient } from "../../src/client/secure_completion_client.ts";
 import { startTestRouter } from "../../src/testing/router.ts";
 import { TAMPERS } from "../../src/testing/faults.ts";
+import { redirect, startHostileServer } from "../transport/_hostile_server.ts";
 
 const API_KEY = "sk-canary-APIKEY-7f3a9b1c2d4e";
 const PLAINTEXT = "CANARY-PLAINTEXT Jane Roe, diagnosis Z99.89, MRN 0042-7731";
@@ -158,15 +159,10 @@ Deno.test("no canary (API key, plaintext, password, key bytes) leaks from any fa
 
     // Redirects (with the canaries in the Location), on both endpoints, followed or not.
     for (const endpoint of ["/pki/public_key", "/v1/chat/secure_completion"]) {
-      const redirecting = Deno.serve(
-        { hostname: "127.0.0.1", port: 0, onListen() {} },
-        (req) =>
-          new URL(req.url).pathname === endpoint
-            ? new Response(null, {
-              status: 307,
-              headers: { location: `${router.url}/${encodeURIComponent(API_KEY + PLAINTEXT)}` },
-            })
-            : new Response(router.publicKeyPem),
+      const redirecting = await startHostileServer((req) =>
+        req.path === endpoint
+          ? redirect(307, `${router.url}/${encodeURIComponent(API_KEY + PLAINTEXT)}`)
+          : new Response(router.publicKeyPem)
       );
       for (
         const fetch of [
@@ -176,7 +172,7 @@ Deno.test("no canary (API key, plaintext, password, key bytes) leaks from any fa
         ]
       ) {
         const redirected = new SecureChatCompletion({
-          baseUrl: `http://127.0.0.1:${redirecting.addr.port}`,
+          baseUrl: redirecting.url,
           allowHttp: true,
           apiKey: API_KEY,
           keySize: 2048,
@@ -187,7 +183,7 @@ Deno.test("no canary (API key, plaintext, password, key bytes) leaks from any fa
         await collect(redirected.create(ask));
         await redirected.dispose();
       }
-      await redirecting.shutdown();
+      await redirecting.close();
     }
 
     // Key files: wrong password, world-readable, mismatched public key, garbage to decrypt.

@@ -28,6 +28,7 @@ import { SecureCompletionClient } from "../../src/client/secure_completion_clien
 import { AuthenticationError, SecurityError } from "../../src/errors.ts";
 import { DEFAULT_BASE_URL } from "../../src/protocol/headers.ts";
 import { startTestRouter, type TestRouter } from "../../src/testing/router.ts";
+import { captureConsole } from "../_helpers.ts";
 
 const ask = (content: string) => ({ model: "m", messages: [{ role: "user", content }] });
 const FAST = { keySize: 2048, maxRetries: 0, keyRotationInterval: 0 } as const;
@@ -49,17 +50,8 @@ const construct = (options: unknown): Array<() => unknown> => [
 ];
 
 /** Captures `console.warn` while `body` runs. */
-const captureWarnings = async (body: () => Promise<void>): Promise<string[]> => {
-  const lines: string[] = [];
-  const original = console.warn;
-  console.warn = (...args: unknown[]) => void lines.push(args.map(String).join(" "));
-  try {
-    await body();
-  } finally {
-    console.warn = original;
-  }
-  return lines;
-};
+const captureWarnings = (body: () => Promise<void>): Promise<string[]> =>
+  captureConsole(["warn"], body);
 
 const withRouter = async (
   body: (router: TestRouter) => void | Promise<void>,

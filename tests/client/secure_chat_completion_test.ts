@@ -17,37 +17,24 @@ import {
   ServiceUnavailableError,
 } from "../../src/errors.ts";
 import { quote } from "../../src/protocol/headers.ts";
-import { startTestRouter, type TestRouter } from "../../src/testing/router.ts";
+import {
+  startTestRouter,
+  type TestRouter,
+  type TestRouterOptions,
+} from "../../src/testing/router.ts";
+import { completions, withClient as withRouterClient } from "../_client.ts";
 
 const ask = (content: string) => ({
   model: "Qwen/Qwen3-0.6B",
   messages: [{ role: "user", content }],
 });
 
-/** Runs `body` with a fresh router and client (2048-bit keys for speed), then closes both. */
-const withClient = async (
+/** The shared fixture, options first (as every test here reads). */
+const withClient = (
   options: ClientOptions,
   body: (client: SecureChatCompletion, router: TestRouter) => Promise<void>,
-  routerOptions: Parameters<typeof startTestRouter>[0] = {},
-) => {
-  const router = await startTestRouter(routerOptions);
-  const client = new SecureChatCompletion({
-    baseUrl: router.url,
-    allowHttp: true,
-    keySize: 2048,
-    maxRetries: 0,
-    ...options,
-  });
-  try {
-    await body(client, router);
-  } finally {
-    await client.dispose();
-    await router.close();
-  }
-};
-
-const completions = (router: TestRouter) =>
-  router.requests.filter((r) => r.path === "/v1/chat/secure_completion");
+  routerOptions: TestRouterOptions = {},
+): Promise<void> => withRouterClient(body, options, routerOptions);
 
 Deno.test("SecureChatCompletion.create() makes a full encrypted round trip", async () => {
   await withClient({ apiKey: "test-key" }, async (client, router) => {

@@ -9,11 +9,12 @@ import {
   KeyError,
   RateLimitError,
   SecurityError,
+  type SecurityErrorReason,
   ServerError,
 } from "../../mod.ts";
 import { toAiError } from "../../src/effect_ai/ai_error.ts";
 import { withConfigOverride } from "../../src/effect_ai/mod.ts";
-import { failureOf } from "../_helpers.ts";
+import { answeringCompletions, failureOf } from "../_helpers.ts";
 import { completions, withModel } from "./_helpers.ts";
 
 const SECRET_KEY = "sk-do-not-leak-4242";
@@ -136,4 +137,62 @@ Deno.test("toAiError() maps the other library errors to UnknownError with the or
     assert.equal(error.cause, original);
     assert.match(error.message, /^NomyoLanguageModel\.generateText: Cannot /);
   }
+});
+
+Deno.test("a router that redirects gives HttpRequestError Transport with the RedirectRefused SecurityError", async () => {
+  const redirecting = answeringCompletions(() =>
+    new Response(null, { status: 307, headers: { location: "http://127.0.0.1:9/elsewhere" } })
+  );
+  await withModel(async ({ live }) => {
+    const error = await failWith(live);
+    assert.ok(error._tag === "HttpRequestError");
+    assert.equal(error.reason, "Transport");
+    assert.ok(error.cause instanceof SecurityError);
+    assert.equal(error.cause.reason, "RedirectRefused");
+    assert.equal(redirecting.calls(), 1, "a redirect is not retried");
+    assertNoSecret(error);
+  }, { client: { apiKey: SECRET_KEY, fetch: redirecting.fetch, maxRetries: 2 } });
+});
+
+Deno.test("toAiError() places every SecurityError reason: none falls to UnknownError but key and cipher failures", () => {
+  const expected: Record<SecurityErrorReason, AiError.AiError["_tag"]> = {
+    InsecureTransport: "MalformedInput",
+    HeaderInjection: "MalformedInput",
+    InvalidSecurityTier: "MalformedInput",
+    PayloadTooLarge: "MalformedInput",
+    MalformedPackage: "MalformedOutput",
+    DecryptionFailed: "MalformedOutput",
+    MalformedPlaintext: "MalformedOutput",
+    ResponseTooLarge: "MalformedOutput",
+    RedirectRefused: "HttpRequestError",
+    KeyRejected: "UnknownError",
+    FingerprintMismatch: "UnknownError",
+    EncryptionFailed: "UnknownError",
+  };
+  for (const [reason, tag] of Object.entries(expected)) {
+    const original = new SecurityError({
+      reason: reason as SecurityErrorReason,
+      message: "Cannot do it: refused",
+    });
+    const error = toAiError("generateText", original);
+    assert.equal(error._tag, tag, reason);
+    assert.equal(error.cause, original);
+  }
+});
+
+Deno.test("a router status carries the router's x-request-id into the HttpResponseError", async () => {
+  const router = answeringCompletions(() =>
+    new Response('{"detail":"slow down"}', {
+      status: 429,
+      headers: { "retry-after": "2", "x-request-id": "req_ai_1", "set-cookie": "s=1" },
+    })
+  );
+  await withModel(async ({ live }) => {
+    const error = await failWith(live);
+    assert.ok(error._tag === "HttpResponseError");
+    assert.equal(error.response.status, 429);
+    assert.deepEqual(error.response.headers, { "retry-after": "2", "x-request-id": "req_ai_1" });
+    assert.ok(error.cause instanceof RateLimitError);
+    assertNoSecret(error);
+  }, { client: { apiKey: SECRET_KEY, fetch: router.fetch } });
 });

@@ -2,12 +2,12 @@ import * as LanguageModel from "@effect/ai/LanguageModel";
 import * as Prompt from "@effect/ai/Prompt";
 import * as Tool from "@effect/ai/Tool";
 import * as Toolkit from "@effect/ai/Toolkit";
-import { Chunk, Effect, Layer, Option, Schema, Stream } from "effect";
+import { Cause, Chunk, Effect, Exit, Layer, Option, Schema, Stream } from "effect";
 import assert from "node:assert/strict";
 import * as Chat from "@effect/ai/Chat";
 import * as AiModel from "@effect/ai/Model";
 import { nomyoLayerFetch } from "../../mod.ts";
-import { model, withConfigOverride } from "../../src/effect_ai/mod.ts";
+import { layer, model, withConfigOverride } from "../../src/effect_ai/mod.ts";
 import { assertSealed, completions, onlyPlaintext, withModel } from "./_helpers.ts";
 
 const GetWeather = Tool.make("get_weather", {
@@ -350,5 +350,58 @@ Deno.test("a Chat keeps the encrypted conversation: the second turn carries the 
     const messages = (two?.plaintext as { messages: Array<{ role: string }> }).messages;
     assert.deepEqual(messages.map((m) => m.role), ["user", "assistant", "tool", "user"]);
     assertSealed(two!, "tomorrow");
+  });
+});
+
+/** The defect of an exit that died, as a TypeError. */
+const diedWith = (exit: Exit.Exit<unknown, unknown>): TypeError => {
+  assert.ok(Exit.isFailure(exit), "expected the effect to die");
+  const defect = Cause.dieOption(exit.cause);
+  assert.ok(Option.isSome(defect) && defect.value instanceof TypeError, Cause.pretty(exit.cause));
+  return defect.value as TypeError;
+};
+
+Deno.test("withConfigOverride() with an unknown key dies with a TypeError naming it, and sends nothing", async () => {
+  await withModel(async ({ router, live }) => {
+    const cases: Array<[Record<string, unknown>, RegExp]> = [
+      [
+        { securitytier: "maximum" },
+        /unknown option "securitytier" \(did you mean "securityTier"\?\)/,
+      ],
+      [
+        { base_url: "https://elsewhere.example" },
+        /unknown option "base_url" \(did you mean "baseUrl"\?\)/,
+      ],
+      [{ temprature: 0 }, /unknown option "temprature" \(the options are model, params, /],
+    ];
+    for (const [settings, message] of cases) {
+      const exit = await Effect.runPromiseExit(
+        LanguageModel.generateText({ prompt: "confidential" }).pipe(
+          withConfigOverride(settings as never),
+          Effect.provide(live),
+        ),
+      );
+      assert.match(diedWith(exit).message, message);
+    }
+    assert.equal(completions(router).length, 0);
+  });
+});
+
+Deno.test("layer() with an unknown option or setting dies with a TypeError when it is built", async () => {
+  await withModel(async ({ router }) => {
+    const client = nomyoLayerFetch({ baseUrl: router.url, allowHttp: true, keySize: 2048 });
+    const cases: Array<[Record<string, unknown>, RegExp]> = [
+      [{ model: "echo", securityTier: "maximum" }, /did you mean "config\.securityTier"\?/],
+      [{ model: "echo", config: { api_key: "k" } }, /did you mean "apiKey"\?/],
+    ];
+    for (const [options, message] of cases) {
+      const exit = await Effect.runPromiseExit(
+        LanguageModel.generateText({ prompt: "confidential" }).pipe(
+          Effect.provide(layer(options as never).pipe(Layer.provide(client), Layer.orDie)),
+        ),
+      );
+      assert.match(diedWith(exit).message, message);
+    }
+    assert.equal(completions(router).length, 0);
   });
 });

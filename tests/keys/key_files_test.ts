@@ -27,6 +27,7 @@ import {
 import { DECRYPT_FAILED_MESSAGE } from "../../src/keys/pkcs8_encrypted.ts";
 import { generateRsaKeyPair, type RsaKeyPair } from "../../src/keys/rsa_key.ts";
 import { assertNoSecrets, bodyProbes, failWith, succeed } from "./_helpers.ts";
+import { captureConsole } from "../_helpers.ts";
 
 const PASSWORD = "correct horse battery staple";
 const WRONG_PASSWORD = "wrong horse battery staple";
@@ -134,17 +135,8 @@ const openssl = async (
 };
 
 /** Silences and counts `console.warn` while `fn` runs. */
-const captureWarnings = async (fn: () => Promise<void>): Promise<string[]> => {
-  const warnings: string[] = [];
-  const original = console.warn;
-  console.warn = (...args: unknown[]) => void warnings.push(args.map(String).join(" "));
-  try {
-    await fn();
-  } finally {
-    console.warn = original;
-  }
-  return warnings;
-};
+const captureWarnings = (fn: () => Promise<void>): Promise<string[]> =>
+  captureConsole(["warn"], fn);
 
 Deno.test("saveKeyPair() then loadKeyPair() round trips a plain PKCS#8 key pair", async () => {
   const [pair] = await keyPairs();

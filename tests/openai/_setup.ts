@@ -3,39 +3,10 @@
  * that the router saw exactly the sealed requests expected.
  */
 import assert from "node:assert/strict";
-import type { ClientOptions } from "../../src/client/options.ts";
-import { SecureChatCompletion } from "../../src/client/secure_chat_completion.ts";
-import {
-  startTestRouter,
-  type TestRouter,
-  type TestRouterOptions,
-} from "../../src/testing/router.ts";
+import { startTestRouter, type TestRouter } from "../../src/testing/router.ts";
+import { completions, withClient } from "../_client.ts";
 
-/** Runs `body` with a fresh router and client (2048-bit keys, no client retries), closes both. */
-export const withClient = async (
-  body: (client: SecureChatCompletion, router: TestRouter) => Promise<void>,
-  options: ClientOptions = {},
-  routerOptions: TestRouterOptions = {},
-): Promise<void> => {
-  const router = await startTestRouter(routerOptions);
-  const client = new SecureChatCompletion({
-    baseUrl: router.url,
-    allowHttp: true,
-    keySize: 2048,
-    maxRetries: 0,
-    ...options,
-  });
-  try {
-    await body(client, router);
-  } finally {
-    await client.dispose();
-    await router.close();
-  }
-};
-
-/** The completion requests the router received. */
-export const completions = (router: TestRouter): TestRouter["requests"] =>
-  router.requests.filter((r) => r.path === "/v1/chat/secure_completion");
+export { completions, withClient };
 
 /**
  * Asserts the router received exactly `count` completion requests, each a sealed package that

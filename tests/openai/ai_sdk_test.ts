@@ -8,6 +8,7 @@ import { createOpenAICompatible } from "npm:@ai-sdk/openai-compatible@3";
 import { APICallError, generateText, jsonSchema, streamText, tool } from "npm:ai@7";
 import type { SecureChatCompletion } from "../../src/client/secure_chat_completion.ts";
 import { assertSealed, STATUSES, withClient } from "./_setup.ts";
+import { answeringCompletions } from "../_helpers.ts";
 
 const model = (client: SecureChatCompletion) =>
   createOpenAICompatible({
@@ -109,4 +110,19 @@ Deno.test("AI SDK: a tampered answer is not retryable and is never retried", asy
     assert.match(error.message, /decryption failed/);
     assertSealed(router, 1, "never");
   });
+});
+
+Deno.test("AI SDK: a router redirect is a 400 APICallError, not retryable, never retried", async () => {
+  const router = answeringCompletions(() =>
+    new Response(null, { status: 302, headers: { location: "http://127.0.0.1:9/elsewhere" } })
+  );
+  await withClient(async (client) => {
+    const error = await generateText({ model: model(client), prompt: "a", maxRetries: 3 })
+      .catch((e) => e);
+    assert.ok(APICallError.isInstance(error));
+    assert.equal(error.statusCode, 400);
+    assert.equal(error.isRetryable, false);
+    assert.match(error.message, /302/);
+    assert.equal(router.calls(), 1, "neither the client nor the SDK retried");
+  }, { fetch: router.fetch, maxRetries: 2 });
 });

@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import { SecureChatCompletion } from "../../src/client/secure_chat_completion.ts";
 import { MAX_PLAINTEXT_BYTES } from "../../src/protocol/headers.ts";
+import { MAX_JSON_DEPTH } from "../../src/protocol/json.ts";
 import {
   ask,
   assertSealed,
@@ -14,6 +15,7 @@ import {
   WEATHER_TOOL,
   withClient,
 } from "./_setup.ts";
+import { answeringCompletions } from "../_helpers.ts";
 
 const post = (
   client: SecureChatCompletion,
@@ -208,6 +210,8 @@ Deno.test("client.fetch answers 400 to a body that is not a JSON object", async 
       JSON.stringify({ model: "m" }),
       "[".repeat(100_000) + "]".repeat(100_000),
       `{"model":"m","messages":[],"x":${"[".repeat(300)}${"]".repeat(300)}}`,
+      // One bound for every parser: deeper than MAX_JSON_DEPTH (the object itself is depth 1).
+      `{"model":"m","messages":[],"x":${"[".repeat(MAX_JSON_DEPTH)}${"]".repeat(MAX_JSON_DEPTH)}}`,
     ];
     for (const body of bodies) {
       const response = await post(client, body);
@@ -220,6 +224,17 @@ Deno.test("client.fetch answers 400 to a body that is not a JSON object", async 
     });
     assert.equal(invalidUtf8.status, 400);
     assert.equal(router.requests.length, 0);
+  });
+});
+
+Deno.test("client.fetch accepts a body nested exactly MAX_JSON_DEPTH deep", async () => {
+  await withClient(async (client, router) => {
+    const deep = "[".repeat(MAX_JSON_DEPTH - 1) + "]".repeat(MAX_JSON_DEPTH - 1);
+    const body = `{"model":"m","messages":[{"role":"user","content":"a"}],"x":${deep}}`;
+    const response = await post(client, body);
+    assert.equal(response.status, 200);
+    await response.body?.cancel();
+    assert.equal(completions(router).length, 1);
   });
 });
 
@@ -341,4 +356,53 @@ Deno.test("client.fetch: an abort of the very first call leaves the client usabl
     assert.equal(next.status, 200);
     assert.equal((await next.json()).choices[0].message.content, "Echo: b");
   });
+});
+
+Deno.test("client.fetch passes the router's x-request-id on, and the payload id as x-payload-id", async () => {
+  const router = answeringCompletions(() =>
+    new Response('{"detail":"not enabled here"}', {
+      status: 404,
+      headers: { "content-type": "application/json", "x-request-id": "req_router_42" },
+    })
+  );
+  await withClient(async (client) => {
+    const response = await post(client, ask("a"));
+    assert.equal(response.status, 404);
+    assert.equal(response.headers.get("x-request-id"), "req_router_42");
+    const payloadId = response.headers.get("x-payload-id");
+    assert.match(payloadId ?? "", /^[\w-]{8,}$/, "the payload id is sent too");
+    const body = await response.json();
+    assert.equal(body.error.type, "not_found_error");
+    assert.equal(body.error.code, "NotFoundError");
+    assert.match(body.error.message, /not enabled here/);
+  }, { fetch: router.fetch });
+  await withClient(async (client, testRouter) => {
+    // Without a router id, x-request-id is the payload id (as on a success).
+    testRouter.inject({ status: 429 });
+    const response = await post(client, ask("a"));
+    assert.equal(response.status, 429);
+    const payloadId = response.headers.get("x-payload-id");
+    assert.ok(payloadId !== null);
+    assert.equal(response.headers.get("x-request-id"), payloadId);
+    await response.body?.cancel();
+  });
+});
+
+Deno.test("client.fetch answers a router redirect 400 security_error RedirectRefused, never retried", async () => {
+  for (const status of [301, 302, 303, 307, 308]) {
+    const router = answeringCompletions(() =>
+      new Response(null, { status, headers: { location: "http://127.0.0.1:9/elsewhere" } })
+    );
+    await withClient(async (client) => {
+      const response = await post(client, ask("a"));
+      assert.equal(response.status, 400, `${status}`);
+      assert.equal(response.headers.get("x-should-retry"), "false");
+      assert.equal(response.headers.get("location"), null, "the redirect is not passed on");
+      const body = await response.json();
+      assert.equal(body.error.type, "security_error");
+      assert.equal(body.error.code, "RedirectRefused");
+      assert.match(body.error.message, new RegExp(`${status}`));
+      assert.equal(router.calls(), 1, `${status}: the client did not retry`);
+    }, { fetch: router.fetch, maxRetries: 2 });
+  }
 });

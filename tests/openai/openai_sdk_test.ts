@@ -13,6 +13,7 @@ import {
   WEATHER_TOOL,
   withClient,
 } from "./_setup.ts";
+import { answeringCompletions } from "../_helpers.ts";
 
 const sdk = (client: SecureChatCompletion, maxRetries = 0): OpenAI =>
   new OpenAI({
@@ -168,4 +169,35 @@ Deno.test("openai SDK: connection failures, timeouts and aborts raise openai's c
     setTimeout(() => controller.abort(), 50);
     await assert.rejects(pending, OpenAI.APIUserAbortError);
   });
+});
+
+Deno.test("openai SDK: a 404 is NotFoundError with the router's requestID", async () => {
+  const router = answeringCompletions(() =>
+    new Response('{"detail":"secure inference is off"}', {
+      status: 404,
+      headers: { "content-type": "application/json", "x-request-id": "req_router_7" },
+    })
+  );
+  await withClient(async (client) => {
+    const error = await sdk(client, 3).chat.completions.create(ask("a")).catch((e) => e);
+    assert.ok(error instanceof OpenAI.NotFoundError);
+    assert.equal(error.type, "not_found_error");
+    assert.equal(error.requestID, "req_router_7");
+    assert.match(error.message, /secure inference is off/);
+    assert.equal(router.calls(), 1, "neither the client nor the SDK retried");
+  }, { fetch: router.fetch });
+});
+
+Deno.test("openai SDK: a router redirect is a BadRequestError RedirectRefused, never retried", async () => {
+  const router = answeringCompletions(() =>
+    new Response(null, { status: 307, headers: { location: "http://127.0.0.1:9/elsewhere" } })
+  );
+  await withClient(async (client) => {
+    const error = await sdk(client, 3).chat.completions.create(ask("a")).catch((e) => e);
+    assert.ok(error instanceof OpenAI.BadRequestError);
+    assert.equal(error.type, "security_error");
+    assert.equal(error.code, "RedirectRefused");
+    assert.match(error.message, /307/);
+    assert.equal(router.calls(), 1, "neither the client nor the SDK retried");
+  }, { fetch: router.fetch, maxRetries: 2 });
 });

@@ -141,11 +141,13 @@ Deno.test("serveProxy() cancels the sealed request when the caller goes away", a
   );
 });
 
-Deno.test("serveProxy() answers 502 when the router cannot be reached", async () => {
+Deno.test("serveProxy() answers 502 when the router cannot be reached, not to be retried", async () => {
   await withProxy(async (proxy, router) => {
     await router.close();
     const response = await post(proxy, ask("a"));
     assert.equal(response.status, 502);
+    // The client's own retries have run: openai-node behind the proxy must not add more.
+    assert.equal(response.headers.get("x-should-retry"), "false");
     const body = await response.json();
     assert.equal(body.error.type, "server_error");
     assert.equal(body.error.code, "APIConnectionError");

@@ -6,23 +6,11 @@ import assert from "node:assert/strict";
 import { SecureChatCompletion } from "../../src/client/secure_chat_completion.ts";
 import { APIConnectionError, ServiceUnavailableError } from "../../src/errors.ts";
 import { startTestRouter } from "../../src/testing/router.ts";
+import { captureConsole } from "../_helpers.ts";
 
 /** Runs `body` with console output captured. */
-const capture = async (body: () => Promise<void>): Promise<string[]> => {
-  const lines: string[] = [];
-  const original = { ...console };
-  for (const level of ["log", "info", "warn", "error", "debug", "trace"] as const) {
-    console[level] = (...args: unknown[]) => {
-      lines.push(args.map((a) => typeof a === "string" ? a : Deno.inspect(a)).join(" "));
-    };
-  }
-  try {
-    await body();
-  } finally {
-    Object.assign(console, original);
-  }
-  return lines;
-};
+const capture = (body: () => Promise<void>): Promise<string[]> =>
+  captureConsole(["log", "info", "warn", "error", "debug", "trace"], body);
 
 const ask = { model: "m", messages: [{ role: "user", content: "hi" }] };
 
