@@ -24,14 +24,48 @@ const MAX_DETAIL_CHARS = 500;
 const cut = (text: string): string =>
   text.length > MAX_DETAIL_CHARS ? `${text.slice(0, MAX_DETAIL_CHARS)}…` : text;
 
+/** What replaces a secret a router echoed back. */
+export const REDACTED = "[redacted]";
+
+/** `text` with every occurrence of each secret replaced by {@linkcode REDACTED}. */
+const scrubText = (text: string, secrets: ReadonlyArray<string>): string =>
+  secrets.reduce((t, secret) => secret === "" ? t : t.replaceAll(secret, REDACTED), text);
+
+/**
+ * A parsed JSON value (of bounded depth) with the secrets scrubbed from every string and key:
+ * JSON escapes (`\u0073k-…`) can spell a secret that the raw text does not hold.
+ */
+const scrubJson = (value: unknown, secrets: ReadonlyArray<string>): unknown => {
+  if (typeof value === "string") return scrubText(value, secrets);
+  if (typeof value !== "object" || value === null) return value;
+  if (Array.isArray(value)) return value.map((v) => scrubJson(v, secrets));
+  const out: Record<string, unknown> = {};
+  for (const [key, v] of Object.entries(value)) {
+    // defineProperty: a key named "__proto__" stays a plain entry.
+    Object.defineProperty(out, scrubText(key, secrets), {
+      value: scrubJson(v, secrets),
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
+  }
+  return out;
+};
+
 /**
  * Parses an error body: JSON when it is JSON of bounded depth (see `MAX_JSON_DEPTH`), else the
- * text (cut short), so that nothing deep is kept on the error for code that walks it.
+ * text (cut short), so that nothing deep is kept on the error for code that walks it. Every
+ * occurrence of a secret (the request's API key, which a hostile router can echo back in its
+ * `detail`) is replaced by `[redacted]`, before the body reaches an error, a log or an SDK.
+ *
+ * @param bytes The error body.
+ * @param secrets Values that must not appear (the API key of the request).
+ * @returns The parsed, scrubbed body.
  */
-export const parseErrorBody = (bytes: Uint8Array): unknown => {
+export const parseErrorBody = (bytes: Uint8Array, secrets: ReadonlyArray<string> = []): unknown => {
   const text = new TextDecoder().decode(bytes);
   const parsed = parseJsonBounded(text);
-  return parsed.ok ? parsed.value : cut(text);
+  return parsed.ok ? scrubJson(parsed.value, secrets) : cut(scrubText(text, secrets));
 };
 
 /** The router's `detail`, when the body has one (a non-string one as JSON, cut short). */
