@@ -101,7 +101,9 @@ export const checkBaseUrl = (
   if (parsed.username !== "" || parsed.password !== "") {
     return refuse("credentials in the URL are refused; use apiKey");
   }
-  if (parsed.search !== "" || parsed.hash !== "") {
+  // An empty `?` or `#` leaves `search`/`hash` empty but stays in `href`, where it would turn
+  // the endpoint paths appended to it into a query or a fragment.
+  if (parsed.search !== "" || parsed.hash !== "" || /[?#]/.test(parsed.href)) {
     return refuse("a query or fragment is not allowed");
   }
   return Either.right(parsed.href.replace(/\/+$/, ""));
