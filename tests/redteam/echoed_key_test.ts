@@ -41,6 +41,13 @@ Deno.test("an API key echoed by a hostile router reaches no error, log or client
     maxRetries: 0,
     debug: true,
   });
+  const keyless = new SecureChatCompletion({
+    baseUrl: `http://127.0.0.1:${hostile.addr.port}`,
+    allowHttp: true,
+    keySize: 2048,
+    maxRetries: 0,
+    debug: true,
+  });
   const ask = { model: "m", messages: [{ role: "user" as const, content: "hi" }] };
   try {
     const error = await client.create(ask).then(() => undefined, (e: unknown) => e);
@@ -51,6 +58,13 @@ Deno.test("an API key echoed by a hostile router reaches no error, log or client
       body: JSON.stringify(ask),
     });
     assert.equal(answer.status, 400);
+    // A client without a key of its own sends the SDK's: that one is scrubbed too.
+    const answerSdkKey = await keyless.fetch("http://sdk.invalid/v1/chat/completions", {
+      method: "POST",
+      headers: { authorization: `Bearer ${API_KEY}` },
+      body: JSON.stringify(ask),
+    });
+    assert.equal(answerSdkKey.status, 400);
     const texts = [
       error.message,
       Deno.inspect(error, { depth: 20, showHidden: true }),
@@ -59,6 +73,7 @@ Deno.test("an API key echoed by a hostile router reaches no error, log or client
       JSON.stringify(error.headers),
       String(error.requestID),
       await answer.text(),
+      await answerSdkKey.text(),
       JSON.stringify([...answer.headers]),
       ...captured,
     ];
@@ -68,6 +83,7 @@ Deno.test("an API key echoed by a hostile router reaches no error, log or client
   } finally {
     Object.assign(console, original);
     await client.dispose();
+    await keyless.dispose();
     await hostile.shutdown();
     await router.close();
   }
