@@ -68,15 +68,29 @@ export const parseErrorBody = (bytes: Uint8Array, secrets: ReadonlyArray<string>
   return parsed.ok ? scrubJson(parsed.value, secrets) : cut(scrubText(text, secrets));
 };
 
-/** The router's `detail`, when the body has one (a non-string one as JSON, cut short). */
+/**
+ * Control characters (C0, DEL, C1) and bidirectional overrides: in a message they would let a
+ * router forge log lines (a newline, then `level=ERROR …`), recolour a terminal (ANSI escapes)
+ * or reorder what a reader sees.
+ */
+const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+
+/** `text` with each unprintable character written as its `\uXXXX` escape. */
+const printable = (text: string): string =>
+  text.replace(UNPRINTABLE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+
+/**
+ * The router's `detail`, when the body has one (a non-string one as JSON), cut short and with
+ * control characters escaped, ready for a message.
+ */
 export const detailOf = (body: unknown): string | undefined => {
   if (typeof body !== "object" || body === null) return undefined;
   const detail = (body as { detail?: unknown }).detail;
-  if (typeof detail === "string") return detail.slice(0, MAX_DETAIL_CHARS);
+  if (typeof detail === "string") return printable(detail.slice(0, MAX_DETAIL_CHARS));
   if (detail === undefined) return undefined;
   // `body` may come from anywhere (a caller's error body too): bound it before stringifying.
   if (!isWithinDepth(detail)) return "error detail nested too deep";
-  return JSON.stringify(detail).slice(0, MAX_DETAIL_CHARS);
+  return printable(JSON.stringify(detail).slice(0, MAX_DETAIL_CHARS));
 };
 
 const STATUS_TEXT: Readonly<Record<number, string>> = {
