@@ -117,6 +117,16 @@ const refusal = (
   return undefined;
 };
 
+/** The origin of a URL (`undefined` when it is not a URL with one). */
+const originOf = (url: string): string | undefined => {
+  try {
+    const origin = new URL(url).origin;
+    return origin === "null" ? undefined : origin;
+  } catch {
+    return undefined;
+  }
+};
+
 /** CORS headers for an allowed origin. */
 const corsHeaders = (req: IncomingMessage): Record<string, string> => {
   const origin = req.headers.origin;
@@ -243,8 +253,8 @@ const writeResponse = async (
  *
  * @param options The handler (`client.fetch`), port, address, allowed web origins.
  * @returns The running proxy.
- * @throws {TypeError} On a bad port or `requestTimeout`, or a non-loopback address without
- *   `allowRemote`.
+ * @throws {TypeError} On a bad port, `requestTimeout` or `allowedOrigins` entry (not exactly
+ *   `scheme://host[:port]`), or a non-loopback address without `allowRemote`.
  */
 export const serveProxy = async (options: ProxyOptions): Promise<RunningProxy> => {
   const {
@@ -255,6 +265,23 @@ export const serveProxy = async (options: ProxyOptions): Promise<RunningProxy> =
     requestTimeout = 30_000,
   } = options;
   const origins: ReadonlySet<string> = new Set(options.allowedOrigins ?? []);
+  for (const origin of origins) {
+    if (origin === "null") {
+      throw new TypeError(
+        'Cannot start proxy: the origin "null" is refused in allowedOrigins (every sandboxed ' +
+          "frame and file:// page of any site sends it)",
+      );
+    }
+    // Browsers send `scheme://host[:port]` exactly: a slash, a path or a wildcard never matches.
+    if (originOf(origin) !== origin) {
+      const meant = originOf(origin);
+      throw new TypeError(
+        `Cannot start proxy: allowedOrigins entry ${JSON.stringify(origin.slice(0, 200))} is ` +
+          "not an origin (scheme://host[:port], as browsers send it)" +
+          (meant === undefined ? "" : `; did you mean ${JSON.stringify(meant)}?`),
+      );
+    }
+  }
   const checkHost = isLoopback(hostname);
   if (typeof handler !== "function") {
     throw new TypeError("Cannot start proxy: handler must be a function (client.fetch)");
