@@ -34,7 +34,7 @@ export const quote = (text: string): string =>
 const FORBIDDEN_IN_HEADER = /[\r\n\0]/;
 
 /** Characters `fetch` cannot put in a header at all (its values are Latin-1 byte strings). */
-const NOT_LATIN1 = /[^\x00-\xff]/;
+const NOT_LATIN1 = /[\u0100-\uffff]/;
 
 /**
  * Refuses a header value with CR, LF or NUL (header injection), or with a character `fetch`

@@ -73,6 +73,7 @@ export const parseErrorBody = (bytes: Uint8Array, secrets: ReadonlyArray<string>
  * router forge log lines (a newline, then `level=ERROR …`), recolour a terminal (ANSI escapes)
  * or reorder what a reader sees.
  */
+// deno-lint-ignore no-control-regex -- finding control characters is the point
 const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
 
 /** `text` with each unprintable character written as its `\uXXXX` escape. */

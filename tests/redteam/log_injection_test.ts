@@ -33,6 +33,7 @@ Deno.test("a router's error detail cannot forge a log line or reach the terminal
     const logged = captured.join("\n");
     assert.ok(/attempt failed/.test(logged), "debug lines were captured");
     for (const text of [error.message, logged]) {
+      // deno-lint-ignore no-control-regex
       assert.ok(!/[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202e]/.test(text), "a raw control");
     }
     assert.ok(
