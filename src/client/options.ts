@@ -381,6 +381,15 @@ const resolveEither = (
   if (typeof input !== "object" || input === null || Array.isArray(input)) {
     return Either.left(refuse("options must be an object"));
   }
+  if (input instanceof Map) return Either.left(refuse("options must be an object, not a Map"));
+  // Only own keys are read: an inherited `baseUrl` (`Object.create(defaults)`, a getter on a
+  // class) would be dropped, and the traffic would go to the default router.
+  const inherited = KNOWN_KEYS.find((key) => key in input && !Object.hasOwn(input, key));
+  if (inherited !== undefined) {
+    return Either.left(
+      refuse(`option ${inherited} is inherited, not an own property; pass a plain object`),
+    );
+  }
   const decoded = decode(input);
   if (Either.isLeft(decoded)) return Either.left(toTypeError(decoded.left));
   const o = decoded.right;

@@ -13,7 +13,10 @@ import * as ManagedRuntime from "effect/ManagedRuntime";
 import * as Option from "effect/Option";
 import { AbortError, DisposedError, NomyoError } from "../errors.ts";
 
-/** Per-call options of the Promise API. */
+/**
+ * Per-call options of the Promise API. Any other key is a `TypeError` (an ignored `abortSignal`
+ * would never abort).
+ */
 export interface RequestOptions {
   /** Aborts the request: it rejects with `AbortError`. */
   readonly signal?: AbortSignal | undefined;

@@ -94,6 +94,65 @@ export interface CreateFunction {
   ): Promise<ChatCompletion | AsyncIterable<ChatCompletionChunk>>;
 }
 
+/** The keys of `RequestOptions`. */
+const REQUEST_OPTIONS: ReadonlySet<string> = new Set(["signal", "timeout"]);
+
+/** What a misplaced per-request option is instead. */
+const MISPLACED_OPTION: Readonly<Record<string, string>> = {
+  abortSignal: 'use "signal"',
+  timeout_ms: 'use "timeout" (milliseconds)',
+  apiKey: "put api_key in the request body",
+  api_key: "put api_key in the request body",
+  baseUrl: "put base_url in the request body",
+  baseURL: "put base_url in the request body",
+  base_url: "put base_url in the request body",
+  securityTier: "put security_tier in the request body",
+  security_tier: "put security_tier in the request body",
+  maxRetries: "a client option: set it when making the client",
+  headers: "headers are fixed by the protocol",
+};
+
+/** The client's own request fields under the names of its options (never OpenAI fields). */
+const CAMEL_BODY_FIELDS: Readonly<Record<string, string>> = {
+  apiKey: "api_key",
+  baseUrl: "base_url",
+  baseURL: "base_url",
+  routerUrl: "base_url",
+  securityTier: "security_tier",
+};
+
+/**
+ * A caller's mistake in the per-request options or the body that would otherwise be silently
+ * ignored (a dropped `abortSignal` never aborts), or sent to the router as a model parameter
+ * (a camel-case `apiKey` inside the encrypted prompt): its description, else `undefined`.
+ */
+const requestMisuse = (body: object, options: unknown): string | undefined => {
+  if (typeof options !== "object" || options === null || Array.isArray(options)) {
+    return "options must be an object ({ signal, timeout })";
+  }
+  for (const key of Object.keys(options)) {
+    if (REQUEST_OPTIONS.has(key)) continue;
+    const hint = Object.hasOwn(MISPLACED_OPTION, key) ? MISPLACED_OPTION[key] : undefined;
+    return `unknown request option ${JSON.stringify(key.slice(0, 64))} ` +
+      `(${hint ?? "the request options are signal and timeout"})`;
+  }
+  const signal: unknown = (options as RequestOptions).signal;
+  if (
+    signal !== undefined &&
+    (typeof signal !== "object" || signal === null ||
+      typeof (signal as AbortSignal).addEventListener !== "function")
+  ) {
+    return "signal must be an AbortSignal";
+  }
+  for (const key of Object.keys(body)) {
+    if (Object.hasOwn(CAMEL_BODY_FIELDS, key)) {
+      return `the request field ${key} is spelt ${CAMEL_BODY_FIELDS[key]} ` +
+        "(otherwise it would reach the model as a parameter)";
+    }
+  }
+  return undefined;
+};
+
 /**
  * An OpenAI-compatible chat client whose every request and response is end-to-end encrypted
  * (AES-256-GCM payloads, RSA-OAEP-SHA256 key exchange).
@@ -262,6 +321,10 @@ export class SecureChatCompletion implements AsyncDisposable {
     },
     options: RequestOptions,
   ): Promise<ChatCompletion> {
+    const misuse = requestMisuse(body, options);
+    if (misuse !== undefined) {
+      return Promise.reject(new TypeError(`Cannot send request: ${misuse}`));
+    }
     if (
       options.timeout !== undefined &&
       (typeof options.timeout !== "number" || !Number.isFinite(options.timeout) ||

@@ -35,6 +35,14 @@ export interface GenerateKeysOptions {
   readonly password?: string;
 }
 
+/** The keys of {@linkcode GenerateKeysOptions}. */
+const GENERATE_KEYS_OPTIONS: ReadonlySet<string> = new Set([
+  "keySize",
+  "saveToFile",
+  "keyDir",
+  "password",
+]);
+
 /**
  * The lower-level client, named as in the Python `nomyo` and `nomyo-js` clients.
  *
@@ -66,10 +74,26 @@ export class SecureCompletionClient implements AsyncDisposable {
    * Generates a new key pair and makes it current; optionally saves it. The private key in
    * memory is never extractable: a saved pair is re-imported from its file.
    *
-   * @param options Key size, and whether and where to save it (with a password).
+   * @param options Key size, and whether and where to save it (with a password); an unknown
+   *   key rejects with a `TypeError`.
    * @returns The saved file paths when `saveToFile`, else `undefined`.
    */
   generateKeys(options: GenerateKeysOptions = {}): Promise<SavedKeyFiles | undefined> {
+    // A typo (`keysize`, `savetofile`) must not silently give other keys or none saved.
+    const unknown = typeof options === "object" && options !== null
+      ? Object.keys(options).find((key) => !GENERATE_KEYS_OPTIONS.has(key))
+      : undefined;
+    if (unknown !== undefined || typeof options !== "object" || options === null) {
+      return Promise.reject(
+        new TypeError(
+          `Cannot generate keys: ${
+            unknown === undefined
+              ? "options must be an object"
+              : `unknown option ${JSON.stringify(unknown.slice(0, 64))}`
+          } (the options are keySize, saveToFile, keyDir, password)`,
+        ),
+      );
+    }
     const save = options.saveToFile === true;
     return this.#runtime.run(Effect.gen(this, function* () {
       const pair = yield* generateRsaKeyPair({

@@ -12,6 +12,14 @@ import * as Effect from "effect/Effect";
 import type { ChatCompletion } from "../protocol/chat.ts";
 import { MODULE } from "./ai_error.ts";
 
+/**
+ * A tool name as an error shows it: only when it is a function name as OpenAI defines them
+ * (the model wrote it: anything else could be a megabyte, control characters or the answer's
+ * confidential text, none of which belongs in a log line).
+ */
+const shownName = (name: string): string =>
+  /^[A-Za-z0-9_-]{1,64}$/.test(name) ? name : "a tool with an invalid name";
+
 const malformedOutput = (description: string): AiError.MalformedOutput =>
   new AiError.MalformedOutput({ module: MODULE, method: "makeResponse", description });
 
@@ -95,7 +103,9 @@ export const makeResponse = (
         try: () => AiTool.unsafeSecureJsonParse(call.function.arguments),
         // No cause: a JSON parser's message can quote the (confidential) arguments.
         catch: () =>
-          malformedOutput(`Cannot read tool call: the arguments of ${name} are not JSON`),
+          malformedOutput(
+            `Cannot read tool call: the arguments of ${shownName(name)} are not JSON`,
+          ),
       });
       parts.push({ type: "tool-call", id: call.id, name, params });
     }

@@ -31,14 +31,28 @@ const unref = (handle: unknown): void => {
   if (typeof handle === "number") deno?.unrefTimer?.(handle);
 };
 
-const unrefSleep = (duration: Duration.Duration): Effect.Effect<void> =>
+/** One unref'd timer, of at most `MAX_TIMER_MILLIS`. */
+const unrefTimer = (millis: number): Effect.Effect<void> =>
   Effect.async<void>((resume) => {
-    const millis = Duration.toMillis(duration);
-    if (!(millis <= MAX_TIMER_MILLIS)) return; // never, as with Effect's clock
     const handle = setTimeout(() => resume(Effect.void), millis);
     unref(handle);
     return Effect.sync(() => clearTimeout(handle));
   });
+
+/**
+ * Sleeps `duration`: a finite one longer than one timer can wait (a rotation every 30 days)
+ * as several timers, not never (as Effect's clock does: the keys would silently never
+ * rotate); an infinite one never ends.
+ */
+const unrefSleep = (duration: Duration.Duration): Effect.Effect<void> => {
+  const millis = Duration.toMillis(duration);
+  if (!Number.isFinite(millis)) return Effect.never;
+  if (millis <= MAX_TIMER_MILLIS) return unrefTimer(millis);
+  return Effect.zipRight(
+    unrefTimer(MAX_TIMER_MILLIS),
+    unrefSleep(Duration.millis(millis - MAX_TIMER_MILLIS)),
+  );
+};
 
 /** `clock`, with sleeps on unref'd timers. */
 const idleClock = (clock: Clock.Clock): Clock.Clock => ({

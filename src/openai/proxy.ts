@@ -54,6 +54,12 @@ export interface ProxyOptions {
    * Default: none.
    */
   readonly allowedOrigins?: ReadonlyArray<string>;
+  /**
+   * Milliseconds a caller has to send a request's whole body; then it is answered 408 and the
+   * connection closed (a caller that drips or never ends its body must not hold a connection
+   * and up to 10 MiB for ever). Default 30,000.
+   */
+  readonly requestTimeout?: number;
 }
 
 /** A running proxy. */
@@ -111,6 +117,16 @@ const refusal = (
   return undefined;
 };
 
+/** The origin of a URL (`undefined` when it is not a URL with one). */
+const originOf = (url: string): string | undefined => {
+  try {
+    const origin = new URL(url).origin;
+    return origin === "null" ? undefined : origin;
+  } catch {
+    return undefined;
+  }
+};
+
 /** CORS headers for an allowed origin. */
 const corsHeaders = (req: IncomingMessage): Record<string, string> => {
   const origin = req.headers.origin;
@@ -127,15 +143,24 @@ const corsHeaders = (req: IncomingMessage): Record<string, string> => {
   };
 };
 
-/** Reads the body, at most `max` bytes; `"too-large"` past it, `undefined` when cut off. */
+/**
+ * Reads the body, at most `max` bytes within `timeout` ms; `"too-large"` past the size,
+ * `"too-slow"` past the time, `undefined` when cut off.
+ */
 const readBody = async (
   req: IncomingMessage,
   max: number,
-): Promise<Uint8Array<ArrayBuffer> | "too-large" | undefined> => {
+  timeout: number,
+): Promise<Uint8Array<ArrayBuffer> | "too-large" | "too-slow" | undefined> => {
   const declared = Number(req.headers["content-length"] ?? "0");
   if (declared > max) return "too-large";
   const parts: Uint8Array[] = [];
   let total = 0;
+  let late = false;
+  const timer = setTimeout(() => {
+    late = true;
+    req.emit("error", new Error("request body timed out")); // ends the loop below
+  }, timeout);
   try {
     for await (const chunk of req) {
       const bytes = chunk as Uint8Array;
@@ -147,7 +172,14 @@ const readBody = async (
       parts.push(bytes);
     }
   } catch {
-    return undefined;
+    for (const p of parts) p.fill(0);
+    return late ? "too-slow" : undefined;
+  } finally {
+    clearTimeout(timer);
+  }
+  if (late) {
+    for (const p of parts) p.fill(0);
+    return "too-slow";
   }
   const body = new Uint8Array(total);
   let at = 0;
@@ -212,22 +244,50 @@ const writeResponse = async (
 
 /**
  * Starts the proxy. Requests go to `handler` as WHATWG `Request`s (bodies capped at 10 MiB,
- * over it 413); a caller that goes away aborts its request; when the handler throws (no
- * connection to the router, a timeout) the answer is 502 or 504 in OpenAI's error shape.
+ * over it 413, and given `requestTimeout` to arrive, past it 408); a caller that goes away
+ * aborts its request; when the handler throws (no connection to the router, a timeout) the
+ * answer is 502 or 504 in OpenAI's error shape.
  *
  * Bound to loopback, it serves only requests whose `Host` names loopback (no DNS rebinding),
  * and in every case only browser pages from `allowedOrigins`.
  *
  * @param options The handler (`client.fetch`), port, address, allowed web origins.
  * @returns The running proxy.
- * @throws {TypeError} On a bad port, or a non-loopback address without `allowRemote`.
+ * @throws {TypeError} On a bad port, `requestTimeout` or `allowedOrigins` entry (not exactly
+ *   `scheme://host[:port]`), or a non-loopback address without `allowRemote`.
  */
 export const serveProxy = async (options: ProxyOptions): Promise<RunningProxy> => {
-  const { handler, port = 0, hostname = "127.0.0.1", allowRemote = false } = options;
+  const {
+    handler,
+    port = 0,
+    hostname = "127.0.0.1",
+    allowRemote = false,
+    requestTimeout = 30_000,
+  } = options;
   const origins: ReadonlySet<string> = new Set(options.allowedOrigins ?? []);
+  for (const origin of origins) {
+    if (origin === "null") {
+      throw new TypeError(
+        'Cannot start proxy: the origin "null" is refused in allowedOrigins (every sandboxed ' +
+          "frame and file:// page of any site sends it)",
+      );
+    }
+    // Browsers send `scheme://host[:port]` exactly: a slash, a path or a wildcard never matches.
+    if (originOf(origin) !== origin) {
+      const meant = originOf(origin);
+      throw new TypeError(
+        `Cannot start proxy: allowedOrigins entry ${JSON.stringify(origin.slice(0, 200))} is ` +
+          "not an origin (scheme://host[:port], as browsers send it)" +
+          (meant === undefined ? "" : `; did you mean ${JSON.stringify(meant)}?`),
+      );
+    }
+  }
   const checkHost = isLoopback(hostname);
   if (typeof handler !== "function") {
     throw new TypeError("Cannot start proxy: handler must be a function (client.fetch)");
+  }
+  if (!(Number.isFinite(requestTimeout) && requestTimeout > 0)) {
+    throw new TypeError("Cannot start proxy: requestTimeout must be a positive number of ms");
   }
   if (!(Number.isInteger(port) && port >= 0 && port <= 65535)) {
     throw new TypeError(`Cannot start proxy: port ${port} is not a port number`);
@@ -265,8 +325,20 @@ export const serveProxy = async (options: ProxyOptions): Promise<RunningProxy> =
       if (req.method === "OPTIONS" && req.headers.origin !== undefined) {
         return void res.writeHead(204, cors).end();
       }
-      const body = await readBody(req, MAX_REQUEST_BYTES);
+      const body = await readBody(req, MAX_REQUEST_BYTES, requestTimeout);
       if (body === undefined) return void res.destroy();
+      if (body === "too-slow") {
+        res.setHeader("connection", "close");
+        await writeResponse(
+          res,
+          errorResponse(
+            408,
+            `Cannot read request: the body did not arrive within ${requestTimeout} ms`,
+            null,
+          ),
+        );
+        return void req.destroy();
+      }
       if (body === "too-large") {
         res.setHeader("connection", "close");
         await writeResponse(

@@ -33,9 +33,14 @@ export const quote = (text: string): string =>
 
 const FORBIDDEN_IN_HEADER = /[\r\n\0]/;
 
+/** Characters `fetch` cannot put in a header at all (its values are Latin-1 byte strings). */
+const NOT_LATIN1 = /[\u0100-\uffff]/;
+
 /**
- * Refuses a header value with CR, LF or NUL (header injection). The message names the header,
- * never the value (it may be the API key).
+ * Refuses a header value with CR, LF or NUL (header injection), or with a character `fetch`
+ * cannot send (beyond Latin-1: a pasted key with a typographic quote or a look-alike letter),
+ * which would otherwise surface as a retried "Cannot reach router". The message names the
+ * header, never the value (it may be the API key).
  *
  * @param name The header's name.
  * @param value Its value.
@@ -50,6 +55,14 @@ export const checkHeaderValue = (
       new SecurityError({
         reason: "HeaderInjection",
         message: `Cannot send request: the ${name} header value contains CR, LF or NUL`,
+      }),
+    )
+    : NOT_LATIN1.test(value)
+    ? Either.left(
+      new SecurityError({
+        reason: "HeaderInjection",
+        message:
+          `Cannot send request: the ${name} header value has characters no HTTP header can carry (beyond Latin-1)`,
       }),
     )
     : Either.right(value);
@@ -101,7 +114,9 @@ export const checkBaseUrl = (
   if (parsed.username !== "" || parsed.password !== "") {
     return refuse("credentials in the URL are refused; use apiKey");
   }
-  if (parsed.search !== "" || parsed.hash !== "") {
+  // An empty `?` or `#` leaves `search`/`hash` empty but stays in `href`, where it would turn
+  // the endpoint paths appended to it into a query or a fragment.
+  if (parsed.search !== "" || parsed.hash !== "" || /[?#]/.test(parsed.href)) {
     return refuse("a query or fragment is not allowed");
   }
   return Either.right(parsed.href.replace(/\/+$/, ""));

@@ -79,6 +79,9 @@ export const readCapped = <E>(
       }
     };
     return response.stream.pipe(
+      // No body at all (a 204, a 304) is an empty body: bad data for the caller to judge, not
+      // a failed connection to retry.
+      Stream.catchAll((e) => e.reason === "EmptyBody" ? Stream.empty : Stream.fail(e)),
       Stream.runForEach((chunk) => {
         if (size + chunk.length > cap) return Effect.fail(tooLarge());
         if (first === undefined && blocks.length === 0) {

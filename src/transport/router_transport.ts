@@ -175,14 +175,15 @@ export const makeRouterTransport = (
         tooLarge(payloadId, MAX_ERROR_BODY_BYTES),
       ).pipe(Effect.orElseSucceed(() => new Uint8Array(0)));
       const now = yield* Clock.currentTimeMillis;
-      const headers = response.headers;
+      // A hostile router can echo the API key anywhere: nothing unscrubbed is kept.
       const secrets = context.apiKey === undefined ? [] : [Redacted.value(context.apiKey)];
+      const headers = responseHeaders(response.headers, secrets);
       return yield* Effect.fail(
-        statusError(response.status, parseErrorBody(bytes), {
+        statusError(response.status, parseErrorBody(bytes, secrets), {
           payloadId,
-          retryAfter: parseRetryAfter(headers["retry-after"], now),
+          retryAfter: parseRetryAfter(response.headers["retry-after"], now),
           securityTier,
-          headers: responseHeaders(headers, secrets),
+          headers,
           requestID: requestIdOf(headers),
         }),
       );

@@ -24,25 +24,74 @@ const MAX_DETAIL_CHARS = 500;
 const cut = (text: string): string =>
   text.length > MAX_DETAIL_CHARS ? `${text.slice(0, MAX_DETAIL_CHARS)}…` : text;
 
+/** What replaces a secret a router echoed back. */
+export const REDACTED = "[redacted]";
+
+/** `text` with every occurrence of each secret replaced by {@linkcode REDACTED}. */
+const scrubText = (text: string, secrets: ReadonlyArray<string>): string =>
+  secrets.reduce((t, secret) => secret === "" ? t : t.replaceAll(secret, REDACTED), text);
+
 /**
- * Parses an error body: JSON when it is JSON of bounded depth (see `MAX_JSON_DEPTH`), else the
- * text (cut short), so that nothing deep is kept on the error for code that walks it.
+ * A parsed JSON value (of bounded depth) with the secrets scrubbed from every string and key:
+ * JSON escapes (`\u0073k-…`) can spell a secret that the raw text does not hold.
  */
-export const parseErrorBody = (bytes: Uint8Array): unknown => {
-  const text = new TextDecoder().decode(bytes);
-  const parsed = parseJsonBounded(text);
-  return parsed.ok ? parsed.value : cut(text);
+const scrubJson = (value: unknown, secrets: ReadonlyArray<string>): unknown => {
+  if (typeof value === "string") return scrubText(value, secrets);
+  if (typeof value !== "object" || value === null) return value;
+  if (Array.isArray(value)) return value.map((v) => scrubJson(v, secrets));
+  const out: Record<string, unknown> = {};
+  for (const [key, v] of Object.entries(value)) {
+    // defineProperty: a key named "__proto__" stays a plain entry.
+    Object.defineProperty(out, scrubText(key, secrets), {
+      value: scrubJson(v, secrets),
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
+  }
+  return out;
 };
 
-/** The router's `detail`, when the body has one (a non-string one as JSON, cut short). */
+/**
+ * Parses an error body: JSON when it is JSON of bounded depth (see `MAX_JSON_DEPTH`), else the
+ * text (cut short), so that nothing deep is kept on the error for code that walks it. Every
+ * occurrence of a secret (the request's API key, which a hostile router can echo back in its
+ * `detail`) is replaced by `[redacted]`, before the body reaches an error, a log or an SDK.
+ *
+ * @param bytes The error body.
+ * @param secrets Values that must not appear (the API key of the request).
+ * @returns The parsed, scrubbed body.
+ */
+export const parseErrorBody = (bytes: Uint8Array, secrets: ReadonlyArray<string> = []): unknown => {
+  const text = new TextDecoder().decode(bytes);
+  const parsed = parseJsonBounded(text);
+  return parsed.ok ? scrubJson(parsed.value, secrets) : cut(scrubText(text, secrets));
+};
+
+/**
+ * Control characters (C0, DEL, C1) and bidirectional overrides: in a message they would let a
+ * router forge log lines (a newline, then `level=ERROR …`), recolour a terminal (ANSI escapes)
+ * or reorder what a reader sees.
+ */
+// deno-lint-ignore no-control-regex -- finding control characters is the point
+const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+
+/** `text` with each unprintable character written as its `\uXXXX` escape. */
+const printable = (text: string): string =>
+  text.replace(UNPRINTABLE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+
+/**
+ * The router's `detail`, when the body has one (a non-string one as JSON), cut short and with
+ * control characters escaped, ready for a message.
+ */
 export const detailOf = (body: unknown): string | undefined => {
   if (typeof body !== "object" || body === null) return undefined;
   const detail = (body as { detail?: unknown }).detail;
-  if (typeof detail === "string") return detail.slice(0, MAX_DETAIL_CHARS);
+  if (typeof detail === "string") return printable(detail.slice(0, MAX_DETAIL_CHARS));
   if (detail === undefined) return undefined;
   // `body` may come from anywhere (a caller's error body too): bound it before stringifying.
   if (!isWithinDepth(detail)) return "error detail nested too deep";
-  return JSON.stringify(detail).slice(0, MAX_DETAIL_CHARS);
+  return printable(JSON.stringify(detail).slice(0, MAX_DETAIL_CHARS));
 };
 
 const STATUS_TEXT: Readonly<Record<number, string>> = {
