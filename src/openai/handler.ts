@@ -9,6 +9,7 @@
 import type { ChatCompletion, ChatCompletionRequest } from "../protocol/chat.ts";
 import { MAX_PLAINTEXT_BYTES } from "../protocol/headers.ts";
 import { parseJsonBounded } from "../protocol/json.ts";
+import { decodeUtf8Strict } from "../protocol/utf8.ts";
 import { chunksOf } from "./chunks.ts";
 import { errorResponse, fetchFailure, libraryErrorResponse, requestIdHeaders } from "./errors.ts";
 import { SSE_HEADERS, sseBody } from "./sse.ts";
@@ -123,7 +124,7 @@ export const makeOpenAIHandler = (backend: CompletionBackend): OpenAIHandler => 
   try {
     // The one depth bound of every parser (`MAX_JSON_DEPTH`): re-serializing deeper JSON would
     // overflow the stack.
-    const bounded = parseJsonBounded(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
+    const bounded = parseJsonBounded(decodeUtf8Strict(bytes));
     parsed = bounded.ok ? bounded.value : undefined;
   } catch {
     parsed = undefined; // not UTF-8
