@@ -58,6 +58,7 @@ const readCapped = async (
       size += r.value.length;
       parts.push(r.value);
       if (size > limit) {
+        for (const part of parts) part.fill(0); // the prompt, as below
         await reader.cancel().catch(() => undefined);
         return undefined;
       }
