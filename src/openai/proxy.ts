@@ -273,8 +273,8 @@ export const serveProxy = async (options: ProxyOptions): Promise<RunningProxy> =
       );
     }
     // Browsers send `scheme://host[:port]` exactly: a slash, a path or a wildcard never matches.
-    if (originOf(origin) !== origin) {
-      const meant = originOf(origin);
+    const meant = originOf(origin);
+    if (meant !== origin) {
       throw new TypeError(
         `Cannot start proxy: allowedOrigins entry ${JSON.stringify(origin.slice(0, 200))} is ` +
           "not an origin (scheme://host[:port], as browsers send it)" +
@@ -292,7 +292,7 @@ export const serveProxy = async (options: ProxyOptions): Promise<RunningProxy> =
   if (!(Number.isInteger(port) && port >= 0 && port <= 65535)) {
     throw new TypeError(`Cannot start proxy: port ${port} is not a port number`);
   }
-  if (!isLoopback(hostname)) {
+  if (!checkHost) {
     if (!allowRemote) {
       throw new TypeError(
         `Cannot start proxy: ${hostname} is not a loopback address; allow it with allowRemote (--allow-remote)`,
