@@ -165,30 +165,23 @@ const readBody = async (
     for await (const chunk of req) {
       const bytes = chunk as Uint8Array;
       total += bytes.length;
-      if (total > max) {
-        for (const p of parts) p.fill(0);
-        return "too-large";
-      }
-      parts.push(bytes);
+      parts.push(bytes); // before the check, so the chunk over the limit is wiped too
+      if (total > max) return "too-large";
     }
+    if (late) return "too-slow";
+    const body = new Uint8Array(total);
+    let at = 0;
+    for (const p of parts) {
+      body.set(p, at);
+      at += p.length;
+    }
+    return body;
   } catch {
-    for (const p of parts) p.fill(0);
     return late ? "too-slow" : undefined;
   } finally {
     clearTimeout(timer);
+    for (const p of parts) p.fill(0); // the prompt: no copies left behind
   }
-  if (late) {
-    for (const p of parts) p.fill(0);
-    return "too-slow";
-  }
-  const body = new Uint8Array(total);
-  let at = 0;
-  for (const p of parts) {
-    body.set(p, at);
-    at += p.length;
-    p.fill(0); // the prompt: no copies left behind
-  }
-  return body;
 };
 
 const toRequest = (
