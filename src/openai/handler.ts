@@ -66,6 +66,8 @@ const readCapped = async (
   } finally {
     reader.releaseLock();
   }
+  // One chunk (the proxy's whole body, a `fetch` with a buffer body) is the body: no copy.
+  if (parts.length === 1) return parts[0] as Uint8Array<ArrayBuffer>;
   const bytes = new Uint8Array(size);
   let at = 0;
   for (const part of parts) {
