@@ -56,8 +56,7 @@ export const rewrite = (text: string): Rewritten => {
     return splitImport(typeOnly, names).split(/(?<=\n)/)
       .filter((line) => !text.includes(line)).join("");
   });
-  const unhandled = [...out.matchAll(ANY_BARREL)].map((m) => m[0].replace(/\s+/g, " ").trim());
-  return { text: out, rewritten, unhandled };
+  return { text: out, rewritten, unhandled: findBarrel(out) };
 };
 
 /** The barrel statements of `text`, rewritable or not. */

@@ -10,8 +10,8 @@ import type * as LanguageModel from "@effect/ai/LanguageModel";
 import type * as Prompt from "@effect/ai/Prompt";
 import * as AiTool from "@effect/ai/Tool";
 import * as Effect from "effect/Effect";
-import * as Encoding from "effect/Encoding";
 import type * as AST from "effect/SchemaAST";
+import { encodeBase64 } from "../protocol/base64.ts";
 import type { ChatCompletionRequest, ChatMessage, Tool, ToolCall } from "../protocol/chat.ts";
 import { MODULE } from "./ai_error.ts";
 
@@ -46,7 +46,7 @@ const imagePart = (part: Prompt.FilePart): Effect.Effect<ContentPart, AiError.Ma
   const url = data instanceof URL
     ? data.toString()
     : data instanceof Uint8Array
-    ? `data:${mediaType};base64,${Encoding.encodeBase64(data)}`
+    ? `data:${mediaType};base64,${encodeBase64(data)}`
     : /^(data:|https?:\/\/)/.test(data)
     ? data
     : `data:${mediaType};base64,${data}`;

@@ -9,6 +9,7 @@
 import type { ChatCompletion, ChatCompletionRequest } from "../protocol/chat.ts";
 import { MAX_PLAINTEXT_BYTES } from "../protocol/headers.ts";
 import { parseJsonBounded } from "../protocol/json.ts";
+import { decodeUtf8Strict } from "../protocol/utf8.ts";
 import { chunksOf } from "./chunks.ts";
 import { errorResponse, fetchFailure, libraryErrorResponse, requestIdHeaders } from "./errors.ts";
 import { SSE_HEADERS, sseBody } from "./sse.ts";
@@ -57,6 +58,7 @@ const readCapped = async (
       size += r.value.length;
       parts.push(r.value);
       if (size > limit) {
+        for (const part of parts) part.fill(0); // the prompt, as below
         await reader.cancel().catch(() => undefined);
         return undefined;
       }
@@ -64,6 +66,8 @@ const readCapped = async (
   } finally {
     reader.releaseLock();
   }
+  // One chunk (the proxy's whole body, a `fetch` with a buffer body) is the body: no copy.
+  if (parts.length === 1) return parts[0] as Uint8Array<ArrayBuffer>;
   const bytes = new Uint8Array(size);
   let at = 0;
   for (const part of parts) {
@@ -123,7 +127,7 @@ export const makeOpenAIHandler = (backend: CompletionBackend): OpenAIHandler => 
   try {
     // The one depth bound of every parser (`MAX_JSON_DEPTH`): re-serializing deeper JSON would
     // overflow the stack.
-    const bounded = parseJsonBounded(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
+    const bounded = parseJsonBounded(decodeUtf8Strict(bytes));
     parsed = bounded.ok ? bounded.value : undefined;
   } catch {
     parsed = undefined; // not UTF-8

@@ -165,30 +165,23 @@ const readBody = async (
     for await (const chunk of req) {
       const bytes = chunk as Uint8Array;
       total += bytes.length;
-      if (total > max) {
-        for (const p of parts) p.fill(0);
-        return "too-large";
-      }
-      parts.push(bytes);
+      parts.push(bytes); // before the check, so the chunk over the limit is wiped too
+      if (total > max) return "too-large";
     }
+    if (late) return "too-slow";
+    const body = new Uint8Array(total);
+    let at = 0;
+    for (const p of parts) {
+      body.set(p, at);
+      at += p.length;
+    }
+    return body;
   } catch {
-    for (const p of parts) p.fill(0);
     return late ? "too-slow" : undefined;
   } finally {
     clearTimeout(timer);
+    for (const p of parts) p.fill(0); // the prompt: no copies left behind
   }
-  if (late) {
-    for (const p of parts) p.fill(0);
-    return "too-slow";
-  }
-  const body = new Uint8Array(total);
-  let at = 0;
-  for (const p of parts) {
-    body.set(p, at);
-    at += p.length;
-    p.fill(0); // the prompt: no copies left behind
-  }
-  return body;
 };
 
 const toRequest = (
@@ -273,8 +266,8 @@ export const serveProxy = async (options: ProxyOptions): Promise<RunningProxy> =
       );
     }
     // Browsers send `scheme://host[:port]` exactly: a slash, a path or a wildcard never matches.
-    if (originOf(origin) !== origin) {
-      const meant = originOf(origin);
+    const meant = originOf(origin);
+    if (meant !== origin) {
       throw new TypeError(
         `Cannot start proxy: allowedOrigins entry ${JSON.stringify(origin.slice(0, 200))} is ` +
           "not an origin (scheme://host[:port], as browsers send it)" +
@@ -292,7 +285,7 @@ export const serveProxy = async (options: ProxyOptions): Promise<RunningProxy> =
   if (!(Number.isInteger(port) && port >= 0 && port <= 65535)) {
     throw new TypeError(`Cannot start proxy: port ${port} is not a port number`);
   }
-  if (!isLoopback(hostname)) {
+  if (!checkHost) {
     if (!allowRemote) {
       throw new TypeError(
         `Cannot start proxy: ${hostname} is not a loopback address; allow it with allowRemote (--allow-remote)`,

@@ -5,18 +5,16 @@
  *
  * @module
  */
+import { PROTOCOL_REQUEST_HEADERS } from "../transport/browser.ts";
 
 /** Which origins may call the router: `true` any (`*`), or exactly these origins. */
 export type CorsOrigins = true | ReadonlyArray<string>;
 
-/** The request headers of the protocol, as a preflight must allow them. */
-export const CORS_REQUEST_HEADERS: ReadonlyArray<string> = [
-  "Content-Type",
-  "X-Payload-ID",
-  "X-Public-Key",
-  "Authorization",
-  "X-Security-Tier",
-];
+/**
+ * The request headers of the protocol, as a preflight must allow them: the client's own list
+ * (the one its CORS error message names).
+ */
+export const CORS_REQUEST_HEADERS: ReadonlyArray<string> = PROTOCOL_REQUEST_HEADERS.split(", ");
 
 /** Answer headers a page must be able to read beyond the safelisted ones (the client reads `Retry-After`). */
 const EXPOSED_HEADERS = "Retry-After, WWW-Authenticate";
@@ -113,7 +111,7 @@ export const makeCors = (origins: CorsOrigins): Cors => {
       return {
         ...allow,
         "access-control-allow-methods": method,
-        "access-control-allow-headers": CORS_REQUEST_HEADERS.join(", "),
+        "access-control-allow-headers": PROTOCOL_REQUEST_HEADERS,
         "access-control-max-age": MAX_AGE,
         ...(privateNetwork ? { "access-control-allow-private-network": "true" } : {}),
       };
