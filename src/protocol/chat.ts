@@ -265,14 +265,17 @@ const ChoiceLogprobs: Schema.Schema<ChoiceLogprobs> = Schema.Struct({
 /** Why a choice ended, as OpenAI names it. */
 export type FinishReason = "stop" | "length" | "tool_calls" | "content_filter" | "function_call";
 
-/** Every {@linkcode FinishReason}. */
-export const FINISH_REASONS: ReadonlyArray<FinishReason> = [
+/** The finish reasons as a tuple: one list for the constant and the schema. */
+const FINISH_REASON_TUPLE = [
   "stop",
   "length",
   "tool_calls",
   "content_filter",
   "function_call",
-];
+] as const satisfies ReadonlyArray<FinishReason>;
+
+/** Every {@linkcode FinishReason}. */
+export const FINISH_REASONS: ReadonlyArray<FinishReason> = FINISH_REASON_TUPLE;
 
 /** One choice of a completion (the shape of openai's `ChatCompletion.Choice`). */
 export interface ChatCompletionChoice {
@@ -293,13 +296,7 @@ export const ChatCompletionChoice: Schema.Schema<ChatCompletionChoice> = Schema.
   {
     index: Schema.Number,
     message: ChatCompletionMessage,
-    finish_reason: Schema.Literal(
-      "stop",
-      "length",
-      "tool_calls",
-      "content_filter",
-      "function_call",
-    ),
+    finish_reason: Schema.Literal(...FINISH_REASON_TUPLE),
     logprobs: Schema.NullOr(ChoiceLogprobs),
   },
   Schema.Record({ key: Schema.String, value: Schema.Unknown }),
