@@ -25,7 +25,7 @@ const cut = (text: string): string =>
   text.length > MAX_DETAIL_CHARS ? `${text.slice(0, MAX_DETAIL_CHARS)}…` : text;
 
 /** What replaces a secret a router echoed back. */
-export const REDACTED = "[redacted]";
+const REDACTED = "[redacted]";
 
 /** `text` with every occurrence of each secret replaced by {@linkcode REDACTED}. */
 const scrubText = (text: string, secrets: ReadonlyArray<string>): string =>
