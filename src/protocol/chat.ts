@@ -6,6 +6,7 @@
  * @module
  */
 import * as Schema from "effect/Schema";
+import { defineOwn, isJsonObject } from "./json.ts";
 
 /** A tool call made by the model. */
 export interface ToolCall {
@@ -402,18 +403,9 @@ export interface ChatCompletion extends ChatCompletionBody {
   readonly _metadata: ResponseMetadata;
 }
 
-const isRecord = (value: unknown): value is Record<string, unknown> =>
-  typeof value === "object" && value !== null && !Array.isArray(value);
-
 /** Sets `key` to `null` on `target` when it is absent (an own data property, no setter runs). */
 const defaultNull = (target: Record<string, unknown>, key: string): void => {
-  if (Object.hasOwn(target, key)) return;
-  Object.defineProperty(target, key, {
-    value: null,
-    enumerable: true,
-    writable: true,
-    configurable: true,
-  });
+  if (!Object.hasOwn(target, key)) defineOwn(target, key, null);
 };
 
 /**
@@ -425,11 +417,11 @@ const defaultNull = (target: Record<string, unknown>, key: string): void => {
  * @param body The parsed plaintext.
  */
 export const fillNullableFields = (body: unknown): void => {
-  if (!isRecord(body) || !Array.isArray(body.choices)) return;
+  if (!isJsonObject(body) || !Array.isArray(body.choices)) return;
   for (const choice of body.choices as ReadonlyArray<unknown>) {
-    if (!isRecord(choice)) continue;
+    if (!isJsonObject(choice)) continue;
     defaultNull(choice, "logprobs");
-    if (isRecord(choice.message)) defaultNull(choice.message, "refusal");
+    if (isJsonObject(choice.message)) defaultNull(choice.message, "refusal");
   }
 };
 
