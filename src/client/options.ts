@@ -344,9 +344,10 @@ const MAX_NAMED = 5;
 /** The unknown keys, then the list of options when one of them matched nothing. */
 const unknownOptions = (all: ReadonlyArray<PropertyKey>): string => {
   const keys = all.slice(0, MAX_NAMED);
-  const parts = keys.map((key) => unknownOption(key) ?? `unknown option ${showKey(key)}`);
+  const hints = keys.map(unknownOption);
+  const parts = hints.map((hint, i) => hint ?? `unknown option ${showKey(keys[i]!)}`);
   if (all.length > keys.length) parts.push(`${all.length - keys.length} more unknown options`);
-  if (keys.every((key) => unknownOption(key) !== undefined)) return parts.join("; ");
+  if (hints.every((hint) => hint !== undefined)) return parts.join("; ");
   const names = KNOWN_KEYS.filter((k) => canonical(k) === k).join(", ");
   return `${parts.join("; ")} (the options are ${names})`;
 };

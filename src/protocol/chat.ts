@@ -6,6 +6,7 @@
  * @module
  */
 import * as Schema from "effect/Schema";
+import { defineOwn, isJsonObject } from "./json.ts";
 
 /** A tool call made by the model. */
 export interface ToolCall {
@@ -265,14 +266,17 @@ const ChoiceLogprobs: Schema.Schema<ChoiceLogprobs> = Schema.Struct({
 /** Why a choice ended, as OpenAI names it. */
 export type FinishReason = "stop" | "length" | "tool_calls" | "content_filter" | "function_call";
 
-/** Every {@linkcode FinishReason}. */
-export const FINISH_REASONS: ReadonlyArray<FinishReason> = [
+/** The finish reasons as a tuple: one list for the constant and the schema. */
+const FINISH_REASON_TUPLE = [
   "stop",
   "length",
   "tool_calls",
   "content_filter",
   "function_call",
-];
+] as const satisfies ReadonlyArray<FinishReason>;
+
+/** Every {@linkcode FinishReason}. */
+export const FINISH_REASONS: ReadonlyArray<FinishReason> = FINISH_REASON_TUPLE;
 
 /** One choice of a completion (the shape of openai's `ChatCompletion.Choice`). */
 export interface ChatCompletionChoice {
@@ -293,13 +297,7 @@ export const ChatCompletionChoice: Schema.Schema<ChatCompletionChoice> = Schema.
   {
     index: Schema.Number,
     message: ChatCompletionMessage,
-    finish_reason: Schema.Literal(
-      "stop",
-      "length",
-      "tool_calls",
-      "content_filter",
-      "function_call",
-    ),
+    finish_reason: Schema.Literal(...FINISH_REASON_TUPLE),
     logprobs: Schema.NullOr(ChoiceLogprobs),
   },
   Schema.Record({ key: Schema.String, value: Schema.Unknown }),
@@ -405,18 +403,9 @@ export interface ChatCompletion extends ChatCompletionBody {
   readonly _metadata: ResponseMetadata;
 }
 
-const isRecord = (value: unknown): value is Record<string, unknown> =>
-  typeof value === "object" && value !== null && !Array.isArray(value);
-
 /** Sets `key` to `null` on `target` when it is absent (an own data property, no setter runs). */
 const defaultNull = (target: Record<string, unknown>, key: string): void => {
-  if (Object.hasOwn(target, key)) return;
-  Object.defineProperty(target, key, {
-    value: null,
-    enumerable: true,
-    writable: true,
-    configurable: true,
-  });
+  if (!Object.hasOwn(target, key)) defineOwn(target, key, null);
 };
 
 /**
@@ -428,11 +417,11 @@ const defaultNull = (target: Record<string, unknown>, key: string): void => {
  * @param body The parsed plaintext.
  */
 export const fillNullableFields = (body: unknown): void => {
-  if (!isRecord(body) || !Array.isArray(body.choices)) return;
+  if (!isJsonObject(body) || !Array.isArray(body.choices)) return;
   for (const choice of body.choices as ReadonlyArray<unknown>) {
-    if (!isRecord(choice)) continue;
+    if (!isJsonObject(choice)) continue;
     defaultNull(choice, "logprobs");
-    if (isRecord(choice.message)) defaultNull(choice.message, "refusal");
+    if (isJsonObject(choice.message)) defaultNull(choice.message, "refusal");
   }
 };
 

@@ -67,3 +67,29 @@ export const parseJsonBounded = (text: string, maxDepth: number = MAX_JSON_DEPTH
   }
   return isWithinDepth(value, maxDepth) ? { ok: true, value } : { ok: false, reason: "depth" };
 };
+
+/**
+ * Whether `value` is a JSON object: not `null`, not an array.
+ *
+ * @param value Any value.
+ * @returns `true` for an object that is not an array.
+ */
+export const isJsonObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === "object" && value !== null && !Array.isArray(value);
+
+/**
+ * Sets `key` on `target` as an own, enumerable, writable data property: no setter runs (not
+ * even `Object.prototype`'s `__proto__`), so a key from outside stays a plain entry.
+ *
+ * @param target The object to set it on.
+ * @param key The key.
+ * @param value The value.
+ */
+export const defineOwn = (target: object, key: string, value: unknown): void => {
+  Object.defineProperty(target, key, {
+    value,
+    enumerable: true,
+    writable: true,
+    configurable: true,
+  });
+};

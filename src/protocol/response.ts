@@ -12,14 +12,11 @@ import {
   fillNullableFields,
   type ResponseMetadata,
 } from "./chat.ts";
-import { MAX_JSON_DEPTH, parseJsonBounded } from "./json.ts";
+import { defineOwn, isJsonObject, MAX_JSON_DEPTH, parseJsonBounded } from "./json.ts";
 import type { DecodedPackage } from "./package.ts";
 import { decodeUtf8Strict } from "./utf8.ts";
 
 const isChatCompletionBody = Schema.is(ChatCompletionBody);
-
-const isPlainObject = (value: unknown): value is Record<string, unknown> =>
-  typeof value === "object" && value !== null && !Array.isArray(value);
 
 const malformedPlaintext = (
   payloadId: string,
@@ -64,10 +61,10 @@ export const toChatCompletion = (
   const body = parsed.value;
   // Absent `logprobs` / `refusal` mean null: set them so the result is what OpenAI's type says.
   fillNullableFields(body);
-  if (!isPlainObject(body) || !isChatCompletionBody(body)) {
+  if (!isJsonObject(body) || !isChatCompletionBody(body)) {
     return Either.left(malformedPlaintext(payloadId));
   }
-  const fromRouter = isPlainObject(body._metadata) ? body._metadata : {};
+  const fromRouter = isJsonObject(body._metadata) ? body._metadata : {};
   const metadata: ResponseMetadata = {
     // Spread defines own data properties (no setters run), so router keys cannot pollute.
     ...fromRouter,
@@ -77,11 +74,6 @@ export const toChatCompletion = (
     encryption_algorithm: pkg.algorithm,
     response_status: "success",
   };
-  Object.defineProperty(body, "_metadata", {
-    value: metadata,
-    enumerable: true,
-    writable: true,
-    configurable: true,
-  });
+  defineOwn(body, "_metadata", metadata);
   return Either.right(body as unknown as ChatCompletion);
 };

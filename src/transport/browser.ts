@@ -62,7 +62,7 @@ const isMixedContent = (page: BrowserPage, url: string): boolean => {
 };
 
 /** The headers a router must allow for the protocol's requests. */
-export const PROTOCOL_REQUEST_HEADERS =
+const PROTOCOL_REQUEST_HEADERS =
   "Content-Type, X-Payload-ID, X-Public-Key, Authorization, X-Security-Tier";
 
 const pageName = (page: BrowserPage): string => page.origin === "" ? "this page" : page.origin;

@@ -28,7 +28,7 @@ const REFUSED = "the protocol has none and redirects are refused";
  * @param payloadId The request's payload id, when it has one.
  * @returns A `SecurityError` with reason `RedirectRefused` (never retried).
  */
-export const redirectRefused = (what: string, payloadId?: string | undefined): SecurityError =>
+const redirectRefused = (what: string, payloadId?: string | undefined): SecurityError =>
   new SecurityError({
     reason: "RedirectRefused",
     message: `Cannot use router answer: ${what}; ${REFUSED}`,

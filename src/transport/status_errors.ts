@@ -16,7 +16,7 @@ import {
   ServerError,
   ServiceUnavailableError,
 } from "../errors.ts";
-import { isWithinDepth, parseJsonBounded } from "../protocol/json.ts";
+import { defineOwn, isWithinDepth, parseJsonBounded } from "../protocol/json.ts";
 
 /** The longest error detail kept in a message. */
 const MAX_DETAIL_CHARS = 500;
@@ -25,7 +25,7 @@ const cut = (text: string): string =>
   text.length > MAX_DETAIL_CHARS ? `${text.slice(0, MAX_DETAIL_CHARS)}…` : text;
 
 /** What replaces a secret a router echoed back. */
-export const REDACTED = "[redacted]";
+const REDACTED = "[redacted]";
 
 /** `text` with every occurrence of each secret replaced by {@linkcode REDACTED}. */
 const scrubText = (text: string, secrets: ReadonlyArray<string>): string =>
@@ -41,13 +41,8 @@ const scrubJson = (value: unknown, secrets: ReadonlyArray<string>): unknown => {
   if (Array.isArray(value)) return value.map((v) => scrubJson(v, secrets));
   const out: Record<string, unknown> = {};
   for (const [key, v] of Object.entries(value)) {
-    // defineProperty: a key named "__proto__" stays a plain entry.
-    Object.defineProperty(out, scrubText(key, secrets), {
-      value: scrubJson(v, secrets),
-      enumerable: true,
-      writable: true,
-      configurable: true,
-    });
+    // defineOwn: a key named "__proto__" stays a plain entry.
+    defineOwn(out, scrubText(key, secrets), scrubJson(v, secrets));
   }
   return out;
 };
@@ -198,13 +193,8 @@ export const responseHeaders = (
     ) {
       continue;
     }
-    // defineProperty: a header named "__proto__" stays a plain entry.
-    Object.defineProperty(out, key, {
-      value,
-      enumerable: true,
-      writable: true,
-      configurable: true,
-    });
+    // defineOwn: a header named "__proto__" stays a plain entry.
+    defineOwn(out, key, value);
     kept++;
   }
   return out;
