@@ -62,7 +62,7 @@ const isMixedContent = (page: BrowserPage, url: string): boolean => {
 };
 
 /** The headers a router must allow for the protocol's requests. */
-const PROTOCOL_REQUEST_HEADERS =
+export const PROTOCOL_REQUEST_HEADERS: string =
   "Content-Type, X-Payload-ID, X-Public-Key, Authorization, X-Security-Tier";
 
 const pageName = (page: BrowserPage): string => page.origin === "" ? "this page" : page.origin;
