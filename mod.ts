@@ -41,15 +41,15 @@ export {
   type ClientRequestFields,
   type CreateFunction,
   SecureChatCompletion,
-} from "./src/client/secure_chat_completion.ts";
+} from "./src/promise/secure_chat_completion.ts";
 export { type ChunkOptions, completionToChunks } from "./src/openai/chunks.ts";
 export type { OpenAIErrorBody } from "./src/openai/errors.ts";
 export {
   type GenerateKeysOptions,
   SecureCompletionClient,
-} from "./src/client/secure_completion_client.ts";
+} from "./src/promise/secure_completion_client.ts";
 export type { ClientOptions } from "./src/client/options.ts";
-export type { RequestOptions } from "./src/client/runtime.ts";
+export type { RequestOptions } from "./src/promise/runtime.ts";
 export {
   disableSecureMemory,
   enableSecureMemory,

@@ -8,7 +8,7 @@ const ENTRY_POINTS = [
   "mod.ts",
   "src/testing/mod.ts",
   "src/effect_ai/mod.ts",
-  "src/openai/proxy.ts",
+  "src/proxy/proxy.ts",
 ];
 
 const ownNames = new Set<string>();

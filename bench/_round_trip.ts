@@ -6,7 +6,7 @@
  * @module
  */
 import process from "node:process";
-import { SecureChatCompletion } from "../src/client/secure_chat_completion.ts";
+import { SecureChatCompletion } from "../src/promise/secure_chat_completion.ts";
 import type { ClientOptions } from "../src/client/options.ts";
 import { startTestRouter, type TestRouter } from "../src/testing/router.ts";
 

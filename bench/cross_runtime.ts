@@ -33,7 +33,7 @@ import {
   type Throughput,
   waitForIdle,
 } from "./_round_trip.ts";
-import { SecureChatCompletion } from "../src/client/secure_chat_completion.ts";
+import { SecureChatCompletion } from "../src/promise/secure_chat_completion.ts";
 import { startTestRouter } from "../src/testing/router.ts";
 
 /** Which runtime this is, and its version. */

@@ -3,7 +3,7 @@
  * client on it (2048-bit keys for speed, no client retries unless asked), both closed after.
  */
 import type { ClientOptions } from "../src/client/options.ts";
-import { SecureChatCompletion } from "../src/client/secure_chat_completion.ts";
+import { SecureChatCompletion } from "../src/promise/secure_chat_completion.ts";
 import { startTestRouter, type TestRouter, type TestRouterOptions } from "../src/testing/router.ts";
 
 /** Runs `body` with a fresh router and client, then closes both. */

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { sha256Hex } from "./router_keys.ts";
+import { sha256Hex } from "./router_key_pair.ts";
 
 /** The largest `n` (number of choices) the echo model accepts. */
 export const MAX_CHOICES = 128;

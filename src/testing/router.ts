@@ -27,7 +27,7 @@ import {
   type Tamper,
   tamperPackage,
 } from "./faults.ts";
-import { generateRouterKey, importCallerKey, type RouterKey } from "./router_keys.ts";
+import { generateRouterKey, importCallerKey, type RouterKey } from "./router_key_pair.ts";
 import { checkCorsOption, type CorsOrigins, makeCors } from "./cors.ts";
 
 export type { Fault, Tamper } from "./faults.ts";

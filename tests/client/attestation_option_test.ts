@@ -2,7 +2,7 @@
  * The client's `attestation` option against the test router, which attaches a given block.
  */
 import assert from "node:assert/strict";
-import { SecureCompletionClient } from "../../src/client/secure_completion_client.ts";
+import { SecureCompletionClient } from "../../src/promise/secure_completion_client.ts";
 import type { ClientOptions } from "../../src/client/options.ts";
 import { AttestationError } from "../../src/errors.ts";
 import { startTestRouter } from "../../src/testing/router.ts";

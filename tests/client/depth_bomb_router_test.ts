@@ -5,11 +5,11 @@
  */
 import assert from "node:assert/strict";
 import { Effect, Layer } from "effect";
-import { SecureChatCompletion } from "../../src/client/secure_chat_completion.ts";
+import { SecureChatCompletion } from "../../src/promise/secure_chat_completion.ts";
 import { HybridCipher, HybridCipherLive } from "../../src/crypto/hybrid_cipher.ts";
 import { SecureBytesLive } from "../../src/crypto/secure_bytes.ts";
 import { InvalidRequestError, NomyoError, SecurityError } from "../../src/errors.ts";
-import { generateRouterKey, importCallerKey } from "../../src/testing/router_keys.ts";
+import { generateRouterKey, importCallerKey } from "../../src/testing/router_key_pair.ts";
 import { prng } from "../_helpers.ts";
 import { nested } from "../protocol/_nested.ts";
 import { type HostileServer, startHostileServer } from "../transport/_hostile_server.ts";

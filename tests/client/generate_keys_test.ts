@@ -4,7 +4,7 @@
  * used, in WebCrypto's RSA-OAEP `decrypt` / `unwrapKey`.
  */
 import assert from "node:assert/strict";
-import { SecureCompletionClient } from "../../src/client/secure_completion_client.ts";
+import { SecureCompletionClient } from "../../src/promise/secure_completion_client.ts";
 import { startTestRouter } from "../../src/testing/router.ts";
 
 /** Records the RSA private keys WebCrypto is asked to decrypt or unwrap with, during `fn`. */

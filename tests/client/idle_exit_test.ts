@@ -9,7 +9,7 @@
  */
 import assert from "node:assert/strict";
 import { Deferred, Effect, Layer, Schedule } from "effect";
-import { ClientRuntime } from "../../src/client/runtime.ts";
+import { ClientRuntime } from "../../src/promise/runtime.ts";
 import { KeyRing, layerKeyRing } from "../../src/keys/key_ring.ts";
 import type { RsaKeyPair } from "../../src/keys/rsa_key.ts";
 import { startTestRouter } from "../../src/testing/router.ts";

@@ -22,9 +22,9 @@ import {
 } from "effect";
 import { nomyoLayer, nomyoLayerConfig, nomyoLayerFetch } from "../../src/client/layer.ts";
 import { type ClientOptions, resolveOptions } from "../../src/client/options.ts";
-import { SecureChatCompletion } from "../../src/client/secure_chat_completion.ts";
+import { SecureChatCompletion } from "../../src/promise/secure_chat_completion.ts";
 import { SecureCompletion } from "../../src/client/secure_completion.ts";
-import { SecureCompletionClient } from "../../src/client/secure_completion_client.ts";
+import { SecureCompletionClient } from "../../src/promise/secure_completion_client.ts";
 import { AuthenticationError, SecurityError } from "../../src/errors.ts";
 import { DEFAULT_BASE_URL } from "../../src/protocol/headers.ts";
 import { startTestRouter, type TestRouter } from "../../src/testing/router.ts";

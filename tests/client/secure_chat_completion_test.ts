@@ -3,7 +3,7 @@
  */
 import assert from "node:assert/strict";
 import { type ClientOptions, resolveOptions } from "../../src/client/options.ts";
-import { SecureChatCompletion } from "../../src/client/secure_chat_completion.ts";
+import { SecureChatCompletion } from "../../src/promise/secure_chat_completion.ts";
 import {
   AbortError,
   APIError,

@@ -3,7 +3,7 @@
  * pyca/cryptography): the wire format is the protocol's, not merely our own.
  */
 import assert from "node:assert/strict";
-import { SecureChatCompletion } from "../../src/client/secure_chat_completion.ts";
+import { SecureChatCompletion } from "../../src/promise/secure_chat_completion.ts";
 import { AuthenticationError } from "../../src/errors.ts";
 import { pythonSkipReason, startIndependentRouter } from "./independent_router.ts";
 

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { createOpenAICompatible } from "npm:@ai-sdk/openai-compatible@3";
 import { APICallError, generateText, jsonSchema, streamText, tool } from "npm:ai@7";
-import type { SecureChatCompletion } from "../../src/client/secure_chat_completion.ts";
+import type { SecureChatCompletion } from "../../src/promise/secure_chat_completion.ts";
 import { assertSealed, STATUSES, withClient } from "./_setup.ts";
 import { answeringCompletions } from "../_helpers.ts";
 

@@ -3,7 +3,7 @@
  * tier, key and signal, and every error in OpenAI's shape.
  */
 import assert from "node:assert/strict";
-import { SecureChatCompletion } from "../../src/client/secure_chat_completion.ts";
+import { SecureChatCompletion } from "../../src/promise/secure_chat_completion.ts";
 import { MAX_PLAINTEXT_BYTES } from "../../src/protocol/headers.ts";
 import { MAX_JSON_DEPTH } from "../../src/protocol/json.ts";
 import {

@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { ChatOpenAI } from "npm:@langchain/openai@1";
-import type { SecureChatCompletion } from "../../src/client/secure_chat_completion.ts";
+import type { SecureChatCompletion } from "../../src/promise/secure_chat_completion.ts";
 import { assertSealed, STATUSES, WEATHER_TOOL, withClient } from "./_setup.ts";
 
 const chat = (client: SecureChatCompletion, maxRetries = 0): ChatOpenAI =>

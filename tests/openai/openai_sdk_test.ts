@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import OpenAI from "npm:openai@7";
-import type { SecureChatCompletion } from "../../src/client/secure_chat_completion.ts";
+import type { SecureChatCompletion } from "../../src/promise/secure_chat_completion.ts";
 import {
   ask,
   assertSealed,
@@ -143,7 +143,7 @@ Deno.test("openai SDK: a tampered answer is a BadRequestError it never retries",
 
 Deno.test("openai SDK: connection failures, timeouts and aborts raise openai's classes", async () => {
   const url = await closedRouterUrl();
-  const { SecureChatCompletion } = await import("../../src/client/secure_chat_completion.ts");
+  const { SecureChatCompletion } = await import("../../src/promise/secure_chat_completion.ts");
   const gone = new SecureChatCompletion({
     baseUrl: url,
     allowHttp: true,

@@ -5,8 +5,8 @@
 import assert from "node:assert/strict";
 import { request as httpRequest } from "node:http";
 import OpenAI from "npm:openai@7";
-import type { SecureChatCompletion } from "../../src/client/secure_chat_completion.ts";
-import { isLoopback, type RunningProxy, serveProxy } from "../../src/openai/proxy.ts";
+import type { SecureChatCompletion } from "../../src/promise/secure_chat_completion.ts";
+import { isLoopback, type RunningProxy, serveProxy } from "../../src/proxy/proxy.ts";
 import { MAX_PLAINTEXT_BYTES } from "../../src/protocol/headers.ts";
 import type { TestRouter } from "../../src/testing/router.ts";
 import { ask, assertSealed, withClient } from "./_setup.ts";

@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import type OpenAI from "npm:openai@7";
-import type { SecureChatCompletion } from "../../src/client/secure_chat_completion.ts";
+import type { SecureChatCompletion } from "../../src/promise/secure_chat_completion.ts";
 import type { ChatCompletion, ChatCompletionChunk } from "../../src/protocol/chat.ts";
 
 /** Compiles only when `A` is assignable to `B`. */

@@ -4,7 +4,7 @@
  * `file://` page of any site. Each is a `TypeError` when the proxy starts.
  */
 import assert from "node:assert/strict";
-import { serveProxy } from "../../src/openai/proxy.ts";
+import { serveProxy } from "../../src/proxy/proxy.ts";
 
 const handler = () => Promise.resolve(new Response("{}"));
 

@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { SecureChatCompletion } from "../../mod.ts";
-import { serveProxy } from "../../src/openai/proxy.ts";
+import { serveProxy } from "../../src/proxy/proxy.ts";
 import { startTestRouter } from "../../src/testing/mod.ts";
 
 /** Sends `head` and `body`, then reads until the proxy closes (or 4 s pass). */

@@ -4,7 +4,7 @@
  * retried; mixed content is refused before anything is sent; no User-Agent in a page.
  */
 import assert from "node:assert/strict";
-import { SecureChatCompletion } from "../../src/client/secure_chat_completion.ts";
+import { SecureChatCompletion } from "../../src/promise/secure_chat_completion.ts";
 import { APIConnectionError } from "../../src/errors.ts";
 import { isRetryable } from "../../src/transport/status_errors.ts";
 import { vectorText } from "../_helpers.ts";

@@ -3,7 +3,7 @@
  * "Fiber terminated with an unhandled error" and never a stack.
  */
 import assert from "node:assert/strict";
-import { SecureChatCompletion } from "../../src/client/secure_chat_completion.ts";
+import { SecureChatCompletion } from "../../src/promise/secure_chat_completion.ts";
 import { APIConnectionError, ServiceUnavailableError } from "../../src/errors.ts";
 import { startTestRouter } from "../../src/testing/router.ts";
 import { captureConsole } from "../_helpers.ts";

@@ -10,7 +10,7 @@ import * as HttpClient from "@effect/platform/HttpClient";
 import { Effect, Layer } from "effect";
 import { nomyoLayer } from "../../src/client/layer.ts";
 import type { ClientOptions } from "../../src/client/options.ts";
-import { SecureChatCompletion } from "../../src/client/secure_chat_completion.ts";
+import { SecureChatCompletion } from "../../src/promise/secure_chat_completion.ts";
 import { SecureCompletion } from "../../src/client/secure_completion.ts";
 import { SecurityError } from "../../src/errors.ts";
 import { startTestRouter, type TestRouter } from "../../src/testing/router.ts";

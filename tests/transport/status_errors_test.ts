@@ -27,7 +27,7 @@ import {
   responseHeaders,
   statusError,
 } from "../../src/transport/status_errors.ts";
-import { SecureChatCompletion } from "../../src/client/secure_chat_completion.ts";
+import { SecureChatCompletion } from "../../src/promise/secure_chat_completion.ts";
 import { startHostileServer } from "./_hostile_server.ts";
 import { startTestRouter } from "../../src/testing/router.ts";
 

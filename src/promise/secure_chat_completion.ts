@@ -17,10 +17,10 @@ import type {
 import type { SecurityTier } from "../protocol/headers.ts";
 import { chunksOf, chunkStream } from "../openai/chunks.ts";
 import { makeOpenAIHandler } from "../openai/handler.ts";
-import { layerFetchOf, type NomyoServices } from "./layer.ts";
-import { type ClientOptions, resolveOptions } from "./options.ts";
+import { layerFetchOf, type NomyoServices } from "../client/layer.ts";
+import { type ClientOptions, resolveOptions } from "../client/options.ts";
 import { ClientRuntime, type RequestOptions } from "./runtime.ts";
-import { SecureCompletion } from "./secure_completion.ts";
+import { SecureCompletion } from "../client/secure_completion.ts";
 
 /** The three per-request client options of `create()`: taken out, never in the plaintext. */
 export interface ClientRequestFields {

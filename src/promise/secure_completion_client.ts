@@ -18,10 +18,10 @@ import { parsePackage } from "../protocol/package.ts";
 import { encodeRequest } from "../protocol/request.ts";
 import { toChatCompletion } from "../protocol/response.ts";
 import { RouterKeys } from "../transport/router_keys.ts";
-import { layerFetchOf, type NomyoServices } from "./layer.ts";
-import { type ClientOptions, type ResolvedOptions, resolveOptions } from "./options.ts";
+import { layerFetchOf, type NomyoServices } from "../client/layer.ts";
+import { type ClientOptions, type ResolvedOptions, resolveOptions } from "../client/options.ts";
 import { ClientRuntime } from "./runtime.ts";
-import { SecureCompletion } from "./secure_completion.ts";
+import { SecureCompletion } from "../client/secure_completion.ts";
 
 /** Options of {@linkcode SecureCompletionClient.generateKeys}. */
 export interface GenerateKeysOptions {

@@ -30,8 +30,8 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { Socket } from "node:net";
-import { errorResponse, fetchFailureResponse } from "./errors.ts";
-import { MAX_REQUEST_BYTES } from "./handler.ts";
+import { errorResponse, fetchFailureResponse } from "../openai/errors.ts";
+import { MAX_REQUEST_BYTES } from "../openai/handler.ts";
 
 /** Options of {@linkcode serveProxy}. */
 export interface ProxyOptions {

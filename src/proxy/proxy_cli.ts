@@ -14,7 +14,7 @@
  */
 import process from "node:process";
 import { parseArgs } from "node:util";
-import { SecureChatCompletion } from "../client/secure_chat_completion.ts";
+import { SecureChatCompletion } from "../promise/secure_chat_completion.ts";
 import type { SecurityTier } from "../protocol/headers.ts";
 import { serveProxy } from "./proxy.ts";
 
