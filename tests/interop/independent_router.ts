@@ -2,11 +2,10 @@
  * Runs `independent_router.py` (a NOMYO router written from PROTOCOL.md in Python with pyca/
  * cryptography) as a child process, for interop tests of the TypeScript client.
  *
- * Needs `--allow-run=python3` and `--allow-read`; check {@linkcode pythonSkipReason} first.
+ * Needs `--allow-run=python3` and `--allow-read`; register its tests with `testNeeding(PYTHON_MISSING)`
+ * (tests/_tools.ts).
  */
 import { here } from "./_python.ts";
-
-export { pythonSkipReason } from "./_python.ts";
 
 /** Options of {@linkcode startIndependentRouter}. */
 export interface IndependentRouterOptions {

@@ -26,7 +26,8 @@ import {
 } from "../../src/keys/key_files.ts";
 import { DECRYPT_FAILED_MESSAGE } from "../../src/keys/pkcs8_encrypted.ts";
 import { generateRsaKeyPair, type RsaKeyPair } from "../../src/keys/rsa_key.ts";
-import { assertNoSecrets, bodyProbes, failWith, succeed } from "./_helpers.ts";
+import { assertNoSecrets, bodyProbes, failWith, openssl, succeed } from "./_helpers.ts";
+import { OPENSSL_MISSING, testNeeding } from "../_tools.ts";
 import { captureConsole } from "../_helpers.ts";
 
 const PASSWORD = "correct horse battery staple";
@@ -109,29 +110,6 @@ const listDir = async (dir: string): Promise<string[]> => {
   const names: string[] = [];
   for await (const e of Deno.readDir(dir)) names.push(e.name);
   return names.sort();
-};
-
-/** Runs `openssl`; `undefined` after a visible warning when it is not on PATH. */
-const openssl = async (
-  args: ReadonlyArray<string>,
-): Promise<{ code: number; stdout: string; stderr: string } | undefined> => {
-  try {
-    const out = await new Deno.Command("openssl", {
-      args: [...args],
-      stdout: "piped",
-      stderr: "piped",
-    })
-      .output();
-    const d = new TextDecoder();
-    return { code: out.code, stdout: d.decode(out.stdout), stderr: d.decode(out.stderr) };
-  } catch (e) {
-    // The only accepted reason to skip: openssl is not installed.
-    assert.ok(e instanceof Deno.errors.NotFound, `openssl failed to start: ${String(e)}`);
-    console.warn(
-      "SKIPPED: `openssl` is not on PATH; the openssl interoperability check did not run",
-    );
-    return undefined;
-  }
 };
 
 /** Silences and counts `console.warn` while `fn` runs. */
@@ -370,52 +348,54 @@ Deno.test("loadKeyPair() gives a wrong password and a corrupted file the same re
   });
 });
 
-Deno.test("saveKeyPair() writes files that `openssl pkey` opens, encrypted and not", async () => {
-  const [pair] = await keyPairs();
-  await withTempDir(async (dir) => {
-    const cases = [
-      { keyDir: `${dir}/encrypted`, options: FAST },
-      { keyDir: `${dir}/plain`, options: {} },
-    ];
-    for (const { keyDir, options } of cases) {
-      await captureWarnings(async () => {
-        await succeed(live(saveKeyPair(pair, keyDir, options)));
-      });
-      const privatePath = `${keyDir}/${PRIVATE_KEY_FILE}`;
-      const check = await openssl([
+testNeeding(OPENSSL_MISSING)(
+  "saveKeyPair() writes files that `openssl pkey` opens, encrypted and not",
+  async () => {
+    const [pair] = await keyPairs();
+    await withTempDir(async (dir) => {
+      const cases = [
+        { keyDir: `${dir}/encrypted`, options: FAST },
+        { keyDir: `${dir}/plain`, options: {} },
+      ];
+      for (const { keyDir, options } of cases) {
+        await captureWarnings(async () => {
+          await succeed(live(saveKeyPair(pair, keyDir, options)));
+        });
+        const privatePath = `${keyDir}/${PRIVATE_KEY_FILE}`;
+        const check = await openssl([
+          "pkey",
+          "-in",
+          privatePath,
+          "-passin",
+          `pass:${PASSWORD}`,
+          "-noout",
+        ]);
+        assert.equal(check.code, 0, check.stderr);
+        // OpenSSL derives the same public key as the public key file.
+        const pub = await openssl([
+          "pkey",
+          "-in",
+          privatePath,
+          "-passin",
+          `pass:${PASSWORD}`,
+          "-pubout",
+        ]);
+        assert.equal(pub.code, 0, pub.stderr);
+        assert.equal(pub.stdout, await Deno.readTextFile(`${keyDir}/${PUBLIC_KEY_FILE}`));
+      }
+      // Control: openssl does refuse the encrypted file with another password.
+      const refused = await openssl([
         "pkey",
         "-in",
-        privatePath,
+        `${dir}/encrypted/${PRIVATE_KEY_FILE}`,
         "-passin",
-        `pass:${PASSWORD}`,
+        `pass:${WRONG_PASSWORD}`,
         "-noout",
       ]);
-      if (check === undefined) return;
-      assert.equal(check.code, 0, check.stderr);
-      // OpenSSL derives the same public key as the public key file.
-      const pub = await openssl([
-        "pkey",
-        "-in",
-        privatePath,
-        "-passin",
-        `pass:${PASSWORD}`,
-        "-pubout",
-      ]);
-      assert.equal(pub?.code, 0, pub?.stderr);
-      assert.equal(pub?.stdout, await Deno.readTextFile(`${keyDir}/${PUBLIC_KEY_FILE}`));
-    }
-    // Control: openssl does refuse the encrypted file with another password.
-    const refused = await openssl([
-      "pkey",
-      "-in",
-      `${dir}/encrypted/${PRIVATE_KEY_FILE}`,
-      "-passin",
-      `pass:${WRONG_PASSWORD}`,
-      "-noout",
-    ]);
-    assert.notEqual(refused?.code, 0);
-  });
-});
+      assert.notEqual(refused.code, 0);
+    });
+  },
+);
 
 Deno.test("loadOrCreateKeyPair() creates a key pair, then loads the same one", async () => {
   await withTempDir(async (dir) => {
