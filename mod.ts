@@ -55,6 +55,7 @@ export {
   enableSecureMemory,
   getMemoryProtectionInfo,
   type MemoryProtectionInfo,
+  SecureByteContext,
   withSecureBytes,
 } from "./src/crypto/secure_memory.ts";
 

@@ -1,7 +1,8 @@
 /**
  * Secure memory, as the peers name it: what JavaScript can and cannot do to protect secrets in
- * memory, the process-wide switch, and a Promise-friendly scoped buffer (the equivalent of
- * nomyo-js `SecureByteContext`) built on the same {@linkcode SecureBytes} service the core uses.
+ * memory, the process-wide switch, and Promise-friendly scoped buffers (`withSecureBytes`, and
+ * nomyo-js's `SecureByteContext` under its own name) built on the same {@linkcode SecureBytes}
+ * service the core uses.
  *
  * @module
  */
@@ -13,8 +14,11 @@ import { makeSecureBytes, SecureBytes, secureMemorySwitch } from "./secure_bytes
 
 /** What this runtime offers to protect secrets in memory. */
 export interface MemoryProtectionInfo {
-  /** `"zeroing"` when buffers are wiped after use, `"none"` when that was turned off. */
-  readonly method: "zeroing" | "none";
+  /**
+   * nomyo-js's values: `"zero-only"` when buffers are wiped after use (no page locking),
+   * `"none"` when that was turned off. `"mlock"` never occurs: JavaScript cannot lock pages.
+   */
+  readonly method: "zero-only" | "none";
   /** Always `false`: JavaScript cannot lock pages in RAM (no `mlock`), so they may be swapped. */
   readonly canLock: false;
   /** Always `false`: the runtime gives no OS-level guarantee (garbage collector copies, swap). */
@@ -31,11 +35,11 @@ export interface MemoryProtectionInfo {
  * @example
  * ```ts
  * import { getMemoryProtectionInfo } from "@nomyo/client";
- * console.log(getMemoryProtectionInfo().method); // "zeroing"
+ * console.log(getMemoryProtectionInfo().method); // "zero-only"
  * ```
  */
 export const getMemoryProtectionInfo = (): MemoryProtectionInfo => ({
-  method: secureMemorySwitch.enabled ? "zeroing" : "none",
+  method: secureMemorySwitch.enabled ? "zero-only" : "none",
   canLock: false,
   isPlatformSecure: false,
   details: secureMemorySwitch.enabled
@@ -90,3 +94,66 @@ export const withSecureBytes = async <B extends Uint8Array, A>(
   const failure = Cause.failureOption(exit.cause);
   throw Option.isSome(failure) ? failure.value : Cause.squash(exit.cause);
 };
+
+/**
+ * nomyo-js's `SecureByteContext`: a buffer holding a secret, lent to one function and zeroed in
+ * `finally`, whether the function resolved or threw. The same mechanism as
+ * {@linkcode withSecureBytes}, under the peer's name and shape.
+ *
+ * @example Its documented use: a secret that lives only as long as the work on it
+ * ```ts
+ * import { SecureByteContext } from "@nomyo/client";
+ * const secret = new TextEncoder().encode("patient record");
+ * const context = new SecureByteContext(secret.buffer);
+ * const length = await context.use(async (data) => data.byteLength);
+ * console.log(length, new Uint8Array(secret.buffer).every((b) => b === 0)); // 14 true
+ * ```
+ */
+export class SecureByteContext {
+  readonly #bytes: Uint8Array;
+  readonly #useSecure: boolean;
+  #used = false;
+
+  /**
+   * @param data The secret: an `ArrayBuffer` (as nomyo-js takes), or a `Uint8Array` over the
+   *   whole of one.
+   * @param useSecure Zero it after use (default `true`, as in nomyo-js).
+   * @throws {TypeError} When `data` is anything else (a view of part of a buffer would lend
+   *   bytes that are not zeroed).
+   */
+  constructor(data: ArrayBuffer | Uint8Array, useSecure: boolean = true) {
+    if (data instanceof ArrayBuffer) this.#bytes = new Uint8Array(data);
+    else if (
+      data instanceof Uint8Array && data.buffer instanceof ArrayBuffer && data.byteOffset === 0 &&
+      data.byteLength === data.buffer.byteLength
+    ) {
+      this.#bytes = data; // the whole buffer: what `use` lends is exactly what is zeroed
+    } else {
+      throw new TypeError(
+        "SecureByteContext takes an ArrayBuffer, or a Uint8Array over a whole ArrayBuffer",
+      );
+    }
+    this.#useSecure = useSecure !== false;
+  }
+
+  /**
+   * Runs `fn` on the secret, then zeroes it (unless `useSecure` was `false`). A context is used
+   * once: its buffer is zeros afterwards.
+   *
+   * @param fn Work with the secret: it gets the `ArrayBuffer` (nomyo-js's shape).
+   * @returns What `fn` returned.
+   * @throws {TypeError} When the context was already used.
+   */
+  use<T>(fn: (data: ArrayBuffer) => T | Promise<T>): Promise<T> {
+    if (this.#used) {
+      return Promise.reject(
+        new TypeError("SecureByteContext.use(): this context was already used"),
+      );
+    }
+    this.#used = true;
+    const bytes = this.#bytes;
+    const data = bytes.buffer as ArrayBuffer;
+    if (!this.#useSecure) return (async () => await fn(data))();
+    return withSecureBytes(bytes, () => fn(data));
+  }
+}

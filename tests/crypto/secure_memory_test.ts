@@ -3,12 +3,13 @@ import {
   disableSecureMemory,
   enableSecureMemory,
   getMemoryProtectionInfo,
+  SecureByteContext,
   withSecureBytes,
 } from "../../src/crypto/secure_memory.ts";
 
 Deno.test("getMemoryProtectionInfo() is honest about what JavaScript can do", () => {
   const info = getMemoryProtectionInfo();
-  assert.equal(info.method, "zeroing");
+  assert.equal(info.method, "zero-only"); // nomyo-js's value
   assert.equal(info.canLock, false);
   assert.equal(info.isPlatformSecure, false);
   assert.match(info.details, /cannot lock/);
@@ -48,4 +49,35 @@ Deno.test("disableSecureMemory() stops zeroing; enableSecureMemory() restores it
   const wiped = new Uint8Array([1, 2, 3]);
   await withSecureBytes(wiped, () => undefined);
   assert.deepEqual(wiped, new Uint8Array(3));
+});
+
+Deno.test("SecureByteContext.use() lends the buffer and zeroes it in finally, as nomyo-js's does", async () => {
+  const secret = new TextEncoder().encode("patient record 42");
+  const context = new SecureByteContext(secret.buffer);
+  const text = await context.use((data) => new TextDecoder().decode(data));
+  assert.equal(text, "patient record 42");
+  assert.ok(secret.every((x) => x === 0));
+  await assert.rejects(context.use(() => 1), TypeError); // used once
+
+  const thrown = new Uint8Array([7, 7, 7]);
+  const boom = new RangeError("boom");
+  await assert.rejects(
+    new SecureByteContext(thrown).use(async () => {
+      await Promise.resolve();
+      throw boom;
+    }),
+    (e) => e === boom,
+  );
+  assert.deepEqual(thrown, new Uint8Array(3));
+
+  const kept = new Uint8Array([1, 2, 3]);
+  assert.equal(await new SecureByteContext(kept, false).use((d) => d.byteLength), 3);
+  assert.deepEqual(kept, new Uint8Array([1, 2, 3]));
+});
+
+Deno.test("SecureByteContext refuses what it could not zero whole", () => {
+  const part = new Uint8Array(new ArrayBuffer(8), 2, 4);
+  assert.throws(() => new SecureByteContext(part), TypeError);
+  assert.throws(() => new SecureByteContext("secret" as unknown as ArrayBuffer), TypeError);
+  assert.throws(() => new SecureByteContext(new DataView(new ArrayBuffer(2)) as never), TypeError);
 });
