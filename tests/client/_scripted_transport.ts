@@ -61,7 +61,7 @@ export const makeScripted = (script: Step[]): Scripted => {
       if (step === "hang") return yield* Effect.never;
       if (step !== "ok") return yield* Effect.fail(step());
       const clientKey = yield* Effect.orDie(
-        importPublicKeyPem(decodeURIComponent(request.publicKeyHeader)),
+        importPublicKeyPem(request.publicKey.pem),
       );
       const last = plaintext.messages[plaintext.messages.length - 1];
       const answer = {

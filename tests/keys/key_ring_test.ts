@@ -39,7 +39,7 @@ Deno.test("makeKeyRing() with rotation starts the first and the next pair in the
     const ring = yield* makeKeyRing({ generate: gen.generate, rotation: rotationEvery(3_600_000) });
     const first = yield* ring.current;
     assert.equal(first.generation, 0);
-    assert.equal(first.publicKeyHeader.startsWith("-----BEGIN%20PUBLIC%20KEY-----%0A"), true);
+    assert.equal(first.publicKey.pem.startsWith("-----BEGIN PUBLIC KEY-----\n"), true);
     yield* settle;
     assert.equal(gen.made(), 2, "the first pair and the next one, ahead of any rotation");
     const again = yield* ring.current;
