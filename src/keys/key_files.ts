@@ -41,14 +41,13 @@ import { SecureBytes } from "../crypto/secure_bytes.ts";
 import { type FileStats, keyFileSystem, warnPlainKeyOnce } from "./file_system.ts";
 import { MAX_PEM_LENGTH } from "./pem.ts";
 import { checkEncryptOptions, DEFAULT_PBKDF2_ITERATIONS } from "./pkcs8_encrypted.ts";
+import type { RsaKeyPair, RsaKeySize } from "./rsa_key.ts";
+import { generateRsaKeyPair } from "./rsa_key_generation.ts";
 import {
   exportPrivateKeyPem,
-  generateRsaKeyPair,
   importPrivateKeyPem,
   importPublicKeyPem,
-  type RsaKeyPair,
-  type RsaKeySize,
-} from "./rsa_key.ts";
+} from "./rsa_key_import_export.ts";
 
 /** The private key's file name in a key directory. */
 export const PRIVATE_KEY_FILE = "private_key.pem";

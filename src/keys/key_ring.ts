@@ -14,7 +14,8 @@ import * as Schedule from "effect/Schedule";
 import type * as Scope from "effect/Scope";
 import type { KeyError } from "../errors.ts";
 import { withIdleSleeps } from "./idle_clock.ts";
-import { generateRsaKeyPair, type RsaKeyPair, type RsaKeySize } from "./rsa_key.ts";
+import type { RsaKeyPair, RsaKeySize } from "./rsa_key.ts";
+import { generateRsaKeyPair } from "./rsa_key_generation.ts";
 
 /** A key pair as requests use it. */
 export interface ClientKeyPair extends RsaKeyPair {

@@ -7,7 +7,8 @@
  */
 import * as Effect from "effect/Effect";
 import { formatPem } from "../keys/pem.ts";
-import { fingerprintSpki, importPublicKeyPem } from "../keys/rsa_key.ts";
+import { fingerprintSpki } from "../keys/rsa_key_checks.ts";
+import { importPublicKeyPem } from "../keys/rsa_key_import_export.ts";
 import { PUBLIC_KEY_HEADER } from "../protocol/headers.ts";
 
 /** A router key pair and its public encodings. */

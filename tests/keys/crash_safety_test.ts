@@ -22,7 +22,8 @@ import {
   PUBLIC_KEY_FILE,
   saveKeyPair,
 } from "../../src/keys/key_files.ts";
-import { generateRsaKeyPair, type RsaKeyPair } from "../../src/keys/rsa_key.ts";
+import type { RsaKeyPair } from "../../src/keys/rsa_key.ts";
+import { generateRsaKeyPair } from "../../src/keys/rsa_key_generation.ts";
 import { prng } from "../_helpers.ts";
 import { assertNoSecrets, failWith, succeed } from "./_helpers.ts";
 

@@ -25,7 +25,8 @@ import {
   saveKeyPair,
 } from "../../src/keys/key_files.ts";
 import { DECRYPT_FAILED_MESSAGE } from "../../src/keys/pkcs8_encrypted.ts";
-import { generateRsaKeyPair, type RsaKeyPair } from "../../src/keys/rsa_key.ts";
+import type { RsaKeyPair } from "../../src/keys/rsa_key.ts";
+import { generateRsaKeyPair } from "../../src/keys/rsa_key_generation.ts";
 import { assertNoSecrets, bodyProbes, failWith, succeed } from "./_helpers.ts";
 import { captureConsole } from "../_helpers.ts";
 

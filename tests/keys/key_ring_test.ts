@@ -6,7 +6,8 @@ import assert from "node:assert/strict";
 import { Effect, Exit, Fiber, Scope, TestClock, TestContext } from "effect";
 import { KeyError } from "../../src/errors.ts";
 import { makeKeyRing, rotationEvery } from "../../src/keys/key_ring.ts";
-import { generateRsaKeyPair, type RsaKeyPair } from "../../src/keys/rsa_key.ts";
+import type { RsaKeyPair } from "../../src/keys/rsa_key.ts";
+import { generateRsaKeyPair } from "../../src/keys/rsa_key_generation.ts";
 
 // A few real 2048-bit pairs, handed out in turn by a counting generator (fast and observable).
 const pool: RsaKeyPair[] = await Promise.all(
