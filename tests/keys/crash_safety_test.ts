@@ -9,12 +9,9 @@ import process from "node:process";
 import { Effect } from "effect";
 import { SecureBytesLive } from "../../src/crypto/secure_bytes.ts";
 import type { SecureBytes } from "../../src/crypto/secure_bytes.ts";
-import {
-  importNodeFileApi,
-  keyFileSystem,
-  makeKeyFileSystem,
-  STALE_TEMP_MILLIS,
-} from "../../src/keys/file_system.ts";
+import { removeStaleTemps, STALE_TEMP_MILLIS } from "../../src/keys/atomic_write.ts";
+import type { KeyFileSystem } from "../../src/keys/file_system.ts";
+import { importNodeFileSystem } from "../../src/keys/node_file_system.ts";
 import {
   loadKeyPair,
   loadOrCreateKeyPair,
@@ -103,13 +100,13 @@ Deno.test("loadOrCreateKeyPair() repairs a public key left mismatched or missing
 });
 
 Deno.test("removeStaleTemps() removes only stale temporary files of the library", async () => {
-  const api = await importNodeFileApi();
+  const api = await importNodeFileSystem();
   const LIVE_PID = 4_194_306;
   // Which processes run, as the real check would tell (it needs --allow-run under Deno).
-  const fs = makeKeyFileSystem({
+  const fs: KeyFileSystem = {
     ...api,
     isProcessAlive: (pid) => pid === LIVE_PID ? true : pid === DEAD_PID ? false : undefined,
-  });
+  };
   const [a] = await twoPairs();
   await withTempDir(async (dir) => {
     await succeed(live(saveKeyPair(a!, dir, FAST)));
@@ -141,7 +138,7 @@ Deno.test("removeStaleTemps() removes only stale temporary files of the library"
     // A directory with a temporary name is left alone too.
     await Deno.mkdir(`${dir}/.public_key.pem.${DEAD_PID}-bbbbbbbbbbbbbbbb.tmp`);
 
-    assert.equal(await Effect.runPromise(fs.removeStaleTemps(dir)), 6);
+    assert.equal(await Effect.runPromise(removeStaleTemps(fs, dir)), 6);
     const left = new Set(await names(dir));
     for (const [name, { stale }] of Object.entries(files)) {
       assert.equal(left.has(name), !stale, `${name} ${stale ? "was kept" : "was removed"}`);
@@ -227,6 +224,6 @@ Deno.test("a keyDir load after SIGKILL at any point of a save works and leaves n
 });
 
 Deno.test("removeStaleTemps() of a missing directory removes nothing and does not fail", async () => {
-  const fs = await Effect.runPromise(keyFileSystem);
-  assert.equal(await Effect.runPromise(fs.removeStaleTemps("/nonexistent/nomyo/dir")), 0);
+  const fs = await importNodeFileSystem();
+  assert.equal(await Effect.runPromise(removeStaleTemps(fs, "/nonexistent/nomyo/dir")), 0);
 });

@@ -11,12 +11,9 @@ import {
   SecureBytesLive,
 } from "../../src/crypto/secure_bytes.ts";
 import type { KeyError } from "../../src/errors.ts";
-import {
-  makeFileSystemLoader,
-  type NodeFileApi,
-  plainKeyWarning,
-  UNAVAILABLE_MESSAGE,
-} from "../../src/keys/file_system.ts";
+import type { KeyFileSystem } from "../../src/keys/file_system.ts";
+import { makeFileSystemLoader, UNAVAILABLE_MESSAGE } from "../../src/keys/node_file_system.ts";
+import { plainKeyWarning } from "../../src/keys/plain_key_warning.ts";
 import {
   loadKeyPair,
   loadOrCreateKeyPair,
@@ -604,7 +601,7 @@ Deno.test("saveKeyPair() warns once per process about an unencrypted private key
 
 Deno.test("makeFileSystemLoader() fails with Unavailable when node:fs cannot be imported", async () => {
   let calls = 0;
-  const load = makeFileSystemLoader((): Promise<NodeFileApi> => {
+  const load = makeFileSystemLoader((): Promise<KeyFileSystem> => {
     calls++;
     return Promise.reject(new TypeError('Failed to resolve module specifier "node:fs/promises"'));
   });
