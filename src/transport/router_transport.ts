@@ -36,13 +36,9 @@ import { browserFetchError, type BrowserPage, browserPage, mixedContentError } f
 import { publicKeyHeader } from "./public_key_header.ts";
 import { readCapped } from "./read_capped.ts";
 import { checkNotRedirect } from "./redirects.ts";
-import {
-  parseErrorBody,
-  parseRetryAfter,
-  requestIdOf,
-  responseHeaders,
-  statusError,
-} from "./status_errors.ts";
+import { parseRetryAfter } from "./retry_after.ts";
+import { parseErrorBody, responseHeaders } from "./secret_scrubbing.ts";
+import { requestIdOf, statusError } from "./status_errors.ts";
 
 /** What one secure completion attempt sends. */
 export interface SecureRequest {

@@ -10,7 +10,8 @@ import { type Duration, Effect, Exit, Fiber, TestClock, TestContext } from "effe
 import { APIConnectionError, RateLimitError, SecurityError } from "../../src/errors.ts";
 import type { RsaPublicKey } from "../../src/keys/rsa_key.ts";
 import { makeRouterTransport } from "../../src/transport/router_transport.ts";
-import { parseRetryAfter, statusError } from "../../src/transport/status_errors.ts";
+import { parseRetryAfter } from "../../src/transport/retry_after.ts";
+import { statusError } from "../../src/transport/status_errors.ts";
 import { startTestRouter } from "../../src/testing/router.ts";
 import { failureOf } from "../_helpers.ts";
 
