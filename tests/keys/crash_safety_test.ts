@@ -7,8 +7,6 @@
 import assert from "node:assert/strict";
 import process from "node:process";
 import { Effect } from "effect";
-import { SecureBytesLive } from "../../src/crypto/secure_bytes.ts";
-import type { SecureBytes } from "../../src/crypto/secure_bytes.ts";
 import { removeStaleTemps, STALE_TEMP_MILLIS } from "../../src/keys/atomic_write.ts";
 import type { KeyFileSystem } from "../../src/keys/file_system.ts";
 import { importNodeFileSystem } from "../../src/keys/node_file_system.ts";
@@ -19,35 +17,22 @@ import {
   PUBLIC_KEY_FILE,
   saveKeyPair,
 } from "../../src/keys/key_files.ts";
-import type { RsaKeyPair } from "../../src/keys/rsa_key.ts";
-import { generateRsaKeyPair } from "../../src/keys/rsa_key_generation.ts";
 import { prng } from "../_helpers.ts";
-import { assertNoSecrets, failWith, succeed } from "./_helpers.ts";
+import {
+  assertNoSecrets,
+  failWith,
+  live,
+  names,
+  succeed,
+  twoKeyPairs,
+  withTempDir,
+} from "./_helpers.ts";
 
 const PASSWORD = "crash-test-password";
 const FAST = { password: PASSWORD, iterations: 1000 } as const;
-const live = <A, E>(eff: Effect.Effect<A, E, SecureBytes>): Effect.Effect<A, E> =>
-  Effect.provide(eff, SecureBytesLive);
-
-const withTempDir = async (fn: (dir: string) => Promise<void>): Promise<void> => {
-  const dir = await Deno.makeTempDir({ prefix: "nomyo_crash_" });
-  try {
-    await fn(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-};
-
-const names = async (dir: string): Promise<string[]> =>
-  (await Array.fromAsync(Deno.readDir(dir))).map((e) => e.name).sort();
 
 const temps = async (dir: string): Promise<string[]> =>
   (await names(dir)).filter((n) => n.endsWith(".tmp"));
-
-const twoPairs = (): Promise<RsaKeyPair[]> =>
-  Promise.all(
-    [0, 1].map(() => Effect.runPromise(generateRsaKeyPair({ bits: 2048, extractable: true }))),
-  );
 
 const utf8 = new TextEncoder();
 
@@ -67,7 +52,7 @@ const splitLines = (): TransformStream<string, string> => {
 const DEAD_PID = 4_194_305;
 
 Deno.test("loadOrCreateKeyPair() repairs a public key left mismatched or missing by a crash", async () => {
-  const [a, b] = await twoPairs();
+  const [a, b] = await twoKeyPairs();
   await withTempDir(async (dir) => {
     // A save of `b` killed between its renames: b's private key, a's public key.
     const aDir = `${dir}/a`;
@@ -107,7 +92,7 @@ Deno.test("removeStaleTemps() removes only stale temporary files of the library"
     ...api,
     isProcessAlive: (pid) => pid === LIVE_PID ? true : pid === DEAD_PID ? false : undefined,
   };
-  const [a] = await twoPairs();
+  const [a] = await twoKeyPairs();
   await withTempDir(async (dir) => {
     await succeed(live(saveKeyPair(a!, dir, FAST)));
     const hex = "0123456789abcdef";
@@ -153,7 +138,7 @@ Deno.test("a keyDir load after SIGKILL at any point of a save works and leaves n
   const RUNS = 40;
   const next = prng(0x5eed);
   await withTempDir(async (dir) => {
-    const pairs = await twoPairs();
+    const pairs = await twoKeyPairs();
     const sources = await Promise.all(pairs.map(async (pair, i) => {
       const source = `${dir}/source${i}`;
       await succeed(live(saveKeyPair(pair, source, {})));

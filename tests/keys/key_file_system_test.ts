@@ -4,9 +4,8 @@
  */
 import assert from "node:assert/strict";
 import { Effect } from "effect";
-import { SecureBytesLive } from "../../src/crypto/secure_bytes.ts";
 import type { SecureBytes } from "../../src/crypto/secure_bytes.ts";
-import { KeyFileSystem } from "../../src/keys/file_system.ts";
+import { type KeyFileHandle, KeyFileSystem } from "../../src/keys/file_system.ts";
 import {
   loadKeyPair,
   loadOrCreateKeyPair,
@@ -15,9 +14,7 @@ import {
   saveKeyPair,
 } from "../../src/keys/key_files.ts";
 import { importNodeFileSystem, KeyFileSystemLive } from "../../src/keys/node_file_system.ts";
-import type { RsaKeyPair } from "../../src/keys/rsa_key.ts";
-import { generateRsaKeyPair } from "../../src/keys/rsa_key_generation.ts";
-import { failWith, succeed } from "./_helpers.ts";
+import { failWith, live, names, succeed, twoKeyPairs, withTempDir } from "./_helpers.ts";
 
 const FAST = { password: "fake-fs-password", iterations: 1000 } as const;
 
@@ -25,34 +22,26 @@ const run = <A, E>(
   eff: Effect.Effect<A, E, SecureBytes>,
   fs?: KeyFileSystem,
 ): Effect.Effect<A, E> => {
-  const live = Effect.provide(eff, SecureBytesLive);
-  return fs === undefined ? live : Effect.provideService(live, KeyFileSystem, fs);
+  const withBytes = live(eff);
+  return fs === undefined ? withBytes : Effect.provideService(withBytes, KeyFileSystem, fs);
 };
-
-let pairs: Promise<readonly [RsaKeyPair, RsaKeyPair]> | undefined;
-const twoPairs = (): Promise<readonly [RsaKeyPair, RsaKeyPair]> =>
-  pairs ??= Promise.all([
-    Effect.runPromise(generateRsaKeyPair({ bits: 2048, extractable: true })),
-    Effect.runPromise(generateRsaKeyPair({ bits: 2048, extractable: true })),
-  ]);
-
-const withTempDir = async (fn: (dir: string) => Promise<void>): Promise<void> => {
-  const dir = await Deno.makeTempDir({ prefix: "nomyo_fake_fs_" });
-  try {
-    await fn(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-};
-
-const names = async (dir: string): Promise<string[]> =>
-  (await Array.fromAsync(Deno.readDir(dir))).map((e) => e.name).sort();
 
 const nodeError = (code: string): Error => Object.assign(new Error(code), { code });
 
+/** A handle that forwards to `handle`, except for the calls in `overrides`. */
+const forwarding = (handle: KeyFileHandle, overrides: Partial<KeyFileHandle>): KeyFileHandle => ({
+  chmod: (m) => handle.chmod(m),
+  stat: () => handle.stat(),
+  read: (buf, off, len, pos) => handle.read(buf, off, len, pos),
+  write: (buf, off, len, pos) => handle.write(buf, off, len, pos),
+  sync: () => handle.sync(),
+  close: () => handle.close(),
+  ...overrides,
+});
+
 Deno.test("saveKeyPair() through a file system whose rename fails replaces nothing and leaves no temp", async () => {
   const real = await importNodeFileSystem();
-  const [a, b] = await twoPairs();
+  const [a, b] = await twoKeyPairs();
   await withTempDir(async (dir) => {
     await succeed(run(saveKeyPair(a, dir, FAST)));
     let renames = 0;
@@ -74,21 +63,14 @@ Deno.test("saveKeyPair() through a file system whose rename fails replaces nothi
 
 Deno.test("saveKeyPair() through a file system that is full fails with Io before any rename", async () => {
   const real = await importNodeFileSystem();
-  const [a] = await twoPairs();
+  const [a] = await twoKeyPairs();
   await withTempDir(async (dir) => {
     let renames = 0;
     const full: KeyFileSystem = {
       ...real,
       open: async (path, flags, mode) => {
         const handle = await real.open(path, flags, mode);
-        return {
-          chmod: (m) => handle.chmod(m),
-          stat: () => handle.stat(),
-          read: (buf, off, len, pos) => handle.read(buf, off, len, pos),
-          sync: () => handle.sync(),
-          close: () => handle.close(),
-          write: () => Promise.reject(nodeError("ENOSPC")),
-        };
+        return forwarding(handle, { write: () => Promise.reject(nodeError("ENOSPC")) });
       },
       rename: (from, to) => {
         renames++;
@@ -104,7 +86,7 @@ Deno.test("saveKeyPair() through a file system that is full fails with Io before
 
 Deno.test("saveKeyPair() writes through the file system in context: O_EXCL temps, modes, private key renamed first", async () => {
   const real = await importNodeFileSystem();
-  const [a] = await twoPairs();
+  const [a] = await twoKeyPairs();
   const calls: string[] = [];
   const opened: { path: string; flags: number; mode: number | undefined }[] = [];
   const recording: KeyFileSystem = {
@@ -154,7 +136,7 @@ Deno.test("saveKeyPair() writes through the file system in context: O_EXCL temps
 
 Deno.test("loadKeyPair() reads through the file system in context", async () => {
   const real = await importNodeFileSystem();
-  const [a] = await twoPairs();
+  const [a] = await twoKeyPairs();
   await withTempDir(async (dir) => {
     const files = await succeed(run(saveKeyPair(a, dir, FAST)));
     const read: string[] = [];
@@ -179,12 +161,7 @@ Deno.test("loadKeyPair() reads through the file system in context", async () => 
       ...real,
       open: async (path, flags, mode) => {
         const handle = await real.open(path, flags, mode);
-        return {
-          chmod: (m) => handle.chmod(m),
-          read: (buf, off, len, pos) => handle.read(buf, off, len, pos),
-          write: (buf, off, len, pos) => handle.write(buf, off, len, pos),
-          sync: () => handle.sync(),
-          close: () => handle.close(),
+        return forwarding(handle, {
           stat: async () => {
             const s = await handle.stat();
             return {
@@ -196,7 +173,7 @@ Deno.test("loadKeyPair() reads through the file system in context", async () => 
               size: s.size,
             };
           },
-        };
+        });
       },
     };
     if (real.platform !== "win32") {
@@ -210,7 +187,7 @@ Deno.test("loadKeyPair() reads through the file system in context", async () => 
 });
 
 Deno.test("KeyFileSystemLive provides the runtime's file system", async () => {
-  const [a] = await twoPairs();
+  const [a] = await twoKeyPairs();
   await withTempDir(async (dir) => {
     const program = Effect.flatMap(
       saveKeyPair(a, dir, FAST),

@@ -8,7 +8,6 @@ import { Effect, Layer } from "effect";
 import {
   SecureBytes,
   type SecureBytes as SecureBytesService,
-  SecureBytesLive,
 } from "../../src/crypto/secure_bytes.ts";
 import type { KeyError } from "../../src/errors.ts";
 import type { KeyFileSystem } from "../../src/keys/file_system.ts";
@@ -24,7 +23,16 @@ import {
 import { DECRYPT_FAILED_MESSAGE } from "../../src/keys/pkcs8_encrypted.ts";
 import type { RsaKeyPair } from "../../src/keys/rsa_key.ts";
 import { generateRsaKeyPair } from "../../src/keys/rsa_key_generation.ts";
-import { assertNoSecrets, bodyProbes, failWith, succeed } from "./_helpers.ts";
+import {
+  assertNoSecrets,
+  bodyProbes,
+  failWith,
+  live,
+  openssl,
+  succeed,
+  twoKeyPairs,
+  withTempDir,
+} from "./_helpers.ts";
 import { captureConsole } from "../_helpers.ts";
 
 const PASSWORD = "correct horse battery staple";
@@ -32,26 +40,6 @@ const WRONG_PASSWORD = "wrong horse battery staple";
 /** Low PBKDF2 count for speed (the default is 600,000). */
 const ITERATIONS = 10_000;
 const FAST = { password: PASSWORD, iterations: ITERATIONS } as const;
-
-const live = <A, E>(eff: Effect.Effect<A, E, SecureBytesService>): Effect.Effect<A, E> =>
-  Effect.provide(eff, SecureBytesLive);
-
-/** Two extractable 2048-bit pairs, generated once for the whole file. */
-let pairs: Promise<readonly [RsaKeyPair, RsaKeyPair]> | undefined;
-const keyPairs = (): Promise<readonly [RsaKeyPair, RsaKeyPair]> =>
-  pairs ??= Promise.all([
-    Effect.runPromise(generateRsaKeyPair({ bits: 2048, extractable: true })),
-    Effect.runPromise(generateRsaKeyPair({ bits: 2048, extractable: true })),
-  ]);
-
-const withTempDir = async (fn: (dir: string) => Promise<void>): Promise<void> => {
-  const dir = await Deno.makeTempDir({ prefix: "nomyo_key_files_" });
-  try {
-    await fn(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-};
 
 /** Permission bits, without following a link. */
 const modeOf = async (path: string): Promise<number> => {
@@ -109,35 +97,12 @@ const listDir = async (dir: string): Promise<string[]> => {
   return names.sort();
 };
 
-/** Runs `openssl`; `undefined` after a visible warning when it is not on PATH. */
-const openssl = async (
-  args: ReadonlyArray<string>,
-): Promise<{ code: number; stdout: string; stderr: string } | undefined> => {
-  try {
-    const out = await new Deno.Command("openssl", {
-      args: [...args],
-      stdout: "piped",
-      stderr: "piped",
-    })
-      .output();
-    const d = new TextDecoder();
-    return { code: out.code, stdout: d.decode(out.stdout), stderr: d.decode(out.stderr) };
-  } catch (e) {
-    // The only accepted reason to skip: openssl is not installed.
-    assert.ok(e instanceof Deno.errors.NotFound, `openssl failed to start: ${String(e)}`);
-    console.warn(
-      "SKIPPED: `openssl` is not on PATH; the openssl interoperability check did not run",
-    );
-    return undefined;
-  }
-};
-
 /** Silences and counts `console.warn` while `fn` runs. */
 const captureWarnings = (fn: () => Promise<void>): Promise<string[]> =>
   captureConsole(["warn"], fn);
 
 Deno.test("saveKeyPair() then loadKeyPair() round trips a plain PKCS#8 key pair", async () => {
-  const [pair] = await keyPairs();
+  const [pair] = await twoKeyPairs();
   await withTempDir(async (dir) => {
     const keyDir = `${dir}/nested/keys`;
     const saved = await captureWarnings(async () => {
@@ -166,7 +131,7 @@ Deno.test("saveKeyPair() then loadKeyPair() round trips a plain PKCS#8 key pair"
 });
 
 Deno.test("saveKeyPair() with a password writes encrypted PKCS#8 that loadKeyPair() opens", async () => {
-  const [pair] = await keyPairs();
+  const [pair] = await twoKeyPairs();
   await withTempDir(async (dir) => {
     const files = await succeed(live(saveKeyPair(pair, dir, FAST)));
     const text = await Deno.readTextFile(files.privateKeyPath);
@@ -182,7 +147,7 @@ Deno.test("saveKeyPair() with a password writes encrypted PKCS#8 that loadKeyPai
 });
 
 Deno.test("saveKeyPair() creates the directory 0700, the private key 0600 and the public key 0644", async () => {
-  const [pair] = await keyPairs();
+  const [pair] = await twoKeyPairs();
   await withTempDir(async (dir) => {
     const files = await succeed(live(saveKeyPair(pair, `${dir}/a/keys`, FAST)));
     assert.equal(await modeOf(`${dir}/a/keys`), 0o700);
@@ -196,7 +161,7 @@ Deno.test("saveKeyPair() creates the directory 0700, the private key 0600 and th
 });
 
 Deno.test("saveKeyPair() over existing 0644 files ends at 0600 and replaces the contents", async () => {
-  const [pair] = await keyPairs();
+  const [pair] = await twoKeyPairs();
   await withTempDir(async (dir) => {
     const privatePath = `${dir}/${PRIVATE_KEY_FILE}`;
     const publicPath = `${dir}/${PUBLIC_KEY_FILE}`;
@@ -217,7 +182,7 @@ Deno.test("saveKeyPair() over existing 0644 files ends at 0600 and replaces the 
 });
 
 Deno.test("saveKeyPair() sets 0700, 0600 and 0644 whatever the umask (0, 077, 0277)", async () => {
-  const [pair] = await keyPairs();
+  const [pair] = await twoKeyPairs();
   await withTempDir(async (dir) => {
     const ran: boolean[] = [];
     for (const mask of [0, 0o077, 0o277]) {
@@ -244,7 +209,7 @@ Deno.test("saveKeyPair() sets 0700, 0600 and 0644 whatever the umask (0, 077, 02
 });
 
 Deno.test("loadKeyPair() refuses a private key file group or others can access", async () => {
-  const [pair] = await keyPairs();
+  const [pair] = await twoKeyPairs();
   await withTempDir(async (dir) => {
     const keyDir = `${dir}/my keys`;
     const files = await succeed(live(saveKeyPair(pair, keyDir, FAST)));
@@ -274,7 +239,7 @@ Deno.test("loadKeyPair() refuses a private key file group or others can access",
 });
 
 Deno.test("loadKeyPair() refuses a public key file of another key pair (Mismatch)", async () => {
-  const [pair, other] = await keyPairs();
+  const [pair, other] = await twoKeyPairs();
   await withTempDir(async (dir) => {
     const files = await succeed(live(saveKeyPair(pair, dir, FAST)));
     const otherPublic = `${dir}/other_public.pem`;
@@ -296,7 +261,7 @@ Deno.test("loadKeyPair() refuses a public key file of another key pair (Mismatch
 });
 
 Deno.test("saveKeyPair() replaces a symbolic link at the target, never writes through it", async () => {
-  const [pair] = await keyPairs();
+  const [pair] = await twoKeyPairs();
   await withTempDir(async (dir) => {
     const victim = `${dir}/victim.txt`;
     await Deno.writeTextFile(victim, "not yours\n", { mode: 0o644 });
@@ -319,7 +284,7 @@ Deno.test("saveKeyPair() replaces a symbolic link at the target, never writes th
 });
 
 Deno.test("loadKeyPair() refuses a private key file that is a symbolic link", async () => {
-  const [pair] = await keyPairs();
+  const [pair] = await twoKeyPairs();
   await withTempDir(async (dir) => {
     const files = await succeed(live(saveKeyPair(pair, `${dir}/real`, FAST)));
     const link = `${dir}/link.pem`;
@@ -341,7 +306,7 @@ Deno.test("loadKeyPair() refuses a private key file that is a symbolic link", as
 });
 
 Deno.test("loadKeyPair() gives a wrong password and a corrupted file the same reason and message", async () => {
-  const [pair] = await keyPairs();
+  const [pair] = await twoKeyPairs();
   await withTempDir(async (dir) => {
     const files = await succeed(live(saveKeyPair(pair, dir, FAST)));
     const wrong = await failWith(
@@ -369,7 +334,7 @@ Deno.test("loadKeyPair() gives a wrong password and a corrupted file the same re
 });
 
 Deno.test("saveKeyPair() writes files that `openssl pkey` opens, encrypted and not", async () => {
-  const [pair] = await keyPairs();
+  const [pair] = await twoKeyPairs();
   await withTempDir(async (dir) => {
     const cases = [
       { keyDir: `${dir}/encrypted`, options: FAST },
@@ -466,7 +431,7 @@ Deno.test("loadOrCreateKeyPair() never overwrites an existing private key it can
 });
 
 Deno.test("saveKeyPair() and loadOrCreateKeyPair() refuse a short password before writing anything", async () => {
-  const [pair] = await keyPairs();
+  const [pair] = await twoKeyPairs();
   await withTempDir(async (dir) => {
     const short = "s3cr3t!";
     const e1 = await failWith(
@@ -493,7 +458,7 @@ Deno.test("saveKeyPair() refuses a non-extractable key pair before writing anyth
 });
 
 Deno.test("loadKeyPair() and saveKeyPair() report I/O failures as Io, naming the path", async () => {
-  const [pair] = await keyPairs();
+  const [pair] = await twoKeyPairs();
   await withTempDir(async (dir) => {
     const missing = `${dir}/missing.pem`;
     const e1 = await failWith(live(loadKeyPair(missing)), "Io");
@@ -549,7 +514,7 @@ Deno.test("loadKeyPair() never puts file contents in its errors", async () => {
 });
 
 Deno.test("saveKeyPair() and loadKeyPair() zero the private PEM bytes they held", async () => {
-  const [pair] = await keyPairs();
+  const [pair] = await twoKeyPairs();
   const lent: Uint8Array[] = [];
   const heldData: boolean[] = [];
   const release = (b: Uint8Array) =>
@@ -583,7 +548,7 @@ Deno.test("saveKeyPair() and loadKeyPair() zero the private PEM bytes they held"
 });
 
 Deno.test("saveKeyPair() warns once per process about an unencrypted private key", async () => {
-  const [pair] = await keyPairs();
+  const [pair] = await twoKeyPairs();
   await withTempDir(async (dir) => {
     plainKeyWarning.warned = false;
     const encrypted = await captureWarnings(async () => {
