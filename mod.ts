@@ -193,17 +193,15 @@ export {
 export { type RetryOptions, retrySchedule } from "./src/transport/retry.ts";
 
 // Keys
+export type { RsaKeyPair, RsaKeySize, RsaPublicKey } from "./src/keys/rsa_key.ts";
+export { fingerprintSpki } from "./src/keys/rsa_key_checks.ts";
 export {
   exportPrivateKeyPem,
-  fingerprintSpki,
-  generateRsaKeyPair,
   importPrivateKeyPem,
   importPublicKeyPem,
   importPublicKeySpki,
-  type RsaKeyPair,
-  type RsaKeySize,
-  type RsaPublicKey,
-} from "./src/keys/rsa_key.ts";
+} from "./src/keys/rsa_key_import_export.ts";
+export { generateRsaKeyPair } from "./src/keys/rsa_key_generation.ts";
 export {
   loadKeyPair,
   loadOrCreateKeyPair,

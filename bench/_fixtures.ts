@@ -6,8 +6,9 @@
  * @module
  */
 import { Effect } from "effect";
-import { generateRsaKeyPair, importPublicKeyPem, type RsaKeyPair } from "../src/keys/rsa_key.ts";
-import type { RsaPublicKey } from "../src/keys/rsa_key.ts";
+import type { RsaKeyPair, RsaPublicKey } from "../src/keys/rsa_key.ts";
+import { generateRsaKeyPair } from "../src/keys/rsa_key_generation.ts";
+import { importPublicKeyPem } from "../src/keys/rsa_key_import_export.ts";
 import type { ChatCompletionRequest } from "../src/protocol/chat.ts";
 
 /** A payload size of the benches. */

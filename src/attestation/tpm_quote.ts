@@ -11,6 +11,7 @@ import * as Effect from "effect/Effect";
 import * as Exit from "effect/Exit";
 import * as Option from "effect/Option";
 import { AttestationError, type AttestationErrorReason, NomyoError } from "../errors.ts";
+import { isJsonObject } from "../protocol/json.ts";
 import { checkBaseline, checkPcrs } from "./pcr.ts";
 import { verifyQuoteSignature } from "./quote_signature.ts";
 import { decodeStrictBase64 } from "./strict_base64.ts";
@@ -117,9 +118,6 @@ const error = (
   payloadId: string | undefined,
 ): AttestationError => new AttestationError({ reason, message, payloadId });
 
-const isRecord = (value: unknown): value is Readonly<Record<string, unknown>> =>
-  typeof value === "object" && value !== null && !Array.isArray(value);
-
 /** Field types first, before any decoding: a wrong type is reported as `"bad_base64"`. */
 const readBlock = (
   block: unknown,
@@ -128,13 +126,13 @@ const readBlock = (
   Effect.suspend(() => {
     const wrongType = (field: string) =>
       Effect.fail(error("bad_base64", `Cannot read ${field}: wrong type`, payloadId));
-    if (!isRecord(block)) return wrongType("tpm_attestation");
+    if (!isJsonObject(block)) return wrongType("tpm_attestation");
     const { aik_pubkey_b64, quote_b64, signature_b64, pcr_bank, pcr_values } = block;
     if (typeof aik_pubkey_b64 !== "string") return wrongType("aik_pubkey_b64");
     if (typeof quote_b64 !== "string") return wrongType("quote_b64");
     if (typeof signature_b64 !== "string") return wrongType("signature_b64");
     if (typeof pcr_bank !== "string") return wrongType("pcr_bank");
-    if (!isRecord(pcr_values)) return wrongType("pcr_values");
+    if (!isJsonObject(pcr_values)) return wrongType("pcr_values");
     // A fresh record; defineProperty keeps a JSON "__proto__" key as data, not a prototype.
     const values: Record<string, string> = {};
     for (const [key, value] of Object.entries(pcr_values)) {
@@ -279,10 +277,10 @@ export const verifyAttestationEffect = (
   options: AttestationVerifyOptions = {},
 ): Effect.Effect<AttestationResult, AttestationError> =>
   Effect.suspend(() => {
-    const metadata = isRecord(response) ? response._metadata : undefined;
-    const echoed = isRecord(metadata) ? metadata.payload_id : undefined;
+    const metadata = isJsonObject(response) ? response._metadata : undefined;
+    const echoed = isJsonObject(metadata) ? metadata.payload_id : undefined;
     const known = options.payloadId ?? (typeof echoed === "string" ? echoed : undefined);
-    const block = isRecord(metadata) ? metadata.tpm_attestation : undefined;
+    const block = isJsonObject(metadata) ? metadata.tpm_attestation : undefined;
     if (block === undefined || block === null) {
       return Effect.fail(
         error("missing", "Cannot verify attestation: the response has none", known),

@@ -25,7 +25,7 @@ import {
   layerKeyRing,
   rotationEvery,
 } from "../keys/key_ring.ts";
-import { generateRsaKeyPair } from "../keys/rsa_key.ts";
+import { generateRsaKeyPair } from "../keys/rsa_key_generation.ts";
 import { refuseRedirects } from "../transport/redirects.ts";
 import { retrySchedule } from "../transport/retry.ts";
 import { layerRouterKeys, type RouterKeys } from "../transport/router_keys.ts";

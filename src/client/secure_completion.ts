@@ -153,7 +153,7 @@ export const makeSecureCompletion = (
           baseUrl: send.baseUrl,
           body: requestBody,
           payloadId: send.payloadId,
-          publicKeyHeader: pair.publicKeyHeader,
+          publicKey: pair.publicKey,
           apiKey: send.apiKey,
           securityTier: send.securityTier,
           timeout: send.timeout,

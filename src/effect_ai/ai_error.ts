@@ -23,12 +23,10 @@ import {
   SecurityError,
   type SecurityErrorReason,
 } from "../errors.ts";
+import { SECURE_COMPLETION_PATH } from "../protocol/endpoints.ts";
 
 /** The name `AiError`s of this adapter carry as `module`. */
 export const MODULE = "NomyoLanguageModel";
-
-/** The endpoint every completion goes to (the router's host is the client's concern). */
-const COMPLETION_PATH = "/v1/chat/secure_completion";
 
 /** What a `SecurityError` becomes, by the side of the exchange it refused. */
 type SecurityErrorKind =
@@ -60,10 +58,13 @@ const SECURITY_ERROR_KIND: Readonly<Record<SecurityErrorReason, SecurityErrorKin
   EncryptionFailed: "unknown",
 };
 
-/** Request details without headers: the `Authorization` header never reaches an error. */
+/**
+ * Request details without headers: the `Authorization` header never reaches an error. The URL
+ * is the endpoint's path only (the router's host is the client's concern).
+ */
 const requestDetails = {
   method: "POST",
-  url: COMPLETION_PATH,
+  url: SECURE_COMPLETION_PATH,
   urlParams: [],
   hash: Option.none(),
   headers: {},

@@ -14,6 +14,10 @@
  * or others can access (`chmod 600` fixes it, as for SSH keys); the bytes read are zeroed after
  * parsing. In browsers there is no file system: every function fails with `"Unavailable"`.
  *
+ * The files are reached through the `KeyFileSystem` in context, else this runtime's `node:fs`
+ * (`file_system.ts`, `node_file_system.ts`); the atomic writes are `atomic_write.ts`, the
+ * checked reads `file_access.ts`.
+ *
  * @example Create the key pair on first run, load it afterwards
  * ```ts
  * import { Effect } from "effect";
@@ -38,17 +42,20 @@
 import * as Effect from "effect/Effect";
 import { KeyError } from "../errors.ts";
 import { SecureBytes } from "../crypto/secure_bytes.ts";
-import { type FileStats, keyFileSystem, warnPlainKeyOnce } from "./file_system.ts";
+import { removeStaleTemps, writeFilesAtomically } from "./atomic_write.ts";
+import { makeKeyDir, pathExists, readKeyFile, statPath } from "./file_access.ts";
+import type { FileStats } from "./file_system.ts";
+import { currentKeyFileSystem } from "./node_file_system.ts";
+import { warnPlainKeyOnce } from "./plain_key_warning.ts";
 import { MAX_PEM_LENGTH } from "./pem.ts";
 import { checkEncryptOptions, DEFAULT_PBKDF2_ITERATIONS } from "./pkcs8_encrypted.ts";
+import type { RsaKeyPair, RsaKeySize } from "./rsa_key.ts";
+import { generateRsaKeyPair } from "./rsa_key_generation.ts";
 import {
   exportPrivateKeyPem,
-  generateRsaKeyPair,
   importPrivateKeyPem,
   importPublicKeyPem,
-  type RsaKeyPair,
-  type RsaKeySize,
-} from "./rsa_key.ts";
+} from "./rsa_key_import_export.ts";
 
 /** The private key's file name in a key directory. */
 export const PRIVATE_KEY_FILE = "private_key.pem";
@@ -111,13 +118,13 @@ export const loadKeyPair = (
   },
 ): Effect.Effect<RsaKeyPair, KeyError, SecureBytes> =>
   Effect.gen(function* () {
-    const fs = yield* keyFileSystem;
+    const fs = yield* currentKeyFileSystem;
     const secure = yield* SecureBytes;
     const pair = yield* Effect.scoped(
       Effect.flatMap(
         // Registered with the scope as soon as read: zeroed after parsing, on any outcome.
         secure.acquire(
-          fs.readFile(privateKeyPath, {
+          readKeyFile(fs, privateKeyPath, {
             private: true,
             maxBytes: MAX_PEM_LENGTH,
             action: "load private key",
@@ -132,7 +139,7 @@ export const loadKeyPair = (
     );
     const publicKeyPath = options?.publicKeyPath;
     if (publicKeyPath !== undefined) {
-      const bytes = yield* fs.readFile(publicKeyPath, {
+      const bytes = yield* readKeyFile(fs, publicKeyPath, {
         private: false,
         maxBytes: MAX_PEM_LENGTH,
         action: "load public key",
@@ -195,7 +202,7 @@ export const saveKeyPair = (
   Effect.scoped(
     Effect.gen(function* () {
       const action = "save key pair";
-      const fs = yield* keyFileSystem;
+      const fs = yield* currentKeyFileSystem;
       const password = options?.password;
       // Checks the pair and the password before anything touches the disk; the PEM bytes are
       // lent to this scope and zeroed when it closes, after the write.
@@ -207,12 +214,12 @@ export const saveKeyPair = (
       );
       const privateKeyPath = fs.join(dir, PRIVATE_KEY_FILE);
       const publicKeyPath = fs.join(dir, PUBLIC_KEY_FILE);
-      yield* fs.makeDir(dir, action);
-      yield* fs.removeStaleTemps(dir);
+      yield* makeKeyDir(fs, dir, action);
+      yield* removeStaleTemps(fs, dir);
       // The private key is renamed into place first: it is the commit point. A crash before
       // the public key follows leaves a new private key with the old public key, which
       // loadOrCreateKeyPair repairs (the public key is derived from the private one).
-      yield* fs.writeFiles([
+      yield* writeFilesAtomically(fs, [
         { path: privateKeyPath, bytes: pem, mode: 0o600 },
         { path: publicKeyPath, bytes: utf8.encode(pair.publicKey.pem), mode: 0o644 },
       ], action);
@@ -238,10 +245,10 @@ const repairPublicKey = (
 ): Effect.Effect<void, KeyError> =>
   Effect.gen(function* () {
     const action = "repair public key";
-    const fs = yield* keyFileSystem;
-    const existed = yield* fs.exists(publicKeyPath, action);
+    const fs = yield* currentKeyFileSystem;
+    const existed = yield* pathExists(fs, publicKeyPath, action);
     if (existed) {
-      const current = yield* fs.readFile(publicKeyPath, {
+      const current = yield* readKeyFile(fs, publicKeyPath, {
         private: false,
         maxBytes: MAX_PEM_LENGTH,
         action,
@@ -250,9 +257,10 @@ const repairPublicKey = (
         return;
       }
     }
-    const now = yield* fs.stat(privateKeyPath, action);
+    const now = yield* statPath(fs, privateKeyPath, action);
     if (!sameFile(before, now)) return;
-    yield* fs.writeFiles(
+    yield* writeFilesAtomically(
+      fs,
       [{ path: publicKeyPath, bytes: utf8.encode(pair.publicKey.pem), mode: 0o644 }],
       action,
     ).pipe(
@@ -307,13 +315,13 @@ export const loadOrCreateKeyPair = (
 ): Effect.Effect<RsaKeyPair, KeyError, SecureBytes> =>
   Effect.gen(function* () {
     const action = "load or create key pair";
-    const fs = yield* keyFileSystem;
+    const fs = yield* currentKeyFileSystem;
     const password = options?.password;
     const privateKeyPath = fs.join(dir, PRIVATE_KEY_FILE);
     const publicKeyPath = fs.join(dir, PUBLIC_KEY_FILE);
-    yield* fs.removeStaleTemps(dir);
-    if (yield* fs.exists(privateKeyPath, action)) {
-      const before = yield* fs.stat(privateKeyPath, action);
+    yield* removeStaleTemps(fs, dir);
+    if (yield* pathExists(fs, privateKeyPath, action)) {
+      const before = yield* statPath(fs, privateKeyPath, action);
       const pair = yield* loadKeyPair(privateKeyPath, { password });
       yield* repairPublicKey(pair, privateKeyPath, publicKeyPath, before);
       return pair;

@@ -13,14 +13,12 @@ import * as Layer from "effect/Layer";
 import * as Schedule from "effect/Schedule";
 import type * as Scope from "effect/Scope";
 import type { KeyError } from "../errors.ts";
-import { quote } from "../protocol/headers.ts";
 import { withIdleSleeps } from "./idle_clock.ts";
-import { generateRsaKeyPair, type RsaKeyPair, type RsaKeySize } from "./rsa_key.ts";
+import type { RsaKeyPair, RsaKeySize } from "./rsa_key.ts";
+import { generateRsaKeyPair } from "./rsa_key_generation.ts";
 
 /** A key pair as requests use it. */
 export interface ClientKeyPair extends RsaKeyPair {
-  /** `X-Public-Key`: the public PEM, percent-encoded once, not per request. */
-  readonly publicKeyHeader: string;
   /** Generation number: 0 for the first pair, then one more per rotation. */
   readonly generation: number;
 }
@@ -60,7 +58,6 @@ export interface KeyRingOptions {
 
 const toClientPair = (pair: RsaKeyPair, generation: number): ClientKeyPair => ({
   ...pair,
-  publicKeyHeader: quote(pair.publicKey.pem),
   generation,
 });
 

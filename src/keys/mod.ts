@@ -30,12 +30,6 @@
  * @module
  */
 export {
-  exportPrivateKeyPem,
-  fingerprintSpki,
-  generateRsaKeyPair,
-  importPrivateKeyPem,
-  importPublicKeyPem,
-  importPublicKeySpki,
   MAX_RSA_BITS,
   MIN_PUBLIC_EXPONENT,
   MIN_RSA_BITS,
@@ -43,6 +37,14 @@ export {
   type RsaKeySize,
   type RsaPublicKey,
 } from "./rsa_key.ts";
+export { fingerprintSpki } from "./rsa_key_checks.ts";
+export {
+  exportPrivateKeyPem,
+  importPrivateKeyPem,
+  importPublicKeyPem,
+  importPublicKeySpki,
+} from "./rsa_key_import_export.ts";
+export { generateRsaKeyPair } from "./rsa_key_generation.ts";
 export {
   DECRYPT_FAILED_MESSAGE,
   DEFAULT_PBKDF2_ITERATIONS,

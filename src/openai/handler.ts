@@ -8,7 +8,7 @@
  */
 import type { ChatCompletion, ChatCompletionRequest } from "../protocol/chat.ts";
 import { MAX_PLAINTEXT_BYTES } from "../protocol/headers.ts";
-import { parseJsonBounded } from "../protocol/json.ts";
+import { isJsonObject, parseJsonBounded } from "../protocol/json.ts";
 import { decodeUtf8Strict } from "../protocol/utf8.ts";
 import { chunksOf } from "./chunks.ts";
 import { errorResponse, fetchFailure, libraryErrorResponse, requestIdHeaders } from "./errors.ts";
@@ -78,9 +78,6 @@ const readCapped = async (
   return bytes;
 };
 
-const isRecord = (value: unknown): value is Record<string, unknown> =>
-  typeof value === "object" && value !== null && !Array.isArray(value);
-
 const bearerToken = (authorization: string | null): string | undefined => {
   const match = authorization === null ? null : /^Bearer\s+(\S.*)$/i.exec(authorization.trim());
   return match?.[1];
@@ -134,7 +131,7 @@ export const makeOpenAIHandler = (backend: CompletionBackend): OpenAIHandler => 
   } finally {
     bytes.fill(0);
   }
-  if (!isRecord(parsed)) {
+  if (!isJsonObject(parsed)) {
     return errorResponse(
       400,
       "Cannot read request: the body is not a UTF-8 JSON object (or nests too deep)",
@@ -183,7 +180,7 @@ export const makeOpenAIHandler = (backend: CompletionBackend): OpenAIHandler => 
   }
   const headers = requestIdHeaders({ payloadId: completion._metadata.payload_id });
   if (stream === true) {
-    const includeUsage = isRecord(streamOptions) && streamOptions.include_usage === true;
+    const includeUsage = isJsonObject(streamOptions) && streamOptions.include_usage === true;
     return new Response(sseBody(chunksOf(completion, { includeUsage })), {
       status: 200,
       headers: { ...SSE_HEADERS, ...headers },

@@ -12,24 +12,36 @@ export type SecurityTier = "standard" | "high" | "maximum";
 /** Every valid {@linkcode SecurityTier}. */
 export const SECURITY_TIERS: ReadonlyArray<SecurityTier> = ["standard", "high", "maximum"];
 
+/** Request header: the request's payload id, a fresh UUID v4 (also the TPM quote nonce). */
+export const PAYLOAD_ID_HEADER = "X-Payload-ID";
+
+/** Request header: the client's public key, PEM SPKI percent-encoded as Python's
+ * `urllib.parse.quote` does. */
+export const PUBLIC_KEY_HEADER = "X-Public-Key";
+
+/** Request header: the {@linkcode SecurityTier}, only when the caller chose one. */
+export const SECURITY_TIER_HEADER = "X-Security-Tier";
+
+/** Request header: `Bearer <api key>`, only when an API key is set. */
+export const AUTHORIZATION_HEADER = "Authorization";
+
+/**
+ * Every request header of the protocol, as a router's CORS preflight must allow them (and the
+ * client's CORS error message names them), comma-separated.
+ */
+export const PROTOCOL_REQUEST_HEADERS: string = [
+  "Content-Type",
+  PAYLOAD_ID_HEADER,
+  PUBLIC_KEY_HEADER,
+  AUTHORIZATION_HEADER,
+  SECURITY_TIER_HEADER,
+].join(", ");
+
 /** The default router. */
 export const DEFAULT_BASE_URL = "https://api.nomyo.ai";
 
 /** The largest request plaintext the protocol allows: 10 MiB. */
 export const MAX_PLAINTEXT_BYTES: number = 10 * 1024 * 1024;
-
-/**
- * Percent-encodes as Python's `urllib.parse.quote` does with its default `safe="/"`: keeps
- * `A-Z a-z 0-9 _ . - ~ /` and encodes every other UTF-8 byte as `%XX` (upper case). This is
- * how the peers send `X-Public-Key`, byte for byte.
- *
- * @param text The text to encode (a PEM).
- * @returns The encoded text.
- */
-export const quote = (text: string): string =>
-  encodeURIComponent(text)
-    .replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)
-    .replace(/%2F/g, "/");
 
 const FORBIDDEN_IN_HEADER = /[\r\n\0]/;
 

@@ -12,7 +12,7 @@ import * as Either from "effect/Either";
 import type * as ParseResult from "effect/ParseResult";
 import * as Schema from "effect/Schema";
 import { SecurityError } from "../errors.ts";
-import { isWithinDepth, MAX_JSON_DEPTH } from "./json.ts";
+import { isJsonObject, isWithinDepth, MAX_JSON_DEPTH } from "./json.ts";
 import { decodeUtf8Strict, decodeUtf8StrictContinued } from "./utf8.ts";
 import {
   base64Length,
@@ -165,7 +165,7 @@ const decodeFields = (
   payloadId: string | undefined,
   ciphertextText: Uint8Array | undefined,
 ): Either.Either<DecodedPackage, SecurityError> => {
-  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+  if (!isJsonObject(value)) {
     return Either.left(malformed("not a JSON object", payloadId));
   }
   if (!isWithinDepth(value)) {
@@ -298,16 +298,9 @@ const parseLargePackage = (
   } catch {
     return undefined;
   }
-  if (typeof skeleton !== "object" || skeleton === null || Array.isArray(skeleton)) {
-    return undefined;
-  }
-  const payload = (skeleton as { encrypted_payload?: unknown }).encrypted_payload;
-  if (
-    typeof payload !== "object" || payload === null || Array.isArray(payload) ||
-    (payload as { ciphertext?: unknown }).ciphertext !== sentinel
-  ) {
-    return undefined;
-  }
+  if (!isJsonObject(skeleton)) return undefined;
+  const payload = skeleton.encrypted_payload;
+  if (!isJsonObject(payload) || payload.ciphertext !== sentinel) return undefined;
   const decoded = decodeFields(skeleton, payloadId, body.subarray(open + 1, close));
   return Either.isRight(decoded) ? decoded : undefined;
 };

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { PROTOCOL_REQUEST_HEADERS } from "../transport/browser.ts";
+import { PROTOCOL_REQUEST_HEADERS } from "../protocol/headers.ts";
 
 /** Which origins may call the router: `true` any (`*`), or exactly these origins. */
 export type CorsOrigins = true | ReadonlyArray<string>;

@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { isJsonObject } from "../protocol/json.ts";
 import { sha256Hex } from "./router_key_pair.ts";
 
 /** The largest `n` (number of choices) the echo model accepts. */
@@ -21,9 +22,6 @@ export interface EchoMetadata {
 
 type Json = Record<string, unknown>;
 
-const isObject = (value: unknown): value is Json =>
-  typeof value === "object" && value !== null && !Array.isArray(value);
-
 /**
  * The text of a message's `content`: a string as is, the `text` of `text` parts joined with a
  * space for an array, `""` otherwise.
@@ -36,7 +34,7 @@ export const contentText = (content: unknown): string => {
   if (!Array.isArray(content)) return "";
   return content
     .filter((p): p is { type: "text"; text: string } =>
-      isObject(p) && p.type === "text" && typeof p.text === "string"
+      isJsonObject(p) && p.type === "text" && typeof p.text === "string"
     )
     .map((p) => p.text)
     .join(" ");
@@ -51,11 +49,15 @@ const toolToCall = (request: Json): string | undefined => {
     return undefined;
   }
   const choice = request.tool_choice;
-  if (isObject(choice) && isObject(choice.function) && typeof choice.function.name === "string") {
+  if (
+    isJsonObject(choice) && isJsonObject(choice.function) &&
+    typeof choice.function.name === "string"
+  ) {
     return choice.function.name;
   }
   const first: unknown = tools[0];
-  return isObject(first) && isObject(first.function) && typeof first.function.name === "string"
+  return isJsonObject(first) && isJsonObject(first.function) &&
+      typeof first.function.name === "string"
     ? first.function.name
     : undefined;
 };
@@ -68,7 +70,7 @@ const trailingToolResults = (messages: ReadonlyArray<unknown>): string | undefin
   const results: string[] = [];
   for (let i = messages.length - 1; i >= 0; i--) {
     const m = messages[i];
-    if (!isObject(m) || m.role !== "tool") break;
+    if (!isJsonObject(m) || m.role !== "tool") break;
     results.unshift(contentText(m.content));
   }
   return results.length === 0 ? undefined : results.join(" ");
@@ -76,7 +78,7 @@ const trailingToolResults = (messages: ReadonlyArray<unknown>): string | undefin
 
 /** Whether the request asks for a JSON answer by schema (`response_format.type` `json_schema`). */
 const wantsJsonSchema = (request: Json): boolean =>
-  isObject(request.response_format) && request.response_format.type === "json_schema";
+  isJsonObject(request.response_format) && request.response_format.type === "json_schema";
 
 /**
  * Checks a request plaintext: an object with a string `model`, an array `messages` and, when
@@ -86,7 +88,7 @@ const wantsJsonSchema = (request: Json): boolean =>
  * @returns `undefined` when it is acceptable, else the reason (a 400 detail).
  */
 export const checkChatRequest = (value: unknown): string | undefined => {
-  if (!isObject(value)) return "Invalid request: the payload is not a JSON object";
+  if (!isJsonObject(value)) return "Invalid request: the payload is not a JSON object";
   if (typeof value.model !== "string") return "Invalid request: model must be a string";
   if (!Array.isArray(value.messages)) return "Invalid request: messages must be an array";
   const n = value.n;
@@ -128,8 +130,8 @@ export const echoCompletion = async (
 ): Promise<Json> => {
   const digest = await sha256Hex(new TextEncoder().encode(payloadId));
   const messages = request.messages as ReadonlyArray<unknown>;
-  const lastUser = messages.findLast((m) => isObject(m) && m.role === "user");
-  const userText = isObject(lastUser) ? contentText(lastUser.content) : "";
+  const lastUser = messages.findLast((m) => isJsonObject(m) && m.role === "user");
+  const userText = isJsonObject(lastUser) ? contentText(lastUser.content) : "";
   const toolResults = trailingToolResults(messages);
   const echo = wantsJsonSchema(request)
     ? JSON.stringify({ echo: userText })
@@ -161,7 +163,7 @@ export const echoCompletion = async (
     return { index, message: { role: "assistant", content: echo }, finish_reason: "stop" };
   });
   const promptTokens = messages.reduce<number>(
-    (sum, m) => sum + (isObject(m) ? words(contentText(m.content)) : 0),
+    (sum, m) => sum + (isJsonObject(m) ? words(contentText(m.content)) : 0),
     0,
   );
   const completion: Json = {

@@ -16,6 +16,14 @@ import * as Either from "effect/Either";
 import type * as Scope from "effect/Scope";
 import { makeHybridCipher } from "../crypto/hybrid_cipher.ts";
 import { makeSecureBytes } from "../crypto/secure_bytes.ts";
+import { PUBLIC_KEY_PATH, SECURE_COMPLETION_PATH } from "../protocol/endpoints.ts";
+import {
+  AUTHORIZATION_HEADER,
+  PAYLOAD_ID_HEADER,
+  PUBLIC_KEY_HEADER,
+  SECURITY_TIER_HEADER,
+  SECURITY_TIERS,
+} from "../protocol/headers.ts";
 import { type DecodedPackage, parsePackage, type SealedPackage } from "../protocol/package.ts";
 import { checkChatRequest, echoCompletion, type EchoMetadata } from "./echo_model.ts";
 import {
@@ -122,10 +130,13 @@ export interface TestRouter {
   close(): Promise<void>;
 }
 
-const COMPLETION_PATH = "/v1/chat/secure_completion";
-const PUBLIC_KEY_PATH = "/pki/public_key";
+// The protocol's request headers as `headerRecord` keys them (lower case).
+const AUTHORIZATION = AUTHORIZATION_HEADER.toLowerCase();
+const PAYLOAD_ID = PAYLOAD_ID_HEADER.toLowerCase();
+const PUBLIC_KEY = PUBLIC_KEY_HEADER.toLowerCase();
+const SECURITY_TIER = SECURITY_TIER_HEADER.toLowerCase();
 const DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024;
-const TIERS: ReadonlySet<string> = new Set(["standard", "high", "maximum"]);
+const TIERS: ReadonlySet<string> = new Set(SECURITY_TIERS);
 const JSON_TYPE = "application/json";
 const TEXT_TYPE = "text/plain; charset=utf-8";
 
@@ -312,7 +323,7 @@ export const startTestRouter = async (options: TestRouterOptions = {}): Promise<
       kind: "error",
       answer: detail(status, text),
     });
-    if (options.apiKey !== undefined && headers.authorization !== `Bearer ${options.apiKey}`) {
+    if (options.apiKey !== undefined && headers[AUTHORIZATION] !== `Bearer ${options.apiKey}`) {
       return {
         kind: "error",
         answer: { ...detail(401, "Invalid API key"), headers: { "www-authenticate": "Bearer" } },
@@ -322,19 +333,19 @@ export const startTestRouter = async (options: TestRouterOptions = {}): Promise<
     if (mediaType !== "application/octet-stream") {
       return fail(400, "Invalid Content-Type: expected application/octet-stream");
     }
-    const payloadId = headers["x-payload-id"];
+    const payloadId = headers[PAYLOAD_ID];
     if (payloadId === undefined || payloadId.length === 0) {
-      return fail(400, "Missing X-Payload-ID header");
+      return fail(400, `Missing ${PAYLOAD_ID_HEADER} header`);
     }
-    const publicKeyHeader = headers["x-public-key"];
+    const publicKeyHeader = headers[PUBLIC_KEY];
     if (publicKeyHeader === undefined || publicKeyHeader.length === 0) {
-      return fail(400, "Missing X-Public-Key header");
+      return fail(400, `Missing ${PUBLIC_KEY_HEADER} header`);
     }
     const callerKey = await importCallerKey(publicKeyHeader);
     if (typeof callerKey === "string") return fail(400, callerKey);
-    const tier = headers["x-security-tier"];
+    const tier = headers[SECURITY_TIER];
     if (tier !== undefined && !TIERS.has(tier)) {
-      return fail(400, "Invalid X-Security-Tier: expected standard, high or maximum");
+      return fail(400, `Invalid ${SECURITY_TIER_HEADER}: expected standard, high or maximum`);
     }
     if (tier === "maximum" && options.tpm !== true) {
       return fail(503, "Security tier maximum is unavailable: this router has no TPM");
@@ -422,14 +433,14 @@ export const startTestRouter = async (options: TestRouterOptions = {}): Promise<
       headers,
       body: body === "too-large" ? new Uint8Array(0) : body,
     };
-    if (pathname === COMPLETION_PATH && headers["x-payload-id"] !== undefined) {
-      record.payloadId = headers["x-payload-id"];
+    if (pathname === SECURE_COMPLETION_PATH && headers[PAYLOAD_ID] !== undefined) {
+      record.payloadId = headers[PAYLOAD_ID];
     }
     records.push(record);
     if (body === "too-large") {
       return detail(413, `Request body is larger than ${maxBodyBytes} bytes`);
     }
-    const path: FaultPath | undefined = pathname === COMPLETION_PATH
+    const path: FaultPath | undefined = pathname === SECURE_COMPLETION_PATH
       ? "completion"
       : pathname === PUBLIC_KEY_PATH
       ? "public_key"

@@ -7,7 +7,9 @@
  */
 import * as Effect from "effect/Effect";
 import { formatPem } from "../keys/pem.ts";
-import { fingerprintSpki, importPublicKeyPem } from "../keys/rsa_key.ts";
+import { fingerprintSpki } from "../keys/rsa_key_checks.ts";
+import { importPublicKeyPem } from "../keys/rsa_key_import_export.ts";
+import { PUBLIC_KEY_HEADER } from "../protocol/headers.ts";
 
 /** A router key pair and its public encodings. */
 export interface RouterKey {
@@ -66,10 +68,10 @@ export const importCallerKey = async (header: string): Promise<CryptoKey | strin
     // Python's urllib.parse.quote keeps "/", encodeURIComponent does not: both decode the same.
     pem = decodeURIComponent(header);
   } catch {
-    return "Invalid X-Public-Key: not percent-encoded";
+    return `Invalid ${PUBLIC_KEY_HEADER}: not percent-encoded`;
   }
   const imported = await Effect.runPromise(Effect.either(importPublicKeyPem(pem)));
   return imported._tag === "Right"
     ? imported.right.key
-    : `Invalid X-Public-Key: ${imported.left.message}`;
+    : `Invalid ${PUBLIC_KEY_HEADER}: ${imported.left.message}`;
 };

@@ -9,6 +9,8 @@
  * @module
  */
 import { APIConnectionError } from "../errors.ts";
+import { PUBLIC_KEY_PATH, SECURE_COMPLETION_PATH } from "../protocol/endpoints.ts";
+import { PROTOCOL_REQUEST_HEADERS } from "../protocol/headers.ts";
 
 /** The page (or worker) this code runs in. */
 export interface BrowserPage {
@@ -61,10 +63,6 @@ const isMixedContent = (page: BrowserPage, url: string): boolean => {
   }
 };
 
-/** The headers a router must allow for the protocol's requests. */
-export const PROTOCOL_REQUEST_HEADERS: string =
-  "Content-Type, X-Payload-ID, X-Public-Key, Authorization, X-Security-Tier";
-
 const pageName = (page: BrowserPage): string => page.origin === "" ? "this page" : page.origin;
 
 /**
@@ -102,7 +100,7 @@ export const browserFetchError = (
   new APIConnectionError({
     message: "Cannot reach router: the browser refused the request or the connection failed; " +
       `from ${pageName(page)}, the likely cause is CORS: the router must answer preflights of ` +
-      "GET /pki/public_key and POST /v1/chat/secure_completion, allow this origin and the " +
+      `GET ${PUBLIC_KEY_PATH} and POST ${SECURE_COMPLETION_PATH}, allow this origin and the ` +
       `request headers ${PROTOCOL_REQUEST_HEADERS} (not retried: another attempt would fail ` +
       "the same way)",
     payloadId,

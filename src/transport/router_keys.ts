@@ -15,7 +15,8 @@ import * as Layer from "effect/Layer";
 import type * as Schedule from "effect/Schedule";
 import type * as Scope from "effect/Scope";
 import { type APIConnectionError, type HttpStatusError, SecurityError } from "../errors.ts";
-import { importPublicKeyPem, type RsaPublicKey } from "../keys/rsa_key.ts";
+import type { RsaPublicKey } from "../keys/rsa_key.ts";
+import { importPublicKeyPem } from "../keys/rsa_key_import_export.ts";
 import { RouterTransport } from "./router_transport.ts";
 
 /** Errors of getting a router key. */

@@ -23,17 +23,22 @@ import {
   type HttpStatusError,
   SecurityError,
 } from "../errors.ts";
-import type { SecurityTier } from "../protocol/headers.ts";
+import type { RsaPublicKey } from "../keys/rsa_key.ts";
+import { PUBLIC_KEY_PATH, SECURE_COMPLETION_PATH } from "../protocol/endpoints.ts";
+import {
+  AUTHORIZATION_HEADER,
+  PAYLOAD_ID_HEADER,
+  PUBLIC_KEY_HEADER,
+  SECURITY_TIER_HEADER,
+  type SecurityTier,
+} from "../protocol/headers.ts";
 import { browserFetchError, type BrowserPage, browserPage, mixedContentError } from "./browser.ts";
+import { publicKeyHeader } from "./public_key_header.ts";
 import { readCapped } from "./read_capped.ts";
 import { checkNotRedirect } from "./redirects.ts";
-import {
-  parseErrorBody,
-  parseRetryAfter,
-  requestIdOf,
-  responseHeaders,
-  statusError,
-} from "./status_errors.ts";
+import { parseRetryAfter } from "./retry_after.ts";
+import { parseErrorBody, responseHeaders } from "./secret_scrubbing.ts";
+import { requestIdOf, statusError } from "./status_errors.ts";
 
 /** What one secure completion attempt sends. */
 export interface SecureRequest {
@@ -43,8 +48,8 @@ export interface SecureRequest {
   readonly body: Uint8Array<ArrayBuffer>;
   /** `X-Payload-ID`. */
   readonly payloadId: string;
-  /** `X-Public-Key`: the client's SPKI PEM, percent-encoded. */
-  readonly publicKeyHeader: string;
+  /** The client's public key, sent as `X-Public-Key` (its PEM, percent-encoded). */
+  readonly publicKey: RsaPublicKey;
   /** Sent as `Authorization: Bearer …` when present. */
   readonly apiKey?: Redacted.Redacted<string> | undefined;
   /** Sent as `X-Security-Tier` when present. */
@@ -203,7 +208,7 @@ export const makeRouterTransport = (
     Effect.suspend(() => {
       const page = browserPage();
       // In a page, a User-Agent header would make this simple GET need a CORS preflight.
-      const get = HttpClientRequest.get(`${baseUrl}/pki/public_key`);
+      const get = HttpClientRequest.get(`${baseUrl}${PUBLIC_KEY_PATH}`);
       return exchange(
         page === undefined
           ? get.pipe(HttpClientRequest.setHeaders({ "User-Agent": options.userAgent }))
@@ -218,17 +223,17 @@ export const makeRouterTransport = (
       const page = browserPage();
       const headers: Record<string, string> = {
         "Content-Type": "application/octet-stream",
-        "X-Payload-ID": request.payloadId,
-        "X-Public-Key": request.publicKeyHeader,
+        [PAYLOAD_ID_HEADER]: request.payloadId,
+        [PUBLIC_KEY_HEADER]: publicKeyHeader(request.publicKey),
       };
       // Browsers set their own User-Agent; sending one would need the router to allow it.
       if (page === undefined) headers["User-Agent"] = options.userAgent;
       if (request.apiKey !== undefined) {
-        headers["Authorization"] = `Bearer ${Redacted.value(request.apiKey)}`;
+        headers[AUTHORIZATION_HEADER] = `Bearer ${Redacted.value(request.apiKey)}`;
       }
-      if (request.securityTier !== undefined) headers["X-Security-Tier"] = request.securityTier;
+      if (request.securityTier !== undefined) headers[SECURITY_TIER_HEADER] = request.securityTier;
       return exchange(
-        HttpClientRequest.post(`${request.baseUrl}/v1/chat/secure_completion`).pipe(
+        HttpClientRequest.post(`${request.baseUrl}${SECURE_COMPLETION_PATH}`).pipe(
           HttpClientRequest.setHeaders(headers),
           HttpClientRequest.bodyUint8Array(request.body, "application/octet-stream"),
         ),

@@ -7,7 +7,9 @@ import { HybridCipher, HybridCipherLive } from "../../src/crypto/hybrid_cipher.t
 import { type SecureBytes, SecureBytesLive } from "../../src/crypto/secure_bytes.ts";
 import type { APIConnectionError } from "../../src/errors.ts";
 import { layerKeyRing } from "../../src/keys/key_ring.ts";
-import { generateRsaKeyPair, importPublicKeyPem, type RsaKeyPair } from "../../src/keys/rsa_key.ts";
+import type { RsaKeyPair } from "../../src/keys/rsa_key.ts";
+import { generateRsaKeyPair } from "../../src/keys/rsa_key_generation.ts";
+import { importPublicKeyPem } from "../../src/keys/rsa_key_import_export.ts";
 import { encodePackage, parsePackage } from "../../src/protocol/package.ts";
 import { retrySchedule } from "../../src/transport/retry.ts";
 import { layerRouterKeys } from "../../src/transport/router_keys.ts";
@@ -61,7 +63,7 @@ export const makeScripted = (script: Step[]): Scripted => {
       if (step === "hang") return yield* Effect.never;
       if (step !== "ok") return yield* Effect.fail(step());
       const clientKey = yield* Effect.orDie(
-        importPublicKeyPem(decodeURIComponent(request.publicKeyHeader)),
+        importPublicKeyPem(request.publicKey.pem),
       );
       const last = plaintext.messages[plaintext.messages.length - 1];
       const answer = {

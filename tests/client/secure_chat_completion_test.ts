@@ -16,7 +16,7 @@ import {
   ServerError,
   ServiceUnavailableError,
 } from "../../src/errors.ts";
-import { quote } from "../../src/protocol/headers.ts";
+import { quote } from "../../src/transport/public_key_header.ts";
 import {
   startTestRouter,
   type TestRouter,

@@ -1,4 +1,6 @@
 import assert from "node:assert/strict";
+import { PUBLIC_KEY_PATH } from "../../src/protocol/endpoints.ts";
+import { PUBLIC_KEY_HEADER, SECURITY_TIER_HEADER } from "../../src/protocol/headers.ts";
 import { startTestRouter } from "../../src/testing/router.ts";
 import {
   chat,
@@ -74,7 +76,7 @@ pythonTest(
         ],
         temperature: 0.7,
       });
-      const quoted = recorded.headers["x-public-key"]!;
+      const quoted = recorded.headers[PUBLIC_KEY_HEADER.toLowerCase()]!;
       assert.match(quoted, /^-----BEGIN%20PUBLIC%20KEY-----%0A/); // urllib.parse.quote
       assert.doesNotMatch(quoted, /%2F/); // quote keeps "/"
       assert.match(new TextDecoder().decode(recorded.body), /^\{"version": "1\.0", "algorithm": /);
@@ -160,8 +162,8 @@ pythonTest(
       const body = JSON.stringify(await seal(request, routerKey));
       const cases: [Record<string, string>, string, number, RegExp][] = [
         [completionHeaders(keys), body, 401, /Invalid API key/],
-        [completionHeaders(keys, { ...auth, "X-Security-Tier": "maximum" }), body, 503, /TPM/],
-        [completionHeaders(keys, { ...auth, "X-Security-Tier": "ultra" }), body, 400, /Tier/],
+        [completionHeaders(keys, { ...auth, [SECURITY_TIER_HEADER]: "maximum" }), body, 503, /TPM/],
+        [completionHeaders(keys, { ...auth, [SECURITY_TIER_HEADER]: "ultra" }), body, 400, /Tier/],
         [
           completionHeaders(keys, { ...auth, "Content-Type": "application/json" }),
           body,
@@ -184,7 +186,7 @@ pythonTest(
       await router.close();
     }
     await router.close(); // idempotent
-    await assert.rejects(fetch(`${router.url}/pki/public_key`));
+    await assert.rejects(fetch(`${router.url}${PUBLIC_KEY_PATH}`));
   },
 );
 

@@ -1,7 +1,10 @@
 /** Shared helpers of the key tests. */
 import assert from "node:assert/strict";
 import { Cause, Effect, Exit, Option } from "effect";
+import { type SecureBytes, SecureBytesLive } from "../../src/crypto/secure_bytes.ts";
 import { KeyError, type KeyErrorReason } from "../../src/errors.ts";
+import type { RsaKeyPair } from "../../src/keys/rsa_key.ts";
+import { generateRsaKeyPair } from "../../src/keys/rsa_key_generation.ts";
 
 /** The URL of a key vector. */
 export const vectorUrl = (name: string): URL => new URL(`../vectors/keys/${name}`, import.meta.url);
@@ -84,3 +87,30 @@ export const openssl = async (args: ReadonlyArray<string>): Promise<OpensslResul
   const d = new TextDecoder();
   return { code: out.code, stdout: d.decode(out.stdout), stderr: d.decode(out.stderr) };
 };
+
+/** `eff` with the live `SecureBytes`. */
+export const live = <A, E>(eff: Effect.Effect<A, E, SecureBytes>): Effect.Effect<A, E> =>
+  Effect.provide(eff, SecureBytesLive);
+
+let pairs: Promise<readonly [RsaKeyPair, RsaKeyPair]> | undefined;
+
+/** Two extractable 2048-bit pairs, generated once per test file. */
+export const twoKeyPairs = (): Promise<readonly [RsaKeyPair, RsaKeyPair]> =>
+  pairs ??= Promise.all([
+    Effect.runPromise(generateRsaKeyPair({ bits: 2048, extractable: true })),
+    Effect.runPromise(generateRsaKeyPair({ bits: 2048, extractable: true })),
+  ]);
+
+/** Runs `fn` in a fresh temporary directory, removed after. */
+export const withTempDir = async (fn: (dir: string) => Promise<void>): Promise<void> => {
+  const dir = await Deno.makeTempDir({ prefix: "nomyo_keys_" });
+  try {
+    await fn(dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+};
+
+/** The names in a directory, sorted. */
+export const names = async (dir: string): Promise<string[]> =>
+  (await Array.fromAsync(Deno.readDir(dir))).map((e) => e.name).sort();

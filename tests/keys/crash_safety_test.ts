@@ -7,14 +7,9 @@
 import assert from "node:assert/strict";
 import process from "node:process";
 import { Effect } from "effect";
-import { SecureBytesLive } from "../../src/crypto/secure_bytes.ts";
-import type { SecureBytes } from "../../src/crypto/secure_bytes.ts";
-import {
-  importNodeFileApi,
-  keyFileSystem,
-  makeKeyFileSystem,
-  STALE_TEMP_MILLIS,
-} from "../../src/keys/file_system.ts";
+import { removeStaleTemps, STALE_TEMP_MILLIS } from "../../src/keys/atomic_write.ts";
+import type { KeyFileSystem } from "../../src/keys/file_system.ts";
+import { importNodeFileSystem } from "../../src/keys/node_file_system.ts";
 import {
   loadKeyPair,
   loadOrCreateKeyPair,
@@ -22,34 +17,22 @@ import {
   PUBLIC_KEY_FILE,
   saveKeyPair,
 } from "../../src/keys/key_files.ts";
-import { generateRsaKeyPair, type RsaKeyPair } from "../../src/keys/rsa_key.ts";
 import { prng } from "../_helpers.ts";
-import { assertNoSecrets, failWith, succeed } from "./_helpers.ts";
+import {
+  assertNoSecrets,
+  failWith,
+  live,
+  names,
+  succeed,
+  twoKeyPairs,
+  withTempDir,
+} from "./_helpers.ts";
 
 const PASSWORD = "crash-test-password";
 const FAST = { password: PASSWORD, iterations: 1000 } as const;
-const live = <A, E>(eff: Effect.Effect<A, E, SecureBytes>): Effect.Effect<A, E> =>
-  Effect.provide(eff, SecureBytesLive);
-
-const withTempDir = async (fn: (dir: string) => Promise<void>): Promise<void> => {
-  const dir = await Deno.makeTempDir({ prefix: "nomyo_crash_" });
-  try {
-    await fn(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-};
-
-const names = async (dir: string): Promise<string[]> =>
-  (await Array.fromAsync(Deno.readDir(dir))).map((e) => e.name).sort();
 
 const temps = async (dir: string): Promise<string[]> =>
   (await names(dir)).filter((n) => n.endsWith(".tmp"));
-
-const twoPairs = (): Promise<RsaKeyPair[]> =>
-  Promise.all(
-    [0, 1].map(() => Effect.runPromise(generateRsaKeyPair({ bits: 2048, extractable: true }))),
-  );
 
 const utf8 = new TextEncoder();
 
@@ -69,7 +52,7 @@ const splitLines = (): TransformStream<string, string> => {
 const DEAD_PID = 4_194_305;
 
 Deno.test("loadOrCreateKeyPair() repairs a public key left mismatched or missing by a crash", async () => {
-  const [a, b] = await twoPairs();
+  const [a, b] = await twoKeyPairs();
   await withTempDir(async (dir) => {
     // A save of `b` killed between its renames: b's private key, a's public key.
     const aDir = `${dir}/a`;
@@ -102,14 +85,14 @@ Deno.test("loadOrCreateKeyPair() repairs a public key left mismatched or missing
 });
 
 Deno.test("removeStaleTemps() removes only stale temporary files of the library", async () => {
-  const api = await importNodeFileApi();
+  const api = await importNodeFileSystem();
   const LIVE_PID = 4_194_306;
   // Which processes run, as the real check would tell (it needs --allow-run under Deno).
-  const fs = makeKeyFileSystem({
+  const fs: KeyFileSystem = {
     ...api,
     isProcessAlive: (pid) => pid === LIVE_PID ? true : pid === DEAD_PID ? false : undefined,
-  });
-  const [a] = await twoPairs();
+  };
+  const [a] = await twoKeyPairs();
   await withTempDir(async (dir) => {
     await succeed(live(saveKeyPair(a!, dir, FAST)));
     const hex = "0123456789abcdef";
@@ -140,7 +123,7 @@ Deno.test("removeStaleTemps() removes only stale temporary files of the library"
     // A directory with a temporary name is left alone too.
     await Deno.mkdir(`${dir}/.public_key.pem.${DEAD_PID}-bbbbbbbbbbbbbbbb.tmp`);
 
-    assert.equal(await Effect.runPromise(fs.removeStaleTemps(dir)), 6);
+    assert.equal(await Effect.runPromise(removeStaleTemps(fs, dir)), 6);
     const left = new Set(await names(dir));
     for (const [name, { stale }] of Object.entries(files)) {
       assert.equal(left.has(name), !stale, `${name} ${stale ? "was kept" : "was removed"}`);
@@ -155,7 +138,7 @@ Deno.test("a keyDir load after SIGKILL at any point of a save works and leaves n
   const RUNS = 40;
   const next = prng(0x5eed);
   await withTempDir(async (dir) => {
-    const pairs = await twoPairs();
+    const pairs = await twoKeyPairs();
     const sources = await Promise.all(pairs.map(async (pair, i) => {
       const source = `${dir}/source${i}`;
       await succeed(live(saveKeyPair(pair, source, {})));
@@ -226,6 +209,6 @@ Deno.test("a keyDir load after SIGKILL at any point of a save works and leaves n
 });
 
 Deno.test("removeStaleTemps() of a missing directory removes nothing and does not fail", async () => {
-  const fs = await Effect.runPromise(keyFileSystem);
-  assert.equal(await Effect.runPromise(fs.removeStaleTemps("/nonexistent/nomyo/dir")), 0);
+  const fs = await importNodeFileSystem();
+  assert.equal(await Effect.runPromise(removeStaleTemps(fs, "/nonexistent/nomyo/dir")), 0);
 });

@@ -8,15 +8,11 @@ import { Effect, Layer } from "effect";
 import {
   SecureBytes,
   type SecureBytes as SecureBytesService,
-  SecureBytesLive,
 } from "../../src/crypto/secure_bytes.ts";
 import type { KeyError } from "../../src/errors.ts";
-import {
-  makeFileSystemLoader,
-  type NodeFileApi,
-  plainKeyWarning,
-  UNAVAILABLE_MESSAGE,
-} from "../../src/keys/file_system.ts";
+import type { KeyFileSystem } from "../../src/keys/file_system.ts";
+import { makeFileSystemLoader, UNAVAILABLE_MESSAGE } from "../../src/keys/node_file_system.ts";
+import { plainKeyWarning } from "../../src/keys/plain_key_warning.ts";
 import {
   loadKeyPair,
   loadOrCreateKeyPair,
@@ -25,8 +21,18 @@ import {
   saveKeyPair,
 } from "../../src/keys/key_files.ts";
 import { DECRYPT_FAILED_MESSAGE } from "../../src/keys/pkcs8_encrypted.ts";
-import { generateRsaKeyPair, type RsaKeyPair } from "../../src/keys/rsa_key.ts";
-import { assertNoSecrets, bodyProbes, failWith, openssl, succeed } from "./_helpers.ts";
+import type { RsaKeyPair } from "../../src/keys/rsa_key.ts";
+import { generateRsaKeyPair } from "../../src/keys/rsa_key_generation.ts";
+import {
+  assertNoSecrets,
+  bodyProbes,
+  failWith,
+  live,
+  openssl,
+  succeed,
+  twoKeyPairs,
+  withTempDir,
+} from "./_helpers.ts";
 import { OPENSSL_MISSING, testNeeding } from "../_tools.ts";
 import { captureConsole } from "../_helpers.ts";
 
@@ -35,26 +41,6 @@ const WRONG_PASSWORD = "wrong horse battery staple";
 /** Low PBKDF2 count for speed (the default is 600,000). */
 const ITERATIONS = 10_000;
 const FAST = { password: PASSWORD, iterations: ITERATIONS } as const;
-
-const live = <A, E>(eff: Effect.Effect<A, E, SecureBytesService>): Effect.Effect<A, E> =>
-  Effect.provide(eff, SecureBytesLive);
-
-/** Two extractable 2048-bit pairs, generated once for the whole file. */
-let pairs: Promise<readonly [RsaKeyPair, RsaKeyPair]> | undefined;
-const keyPairs = (): Promise<readonly [RsaKeyPair, RsaKeyPair]> =>
-  pairs ??= Promise.all([
-    Effect.runPromise(generateRsaKeyPair({ bits: 2048, extractable: true })),
-    Effect.runPromise(generateRsaKeyPair({ bits: 2048, extractable: true })),
-  ]);
-
-const withTempDir = async (fn: (dir: string) => Promise<void>): Promise<void> => {
-  const dir = await Deno.makeTempDir({ prefix: "nomyo_key_files_" });
-  try {
-    await fn(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-};
 
 /** Permission bits, without following a link. */
 const modeOf = async (path: string): Promise<number> => {
@@ -117,7 +103,7 @@ const captureWarnings = (fn: () => Promise<void>): Promise<string[]> =>
   captureConsole(["warn"], fn);
 
 Deno.test("saveKeyPair() then loadKeyPair() round trips a plain PKCS#8 key pair", async () => {
-  const [pair] = await keyPairs();
+  const [pair] = await twoKeyPairs();
   await withTempDir(async (dir) => {
     const keyDir = `${dir}/nested/keys`;
     const saved = await captureWarnings(async () => {
@@ -146,7 +132,7 @@ Deno.test("saveKeyPair() then loadKeyPair() round trips a plain PKCS#8 key pair"
 });
 
 Deno.test("saveKeyPair() with a password writes encrypted PKCS#8 that loadKeyPair() opens", async () => {
-  const [pair] = await keyPairs();
+  const [pair] = await twoKeyPairs();
   await withTempDir(async (dir) => {
     const files = await succeed(live(saveKeyPair(pair, dir, FAST)));
     const text = await Deno.readTextFile(files.privateKeyPath);
@@ -162,7 +148,7 @@ Deno.test("saveKeyPair() with a password writes encrypted PKCS#8 that loadKeyPai
 });
 
 Deno.test("saveKeyPair() creates the directory 0700, the private key 0600 and the public key 0644", async () => {
-  const [pair] = await keyPairs();
+  const [pair] = await twoKeyPairs();
   await withTempDir(async (dir) => {
     const files = await succeed(live(saveKeyPair(pair, `${dir}/a/keys`, FAST)));
     assert.equal(await modeOf(`${dir}/a/keys`), 0o700);
@@ -176,7 +162,7 @@ Deno.test("saveKeyPair() creates the directory 0700, the private key 0600 and th
 });
 
 Deno.test("saveKeyPair() over existing 0644 files ends at 0600 and replaces the contents", async () => {
-  const [pair] = await keyPairs();
+  const [pair] = await twoKeyPairs();
   await withTempDir(async (dir) => {
     const privatePath = `${dir}/${PRIVATE_KEY_FILE}`;
     const publicPath = `${dir}/${PUBLIC_KEY_FILE}`;
@@ -197,7 +183,7 @@ Deno.test("saveKeyPair() over existing 0644 files ends at 0600 and replaces the 
 });
 
 Deno.test("saveKeyPair() sets 0700, 0600 and 0644 whatever the umask (0, 077, 0277)", async () => {
-  const [pair] = await keyPairs();
+  const [pair] = await twoKeyPairs();
   await withTempDir(async (dir) => {
     const ran: boolean[] = [];
     for (const mask of [0, 0o077, 0o277]) {
@@ -224,7 +210,7 @@ Deno.test("saveKeyPair() sets 0700, 0600 and 0644 whatever the umask (0, 077, 02
 });
 
 Deno.test("loadKeyPair() refuses a private key file group or others can access", async () => {
-  const [pair] = await keyPairs();
+  const [pair] = await twoKeyPairs();
   await withTempDir(async (dir) => {
     const keyDir = `${dir}/my keys`;
     const files = await succeed(live(saveKeyPair(pair, keyDir, FAST)));
@@ -254,7 +240,7 @@ Deno.test("loadKeyPair() refuses a private key file group or others can access",
 });
 
 Deno.test("loadKeyPair() refuses a public key file of another key pair (Mismatch)", async () => {
-  const [pair, other] = await keyPairs();
+  const [pair, other] = await twoKeyPairs();
   await withTempDir(async (dir) => {
     const files = await succeed(live(saveKeyPair(pair, dir, FAST)));
     const otherPublic = `${dir}/other_public.pem`;
@@ -276,7 +262,7 @@ Deno.test("loadKeyPair() refuses a public key file of another key pair (Mismatch
 });
 
 Deno.test("saveKeyPair() replaces a symbolic link at the target, never writes through it", async () => {
-  const [pair] = await keyPairs();
+  const [pair] = await twoKeyPairs();
   await withTempDir(async (dir) => {
     const victim = `${dir}/victim.txt`;
     await Deno.writeTextFile(victim, "not yours\n", { mode: 0o644 });
@@ -299,7 +285,7 @@ Deno.test("saveKeyPair() replaces a symbolic link at the target, never writes th
 });
 
 Deno.test("loadKeyPair() refuses a private key file that is a symbolic link", async () => {
-  const [pair] = await keyPairs();
+  const [pair] = await twoKeyPairs();
   await withTempDir(async (dir) => {
     const files = await succeed(live(saveKeyPair(pair, `${dir}/real`, FAST)));
     const link = `${dir}/link.pem`;
@@ -321,7 +307,7 @@ Deno.test("loadKeyPair() refuses a private key file that is a symbolic link", as
 });
 
 Deno.test("loadKeyPair() gives a wrong password and a corrupted file the same reason and message", async () => {
-  const [pair] = await keyPairs();
+  const [pair] = await twoKeyPairs();
   await withTempDir(async (dir) => {
     const files = await succeed(live(saveKeyPair(pair, dir, FAST)));
     const wrong = await failWith(
@@ -351,7 +337,7 @@ Deno.test("loadKeyPair() gives a wrong password and a corrupted file the same re
 testNeeding(OPENSSL_MISSING)(
   "saveKeyPair() writes files that `openssl pkey` opens, encrypted and not",
   async () => {
-    const [pair] = await keyPairs();
+    const [pair] = await twoKeyPairs();
     await withTempDir(async (dir) => {
       const cases = [
         { keyDir: `${dir}/encrypted`, options: FAST },
@@ -448,7 +434,7 @@ Deno.test("loadOrCreateKeyPair() never overwrites an existing private key it can
 });
 
 Deno.test("saveKeyPair() and loadOrCreateKeyPair() refuse a short password before writing anything", async () => {
-  const [pair] = await keyPairs();
+  const [pair] = await twoKeyPairs();
   await withTempDir(async (dir) => {
     const short = "s3cr3t!";
     const e1 = await failWith(
@@ -475,7 +461,7 @@ Deno.test("saveKeyPair() refuses a non-extractable key pair before writing anyth
 });
 
 Deno.test("loadKeyPair() and saveKeyPair() report I/O failures as Io, naming the path", async () => {
-  const [pair] = await keyPairs();
+  const [pair] = await twoKeyPairs();
   await withTempDir(async (dir) => {
     const missing = `${dir}/missing.pem`;
     const e1 = await failWith(live(loadKeyPair(missing)), "Io");
@@ -531,7 +517,7 @@ Deno.test("loadKeyPair() never puts file contents in its errors", async () => {
 });
 
 Deno.test("saveKeyPair() and loadKeyPair() zero the private PEM bytes they held", async () => {
-  const [pair] = await keyPairs();
+  const [pair] = await twoKeyPairs();
   const lent: Uint8Array[] = [];
   const heldData: boolean[] = [];
   const release = (b: Uint8Array) =>
@@ -565,7 +551,7 @@ Deno.test("saveKeyPair() and loadKeyPair() zero the private PEM bytes they held"
 });
 
 Deno.test("saveKeyPair() warns once per process about an unencrypted private key", async () => {
-  const [pair] = await keyPairs();
+  const [pair] = await twoKeyPairs();
   await withTempDir(async (dir) => {
     plainKeyWarning.warned = false;
     const encrypted = await captureWarnings(async () => {
@@ -583,7 +569,7 @@ Deno.test("saveKeyPair() warns once per process about an unencrypted private key
 
 Deno.test("makeFileSystemLoader() fails with Unavailable when node:fs cannot be imported", async () => {
   let calls = 0;
-  const load = makeFileSystemLoader((): Promise<NodeFileApi> => {
+  const load = makeFileSystemLoader((): Promise<KeyFileSystem> => {
     calls++;
     return Promise.reject(new TypeError('Failed to resolve module specifier "node:fs/promises"'));
   });

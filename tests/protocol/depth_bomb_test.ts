@@ -12,8 +12,8 @@ import { decodePackage, parsePackage } from "../../src/protocol/package.ts";
 import { toChatCompletion } from "../../src/protocol/response.ts";
 import { encodeRequest } from "../../src/protocol/request.ts";
 import { verifyAttestation } from "../../src/attestation/tpm_quote.ts";
-import { detailOf, parseErrorBody } from "../../src/transport/status_errors.ts";
-import { importPublicKeyPem } from "../../src/keys/rsa_key.ts";
+import { detailOf, parseErrorBody } from "../../src/transport/secret_scrubbing.ts";
+import { importPublicKeyPem } from "../../src/keys/rsa_key_import_export.ts";
 import { prng } from "../_helpers.ts";
 import { nested } from "./_nested.ts";
 

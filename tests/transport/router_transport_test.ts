@@ -8,8 +8,10 @@ import * as HttpClient from "@effect/platform/HttpClient";
 import * as HttpClientResponse from "@effect/platform/HttpClientResponse";
 import { type Duration, Effect, Exit, Fiber, TestClock, TestContext } from "effect";
 import { APIConnectionError, RateLimitError, SecurityError } from "../../src/errors.ts";
+import type { RsaPublicKey } from "../../src/keys/rsa_key.ts";
 import { makeRouterTransport } from "../../src/transport/router_transport.ts";
-import { parseRetryAfter, statusError } from "../../src/transport/status_errors.ts";
+import { parseRetryAfter } from "../../src/transport/retry_after.ts";
+import { statusError } from "../../src/transport/status_errors.ts";
 import { startTestRouter } from "../../src/testing/router.ts";
 import { failureOf } from "../_helpers.ts";
 
@@ -61,7 +63,7 @@ const sendOnce = (client: HttpClient.HttpClient, maxResponseBytes: number) =>
     baseUrl: "https://router.test",
     body: new Uint8Array(4),
     payloadId: "pid",
-    publicKeyHeader: "k",
+    publicKey: { pem: "k" } as RsaPublicKey,
   });
 
 Deno.test("RouterTransport refuses a declared Content-Length over the cap without reading", async () => {
