@@ -155,15 +155,15 @@ export {
 export {
   defaultKeyUnwrapping,
   HybridCipher,
-  HybridCipherLive,
   type HybridCipherOptions,
   type KeyUnwrapping,
+  layerHybridCipher,
   makeHybridCipher,
 } from "./src/crypto/hybrid_cipher.ts";
 export {
+  layerSecureBytes,
   makeSecureBytes,
   SecureBytes,
-  SecureBytesLive,
   type SecureMemorySwitch,
 } from "./src/crypto/secure_bytes.ts";
 export {

@@ -13,7 +13,7 @@
  *   exportPrivateKeyPem,
  *   generateRsaKeyPair,
  *   importPrivateKeyPem,
- *   SecureBytesLive,
+ *   layerSecureBytes,
  * } from "@nomyo/client";
  *
  * const password = "correct horse battery staple";
@@ -24,7 +24,7 @@
  *   );
  *   return again.publicKey.fingerprint === pair.publicKey.fingerprint;
  * });
- * const same = await Effect.runPromise(program.pipe(Effect.provide(SecureBytesLive)));
+ * const same = await Effect.runPromise(program.pipe(Effect.provide(layerSecureBytes)));
  * ```
  *
  * @module

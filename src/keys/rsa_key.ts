@@ -520,7 +520,7 @@ export const importPrivateKeyPem = (
  * @example Export encrypted, use the bytes inside the scope
  * ```ts
  * import { Effect } from "effect";
- * import { exportPrivateKeyPem, generateRsaKeyPair, SecureBytesLive } from "@nomyo/client";
+ * import { exportPrivateKeyPem, generateRsaKeyPair, layerSecureBytes } from "@nomyo/client";
  * const pair = await Effect.runPromise(generateRsaKeyPair({ bits: 2048, extractable: true }));
  * const header = await Effect.runPromise(
  *   Effect.scoped(
@@ -528,7 +528,7 @@ export const importPrivateKeyPem = (
  *       // In real use: write `pem` to a file with mode 0o600 here; it is zeroed after.
  *       Effect.map((pem) => new TextDecoder().decode(pem.subarray(0, 37))),
  *     ),
- *   ).pipe(Effect.provide(SecureBytesLive)),
+ *   ).pipe(Effect.provide(layerSecureBytes)),
  * );
  * console.assert(header === "-----BEGIN ENCRYPTED PRIVATE KEY-----");
  * ```

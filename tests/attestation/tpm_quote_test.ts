@@ -3,7 +3,7 @@ import { Context, Effect, Encoding, Layer } from "effect";
 import {
   type AttestationResult,
   AttestationVerifier,
-  AttestationVerifierLive,
+  layerAttestationVerifier,
   verifyAttestation,
   verifyAttestationEffect,
   verifyQuote,
@@ -296,19 +296,19 @@ Deno.test("verifyAttestation() rejects with a TypeError for an empty baseline", 
   );
 });
 
-Deno.test("AttestationVerifier verifies through AttestationVerifierLive", async () => {
+Deno.test("AttestationVerifier verifies through layerAttestationVerifier", async () => {
   const result = await Effect.runPromise(
     Effect.flatMap(AttestationVerifier, (verifier) =>
       Effect.all([
         verifier.verify(responseOf(ECC.payload_id, ECC.tpm_attestation)),
         verifier.verifyQuote(RSA.tpm_attestation, RSA.payload_id),
-      ])).pipe(Effect.provide(AttestationVerifierLive)),
+      ])).pipe(Effect.provide(layerAttestationVerifier)),
   );
   assert.equal(result[0].aikType, "ecc");
   assert.equal(result[1].aikType, "rsa");
   const exit = await run(
     Effect.flatMap(AttestationVerifier, (verifier) => verifier.verify({})).pipe(
-      Effect.provide(AttestationVerifierLive),
+      Effect.provide(layerAttestationVerifier),
     ),
   );
   expectFailure(exit, ["missing"]);

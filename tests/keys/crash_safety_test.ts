@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import process from "node:process";
 import { Effect } from "effect";
-import { SecureBytesLive } from "../../src/crypto/secure_bytes.ts";
+import { layerSecureBytes } from "../../src/crypto/secure_bytes.ts";
 import type { SecureBytes } from "../../src/crypto/secure_bytes.ts";
 import {
   importNodeFileApi,
@@ -29,7 +29,7 @@ import { assertNoSecrets, failWith, succeed } from "./_helpers.ts";
 const PASSWORD = "crash-test-password";
 const FAST = { password: PASSWORD, iterations: 1000 } as const;
 const live = <A, E>(eff: Effect.Effect<A, E, SecureBytes>): Effect.Effect<A, E> =>
-  Effect.provide(eff, SecureBytesLive);
+  Effect.provide(eff, layerSecureBytes);
 
 const withTempDir = async (fn: (dir: string) => Promise<void>): Promise<void> => {
   const dir = await Deno.makeTempDir({ prefix: "nomyo_crash_" });

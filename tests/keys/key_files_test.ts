@@ -6,9 +6,9 @@
 import assert from "node:assert/strict";
 import { Effect, Layer } from "effect";
 import {
+  layerSecureBytes,
   SecureBytes,
   type SecureBytes as SecureBytesService,
-  SecureBytesLive,
 } from "../../src/crypto/secure_bytes.ts";
 import type { KeyError } from "../../src/errors.ts";
 import {
@@ -36,7 +36,7 @@ const ITERATIONS = 10_000;
 const FAST = { password: PASSWORD, iterations: ITERATIONS } as const;
 
 const live = <A, E>(eff: Effect.Effect<A, E, SecureBytesService>): Effect.Effect<A, E> =>
-  Effect.provide(eff, SecureBytesLive);
+  Effect.provide(eff, layerSecureBytes);
 
 /** Two extractable 2048-bit pairs, generated once for the whole file. */
 let pairs: Promise<readonly [RsaKeyPair, RsaKeyPair]> | undefined;

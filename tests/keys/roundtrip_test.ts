@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { Effect } from "effect";
-import { SecureBytesLive } from "../../src/crypto/secure_bytes.ts";
+import { layerSecureBytes } from "../../src/crypto/secure_bytes.ts";
 import type { KeyErrorReason } from "../../src/errors.ts";
 import { parsePem } from "../../src/keys/pem.ts";
 import {
@@ -26,7 +26,7 @@ const exportPem = (
   options?: { readonly password?: string; readonly iterations?: number },
 ): Effect.Effect<Uint8Array, unknown> =>
   Effect.scoped(Effect.map(exportPrivateKeyPem(pair, options), (b) => b.slice())).pipe(
-    Effect.provide(SecureBytesLive),
+    Effect.provide(layerSecureBytes),
   );
 
 const text = (b: Uint8Array): string => new TextDecoder().decode(b);
@@ -110,7 +110,7 @@ Deno.test("exportPrivateKeyPem() lends the PEM bytes to the scope: zeroed when i
     Effect.scoped(Effect.map(exportPrivateKeyPem(pair), (b) => {
       lent = b;
       assert.ok(text(b).startsWith("-----BEGIN PRIVATE KEY-----"));
-    })).pipe(Effect.provide(SecureBytesLive)),
+    })).pipe(Effect.provide(layerSecureBytes)),
   );
   assert.ok(lent !== undefined && lent.length > 1000 && lent.every((b) => b === 0));
 });
