@@ -396,23 +396,23 @@ export type APIUserAbortError = AbortError;
 /** Which attestation rule failed. */
 export type AttestationErrorReason =
   /** No `tpm_attestation` block, but one was required. */
-  | "missing"
+  | "Missing"
   /** A `*_b64` field is not strict base64, or a field has the wrong type. */
-  | "bad_base64"
+  | "BadBase64"
   /** A TPM structure is truncated, oversized, has trailing bytes or unknown algorithms. */
-  | "malformed"
+  | "Malformed"
   /** `magic` is not `0xff544347`. */
-  | "bad_magic"
+  | "BadMagic"
   /** `type` is not `0x8018` (quote). */
-  | "bad_type"
+  | "BadType"
   /** `extraData` does not bind the quote to this request's payload id. */
-  | "nonce_mismatch"
+  | "NonceMismatch"
   /** The PCR digest or selection does not match `pcr_values`. */
-  | "pcr_mismatch"
+  | "PcrMismatch"
   /** The signature does not verify with the AIK. */
-  | "bad_signature"
+  | "BadSignature"
   /** The PCR values differ from the caller's baseline. */
-  | "baseline_mismatch";
+  | "BaselineMismatch";
 
 /**
  * A TPM attestation block failed verification; `reason` names the rule.
@@ -421,7 +421,7 @@ export type AttestationErrorReason =
  * ```ts
  * import { AttestationError } from "@nomyo/client";
  * const replayed = (e: unknown): boolean =>
- *   e instanceof AttestationError && e.reason === "nonce_mismatch";
+ *   e instanceof AttestationError && e.reason === "NonceMismatch";
  * ```
  */
 export class AttestationError extends NomyoError<"AttestationError"> {

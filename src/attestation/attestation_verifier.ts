@@ -26,7 +26,7 @@ import {
  * import { AttestationVerifier, layerAttestationVerifier } from "@nomyo/client";
  * const program = Effect.flatMap(AttestationVerifier, (v) => v.verify({ _metadata: {} }));
  * const exit = await Effect.runPromiseExit(program.pipe(Effect.provide(layerAttestationVerifier)));
- * assert.ok(Exit.isFailure(exit)); // reason "missing"
+ * assert.ok(Exit.isFailure(exit)); // reason "Missing"
  * ```
  */
 export interface AttestationVerifier {

@@ -120,14 +120,14 @@ const error = (
 const isRecord = (value: unknown): value is Readonly<Record<string, unknown>> =>
   typeof value === "object" && value !== null && !Array.isArray(value);
 
-/** Field types first, before any decoding: a wrong type is reported as `"bad_base64"`. */
+/** Field types first, before any decoding: a wrong type is reported as `"BadBase64"`. */
 const readBlock = (
   block: unknown,
   payloadId: string,
 ): Effect.Effect<TpmAttestationBlock, AttestationError> =>
   Effect.suspend(() => {
     const wrongType = (field: string) =>
-      Effect.fail(error("bad_base64", `Cannot read ${field}: wrong type`, payloadId));
+      Effect.fail(error("BadBase64", `Cannot read ${field}: wrong type`, payloadId));
     if (!isRecord(block)) return wrongType("tpm_attestation");
     const { aik_pubkey_b64, quote_b64, signature_b64, pcr_bank, pcr_values } = block;
     if (typeof aik_pubkey_b64 !== "string") return wrongType("aik_pubkey_b64");
@@ -206,12 +206,12 @@ export const verifyQuote = (
 
     if (attest.magic !== TPM_GENERATED_VALUE) {
       return yield* Effect.fail(
-        error("bad_magic", "Cannot accept quote: magic is not TPM_GENERATED_VALUE", payloadId),
+        error("BadMagic", "Cannot accept quote: magic is not TPM_GENERATED_VALUE", payloadId),
       );
     }
     if (attest.type !== TPM_ST_ATTEST_QUOTE || attest.attested.kind !== "quote") {
       return yield* Effect.fail(
-        error("bad_type", "Cannot accept quote: type is not TPM_ST_ATTEST_QUOTE", payloadId),
+        error("BadType", "Cannot accept quote: type is not TPM_ST_ATTEST_QUOTE", payloadId),
       );
     }
 
@@ -219,7 +219,7 @@ export const verifyQuote = (
     if (!sameBytes(attest.extraData, nonce)) {
       return yield* Effect.fail(
         error(
-          "nonce_mismatch",
+          "NonceMismatch",
           "Cannot accept quote: extraData is not bound to this payload id",
           payloadId,
         ),
@@ -262,7 +262,7 @@ export const verifyQuote = (
  *
  * @param response A decrypted chat completion response (untrusted JSON).
  * @param options The payload id sent and an optional PCR baseline.
- * @returns The verified quote's facts, or an `AttestationError`: `"missing"` when the response
+ * @returns The verified quote's facts, or an `AttestationError`: `"Missing"` when the response
  * has no block, else the first rule that failed.
  *
  * @example Require an attestation
@@ -285,23 +285,23 @@ export const verifyAttestationEffect = (
     const block = isRecord(metadata) ? metadata.tpm_attestation : undefined;
     if (block === undefined || block === null) {
       return Effect.fail(
-        error("missing", "Cannot verify attestation: the response has none", known),
+        error("Missing", "Cannot verify attestation: the response has none", known),
       );
     }
     if (echoed !== undefined && typeof echoed !== "string") {
       return Effect.fail(
-        error("bad_base64", "Cannot read payload_id: wrong type", options.payloadId),
+        error("BadBase64", "Cannot read payload_id: wrong type", options.payloadId),
       );
     }
     if (known === undefined) {
       return Effect.fail(
-        error("nonce_mismatch", "Cannot verify attestation: no payload id is known", undefined),
+        error("NonceMismatch", "Cannot verify attestation: no payload id is known", undefined),
       );
     }
     if (echoed !== undefined && echoed !== known) {
       return Effect.fail(
         error(
-          "nonce_mismatch",
+          "NonceMismatch",
           "Cannot verify attestation: the response is for another payload id",
           known,
         ),
@@ -327,7 +327,7 @@ export const verifyAttestationEffect = (
  * import assert from "node:assert/strict";
  * import { AttestationError, verifyAttestation } from "@nomyo/client";
  * const e = await verifyAttestation({ _metadata: { payload_id: "id" } }).catch((e: unknown) => e);
- * assert.ok(e instanceof AttestationError && e.reason === "missing");
+ * assert.ok(e instanceof AttestationError && e.reason === "Missing");
  * ```
  */
 export const verifyAttestation = async (
