@@ -118,7 +118,7 @@ export type KeyErrorReason =
   /** Not PEM, not DER, or not the structure expected. */
   | "Malformed"
   /** Wrong password or corrupted encrypted file: deliberately the same reason. */
-  | "DecryptFailed"
+  | "DecryptionFailed"
   /** An encrypted key file but no password was given. */
   | "PasswordRequired"
   /** A password under 8 characters. */
@@ -143,7 +143,7 @@ export type KeyErrorReason =
  * ```ts
  * import { KeyError } from "@nomyo/client";
  * const wrongPassword = (e: unknown): boolean =>
- *   e instanceof KeyError && e.reason === "DecryptFailed";
+ *   e instanceof KeyError && e.reason === "DecryptionFailed";
  * ```
  */
 export class KeyError extends NomyoError<"KeyError"> {

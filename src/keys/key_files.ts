@@ -78,7 +78,7 @@ const utf8 = new TextEncoder();
  * bits, the message says `chmod 600 <path>`, or a symbolic link), `"Io"` (missing, unreadable,
  * not a regular file; the message names the path), `"Mismatch"` (the public key file holds
  * another key), `"Unavailable"` (no file system), or any failure of `importPrivateKeyPem`
- * (`"PasswordRequired"`, `"DecryptFailed"` for a wrong password or a corrupted file alike,
+ * (`"PasswordRequired"`, `"DecryptionFailed"` for a wrong password or a corrupted file alike,
  * `"Malformed"`, …). No message contains file contents or the password.
  *
  * @example Load `private_key.pem` and check `public_key.pem`

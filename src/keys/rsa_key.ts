@@ -49,10 +49,10 @@ import {
 import { formatPem, formatPemBytes, parsePem } from "./pem.ts";
 import {
   checkEncryptOptions,
-  DECRYPT_FAILED_MESSAGE,
   decryptPkcs8,
   DEFAULT_PBKDF2_ITERATIONS,
   encryptPkcs8,
+  KEY_DECRYPTION_FAILED_MESSAGE,
 } from "./pkcs8_encrypted.ts";
 
 /** An RSA public key for RSA-OAEP with SHA-256, with its encodings and fingerprint. */
@@ -449,7 +449,7 @@ export const importPublicKeyPem = (
  * @param pem The PEM text or its ASCII bytes (bytes are not modified: zero them yourself).
  * @param options `password` for encrypted files (ignored for others); `extractable` (default
  * `false`) to allow {@linkcode exportPrivateKeyPem} later.
- * @returns The key pair. Fails with `"PasswordRequired"`, `"DecryptFailed"` (wrong password or
+ * @returns The key pair. Fails with `"PasswordRequired"`, `"DecryptionFailed"` (wrong password or
  * corrupted file, one message), `"UnsupportedEncryption"` (legacy PEM encryption, scrypt, 3DES,
  * PBES1, absurd iteration counts), `"NotRsa"`, `"WeakKey"` or `"Malformed"`.
  *
@@ -496,7 +496,10 @@ export const importPrivateKeyPem = (
           ).pipe(
             Effect.mapError((e) =>
               e.reason === "Malformed"
-                ? new KeyError({ reason: "DecryptFailed", message: DECRYPT_FAILED_MESSAGE })
+                ? new KeyError({
+                  reason: "DecryptionFailed",
+                  message: KEY_DECRYPTION_FAILED_MESSAGE,
+                })
                 : e
             ),
           );

@@ -81,7 +81,7 @@ Deno.test("keyDir: the client makes, saves and reuses its key files", async () =
     const wrong = new SecureChatCompletion({ ...options, keyPassword: "wrong password!" });
     await assert.rejects(
       wrong.create(ask("x")),
-      (e) => e instanceof KeyError && e.reason === "DecryptFailed",
+      (e) => e instanceof KeyError && e.reason === "DecryptionFailed",
     );
     await wrong.dispose();
   } finally {

@@ -86,7 +86,7 @@ Deno.test("exportPrivateKeyPem() with a password writes encrypted PKCS#8 that re
   assert.equal(again.publicKey.fingerprint, pair.publicKey.fingerprint);
   const wrong = await failWith(
     importPrivateKeyPem(pem, { password: PASSWORD + "?" }),
-    "DecryptFailed",
+    "DecryptionFailed",
   );
   assertNoSecrets(wrong, [PASSWORD]);
   await failWith(importPrivateKeyPem(pem), "PasswordRequired");
