@@ -133,7 +133,10 @@ export type KeyErrorReason =
   | "NotExtractable"
   /** A file could not be read or written. */
   | "Io"
-  /** No file system in this runtime (browsers). */
+  /**
+   * The runtime cannot do it: there is no file system (browsers: `keyDir`, `loadKeys` and the
+   * key file functions), or WebCrypto failed to generate or export a key.
+   */
   | "Unavailable";
 
 /**
