@@ -104,6 +104,7 @@ export {
   ChatMessageParam,
   type ChoiceLogprobs,
   CompletionUsage,
+  type DecryptedResponse,
   FINISH_REASONS,
   type FinishReason,
   type ResponseMetadata,
