@@ -257,7 +257,10 @@ export interface ChoiceLogprobs {
   readonly refusal: Array<TokenLogprob> | null;
 }
 
-/** Schema of {@linkcode ChoiceLogprobs}; an absent list reads as `null`. */
+/**
+ * Schema of {@linkcode ChoiceLogprobs}; an absent list reads as `null` (set by
+ * {@linkcode fillNullableFields}: vLLM, for one, sends `content` only).
+ */
 const ChoiceLogprobs: Schema.Schema<ChoiceLogprobs> = Schema.Struct({
   content: Schema.NullOr(Schema.mutable(Schema.Array(TokenLogprob))),
   refusal: Schema.NullOr(Schema.mutable(Schema.Array(TokenLogprob))),
@@ -444,7 +447,8 @@ const defaultNull = (target: Record<string, unknown>, key: string): void => {
 
 /**
  * Sets the fields OpenAI's type requires but many OpenAI-compatible servers leave out, to what
- * their absence means: `choices[].logprobs` and `choices[].message.refusal` to `null`. Present
+ * their absence means: `choices[].logprobs`, `choices[].message.refusal` and, in a `logprobs`
+ * object, `content` and `refusal` to `null`. Present
  * values are kept (the schema then checks them). Runs on a freshly parsed plaintext, before
  * {@linkcode ChatCompletionBody} checks it, for the typed result of `create()` only:
  * `decryptResponse()` hands out the plaintext unfilled.
@@ -456,6 +460,10 @@ export const fillNullableFields = (body: unknown): void => {
   for (const choice of body.choices as ReadonlyArray<unknown>) {
     if (!isJsonObject(choice)) continue;
     defaultNull(choice, "logprobs");
+    if (isJsonObject(choice.logprobs)) {
+      defaultNull(choice.logprobs, "content");
+      defaultNull(choice.logprobs, "refusal");
+    }
     if (isJsonObject(choice.message)) defaultNull(choice.message, "refusal");
   }
 };

@@ -51,6 +51,16 @@ Deno.test("toChatCompletion() keeps a refusal and logprobs the router sent", () 
   assert.deepEqual(result.right.choices[0]?.logprobs, logprobs);
 });
 
+Deno.test("toChatCompletion() reads a logprobs object without refusal (vLLM's) with refusal null", () => {
+  const content = [{ token: "hi", bytes: [104, 105], logprob: -0.1, top_logprobs: [] }];
+  const result = open(body({ message, logprobs: { content } }));
+  assert.ok(Either.isRight(result));
+  assert.deepEqual(result.right.choices[0]?.logprobs, { content, refusal: null });
+  const empty = open(body({ message, logprobs: {} }));
+  assert.ok(Either.isRight(empty));
+  assert.deepEqual(empty.right.choices[0]?.logprobs, { content: null, refusal: null });
+});
+
 Deno.test("toChatCompletion() passes other servers' finish reasons and object names verbatim", () => {
   const cases = [
     body({ message, finish_reason: "abort" }),
