@@ -64,7 +64,11 @@ export type SecurityErrorReason =
   | "MalformedPackage"
   /** The cryptography refused the package (unwrap or tag); always one message. */
   | "DecryptionFailed"
-  /** The opened plaintext is not a UTF-8 JSON object. */
+  /**
+   * The opened plaintext is not a UTF-8 JSON object (nested at most 64 deep), or, for a typed
+   * chat completion, its fields do not have a chat completion's types. Never for a value
+   * OpenAI's lists leave out (another server's `finish_reason` or `object`).
+   */
   | "MalformedPlaintext"
   /** A router (or peer) public key is not acceptable: not RSA, too small, bad exponent. */
   | "KeyRejected"
