@@ -4,13 +4,14 @@
  * `object`, opens through every door (`create()`, `create({ stream: true })`, `client.fetch`
  * as JSON and as an event stream, Effect AI's `generateText` and `streamText`) and reaches the
  * caller verbatim (Effect AI: as `"unknown"`, as `@effect/ai-openai` reads a reason it does not
- * know).
+ * know). A plaintext without a chat completion's field types is a typed refusal at each door.
  */
 import assert from "node:assert/strict";
 import * as LanguageModel from "@effect/ai/LanguageModel";
-import { Chunk, Effect, Layer, Stream } from "effect";
+import { Cause, Chunk, Effect, Exit, Layer, Option, Stream } from "effect";
 import { nomyoLayerFetch } from "../../src/client/layer.ts";
 import { layer } from "../../src/effect_ai/mod.ts";
+import { SecurityError } from "../../src/errors.ts";
 import { SecureChatCompletion } from "../../src/promise/secure_chat_completion.ts";
 import type { ChatCompletionChunk } from "../../src/protocol/chat.ts";
 import { startTestRouter, type TestRouter } from "../../src/testing/router.ts";
@@ -30,15 +31,18 @@ const CASES: ReadonlyArray<Case> = [
 
 /** What the router's next answers say (set by each case). */
 let current: Case = CASES[0]!;
+/** When set, the router seals this instead of a completion. */
+let replacement: unknown = undefined;
 
-const rewrite = (completion: Record<string, unknown>): unknown => ({
-  ...completion,
-  ...(current.object === undefined ? {} : { object: current.object }),
-  choices: (completion.choices as ReadonlyArray<Record<string, unknown>>).map((choice) => ({
-    ...choice,
-    finish_reason: current.finishReason,
-  })),
-});
+const rewrite = (completion: Record<string, unknown>): unknown =>
+  replacement !== undefined ? replacement : ({
+    ...completion,
+    ...(current.object === undefined ? {} : { object: current.object }),
+    choices: (completion.choices as ReadonlyArray<Record<string, unknown>>).map((choice) => ({
+      ...choice,
+      finish_reason: current.finishReason,
+    })),
+  });
 
 const ask = (content: string) => ({
   model: "Qwen/Qwen3-0.6B",
@@ -151,4 +155,34 @@ Deno.test("Effect AI generateText() and streamText() read another server's finis
       assert.equal(r.streamed, expected, r.name);
     }
   });
+});
+
+Deno.test("a plaintext without a chat completion's types is a typed refusal at every door", async () => {
+  replacement = { detail: "an authentic answer, but no chat completion" };
+  try {
+    await withRouter(async (router, client) => {
+      const refused = (e: unknown): boolean =>
+        e instanceof SecurityError && e.reason === "MalformedPlaintext";
+      await assert.rejects(client.create(ask("typed")), refused);
+      await assert.rejects(client.create({ ...ask("typed"), stream: true }), refused);
+      const response = await post(client, ask("typed"));
+      assert.equal(response.status, 400);
+      const body = await response.json();
+      assert.equal(body.error.type, "security_error");
+      assert.equal(body.error.code, "MalformedPlaintext");
+      const live = layer({ model: "echo" }).pipe(
+        Layer.provide(nomyoLayerFetch({ ...CLIENT, baseUrl: router.url })),
+        Layer.orDie,
+      );
+      const exit = await Effect.runPromiseExit(
+        LanguageModel.generateText({ prompt: "typed" }).pipe(Effect.provide(live)),
+      );
+      assert.ok(Exit.isFailure(exit));
+      const failure = Cause.failureOption(exit.cause);
+      assert.ok(Option.isSome(failure));
+      assert.equal(failure.value._tag, "MalformedOutput");
+    });
+  } finally {
+    replacement = undefined;
+  }
 });
