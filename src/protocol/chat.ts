@@ -430,8 +430,8 @@ export interface ChatCompletion extends ChatCompletionBody {
 /**
  * An opened answer exactly as the router sent it, plus the client's `_metadata` (what
  * `decryptResponse()` returns, as the Python and JavaScript peers do): nothing is added or
- * checked beyond what the protocol needs (a JSON object, its depth and size). Usually a chat
- * completion, but no field of it is promised.
+ * checked beyond what the protocol needs (a UTF-8 JSON object, nested at most 64 deep). Usually
+ * a chat completion, but no field of it is promised.
  */
 export interface DecryptedResponse {
   /** Set by the client, keeping what the router put there. */
@@ -448,10 +448,9 @@ const defaultNull = (target: Record<string, unknown>, key: string): void => {
 /**
  * Sets the fields OpenAI's type requires but many OpenAI-compatible servers leave out, to what
  * their absence means: `choices[].logprobs`, `choices[].message.refusal` and, in a `logprobs`
- * object, `content` and `refusal` to `null`. Present
- * values are kept (the schema then checks them). Runs on a freshly parsed plaintext, before
- * {@linkcode ChatCompletionBody} checks it, for the typed result of `create()` only:
- * `decryptResponse()` hands out the plaintext unfilled.
+ * object, `content` and `refusal` to `null`. Present values are kept (the schema then checks
+ * them). Runs on a freshly parsed plaintext, before {@linkcode ChatCompletionBody} checks it,
+ * for the typed result of `create()` only: `decryptResponse()` hands out the plaintext unfilled.
  *
  * @param body The parsed plaintext.
  */
