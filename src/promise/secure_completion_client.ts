@@ -184,9 +184,9 @@ export class SecureCompletionClient implements AsyncDisposable {
   /**
    * Decrypts a response body with the current key pair, as the Python and JavaScript peers do:
    * the answer is the decrypted JSON exactly as the router sent it, plus `_metadata` (nothing
-   * added, such as OpenAI's `refusal: null`, and no field checked but the protocol's: a JSON
-   * object, its depth and size). `sendSecureRequest` and `SecureChatCompletion.create` give the
-   * typed {@linkcode ChatCompletion} instead.
+   * added, such as OpenAI's `refusal: null`, and nothing checked but the protocol's rules: a
+   * UTF-8 JSON object nested at most 64 deep). `sendSecureRequest` and
+   * `SecureChatCompletion.create` give the typed {@linkcode ChatCompletion} instead.
    *
    * @param body The HTTP body (the response package).
    * @param payloadId The request's `X-Payload-ID`.
