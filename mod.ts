@@ -105,6 +105,7 @@ export {
   ChatMessageParam,
   type ChoiceLogprobs,
   CompletionUsage,
+  type DecryptedResponse,
   FINISH_REASONS,
   type FinishReason,
   type ResponseMetadata,
@@ -156,15 +157,15 @@ export {
 export {
   defaultKeyUnwrapping,
   HybridCipher,
-  HybridCipherLive,
   type HybridCipherOptions,
   type KeyUnwrapping,
+  layerHybridCipher,
   makeHybridCipher,
 } from "./src/crypto/hybrid_cipher.ts";
 export {
+  layerSecureBytes,
   makeSecureBytes,
   SecureBytes,
-  SecureBytesLive,
   type SecureMemorySwitch,
 } from "./src/crypto/secure_bytes.ts";
 export {

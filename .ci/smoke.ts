@@ -7,9 +7,9 @@ import {
   encodePackage,
   generateRsaKeyPair,
   HybridCipher,
-  HybridCipherLive,
+  layerHybridCipher,
+  layerSecureBytes,
   parsePackage,
-  SecureBytesLive,
 } from "../mod.ts";
 
 const runtime = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined"
@@ -28,7 +28,7 @@ const program = Effect.gen(function* () {
   );
 });
 const opened: string = await Effect.runPromise(
-  Effect.provide(program, HybridCipherLive.pipe(Layer.provide(SecureBytesLive))),
+  Effect.provide(program, layerHybridCipher.pipe(Layer.provide(layerSecureBytes))),
 );
 if (opened !== text) {
   console.error(`smoke: FAILED ${runtime}: round trip changed the plaintext`);

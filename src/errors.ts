@@ -64,7 +64,11 @@ export type SecurityErrorReason =
   | "MalformedPackage"
   /** The cryptography refused the package (unwrap or tag); always one message. */
   | "DecryptionFailed"
-  /** The opened plaintext is not a UTF-8 JSON object. */
+  /**
+   * The opened plaintext is not a UTF-8 JSON object (nested at most 64 deep), or, for a typed
+   * chat completion, its fields do not have a chat completion's types. Never for a value
+   * OpenAI's lists leave out (another server's `finish_reason` or `object`).
+   */
   | "MalformedPlaintext"
   /** A router (or peer) public key is not acceptable: not RSA, too small, bad exponent. */
   | "KeyRejected"
@@ -118,7 +122,7 @@ export type KeyErrorReason =
   /** Not PEM, not DER, or not the structure expected. */
   | "Malformed"
   /** Wrong password or corrupted encrypted file: deliberately the same reason. */
-  | "DecryptFailed"
+  | "DecryptionFailed"
   /** An encrypted key file but no password was given. */
   | "PasswordRequired"
   /** A password under 8 characters. */
@@ -133,7 +137,10 @@ export type KeyErrorReason =
   | "NotExtractable"
   /** A file could not be read or written. */
   | "Io"
-  /** No file system in this runtime (browsers). */
+  /**
+   * The runtime cannot do it: there is no file system (browsers: `keyDir`, `loadKeys` and the
+   * key file functions), or WebCrypto failed to generate or export a key.
+   */
   | "Unavailable";
 
 /**
@@ -143,7 +150,7 @@ export type KeyErrorReason =
  * ```ts
  * import { KeyError } from "@nomyo/client";
  * const wrongPassword = (e: unknown): boolean =>
- *   e instanceof KeyError && e.reason === "DecryptFailed";
+ *   e instanceof KeyError && e.reason === "DecryptionFailed";
  * ```
  */
 export class KeyError extends NomyoError<"KeyError"> {
@@ -396,23 +403,23 @@ export type APIUserAbortError = AbortError;
 /** Which attestation rule failed. */
 export type AttestationErrorReason =
   /** No `tpm_attestation` block, but one was required. */
-  | "missing"
+  | "Missing"
   /** A `*_b64` field is not strict base64, or a field has the wrong type. */
-  | "bad_base64"
+  | "BadBase64"
   /** A TPM structure is truncated, oversized, has trailing bytes or unknown algorithms. */
-  | "malformed"
+  | "Malformed"
   /** `magic` is not `0xff544347`. */
-  | "bad_magic"
+  | "BadMagic"
   /** `type` is not `0x8018` (quote). */
-  | "bad_type"
+  | "BadType"
   /** `extraData` does not bind the quote to this request's payload id. */
-  | "nonce_mismatch"
+  | "NonceMismatch"
   /** The PCR digest or selection does not match `pcr_values`. */
-  | "pcr_mismatch"
+  | "PcrMismatch"
   /** The signature does not verify with the AIK. */
-  | "bad_signature"
+  | "BadSignature"
   /** The PCR values differ from the caller's baseline. */
-  | "baseline_mismatch";
+  | "BaselineMismatch";
 
 /**
  * A TPM attestation block failed verification; `reason` names the rule.
@@ -421,7 +428,7 @@ export type AttestationErrorReason =
  * ```ts
  * import { AttestationError } from "@nomyo/client";
  * const replayed = (e: unknown): boolean =>
- *   e instanceof AttestationError && e.reason === "nonce_mismatch";
+ *   e instanceof AttestationError && e.reason === "NonceMismatch";
  * ```
  */
 export class AttestationError extends NomyoError<"AttestationError"> {

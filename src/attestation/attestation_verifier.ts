@@ -23,10 +23,10 @@ import {
  * ```ts
  * import assert from "node:assert/strict";
  * import { Effect, Exit } from "effect";
- * import { AttestationVerifier, AttestationVerifierLive } from "@nomyo/client";
+ * import { AttestationVerifier, layerAttestationVerifier } from "@nomyo/client";
  * const program = Effect.flatMap(AttestationVerifier, (v) => v.verify({ _metadata: {} }));
- * const exit = await Effect.runPromiseExit(program.pipe(Effect.provide(AttestationVerifierLive)));
- * assert.ok(Exit.isFailure(exit)); // reason "missing"
+ * const exit = await Effect.runPromiseExit(program.pipe(Effect.provide(layerAttestationVerifier)));
+ * assert.ok(Exit.isFailure(exit)); // reason "Missing"
  * ```
  */
 export interface AttestationVerifier {
@@ -58,7 +58,7 @@ export const makeAttestationVerifier = (): AttestationVerifier => ({
 });
 
 /** Layer of the real {@linkcode AttestationVerifier}. */
-export const AttestationVerifierLive: Layer.Layer<AttestationVerifier> = Layer.sync(
+export const layerAttestationVerifier: Layer.Layer<AttestationVerifier> = Layer.sync(
   AttestationVerifier,
   makeAttestationVerifier,
 );

@@ -40,6 +40,6 @@ export {
 } from "./tpm_quote.ts";
 export {
   AttestationVerifier,
-  AttestationVerifierLive,
+  layerAttestationVerifier,
   makeAttestationVerifier,
 } from "./attestation_verifier.ts";

@@ -49,7 +49,7 @@ const equalBytes = (a: Uint8Array, b: Uint8Array): boolean =>
  * @param pcrBank The block's `pcr_bank`; must be `"sha256"`.
  * @param pcrValues The block's `pcr_values` (already known to map strings to strings).
  * @param payloadId The request's payload id, for the error.
- * @returns The values seen and the selection, or an `AttestationError` `"pcr_mismatch"`.
+ * @returns The values seen and the selection, or an `AttestationError` `"PcrMismatch"`.
  */
 export const checkPcrs = (
   info: TpmQuoteInfo,
@@ -60,7 +60,7 @@ export const checkPcrs = (
   Effect.gen(function* () {
     const mismatch = (state: string) =>
       new AttestationError({
-        reason: "pcr_mismatch",
+        reason: "PcrMismatch",
         message: `Cannot verify PCRs: ${state}`,
         payloadId,
       });
@@ -110,7 +110,7 @@ export const checkPcrs = (
  * @param pcrs The checked PCR values (lowercase hex).
  * @param baseline PCR index → expected hex value.
  * @param payloadId The request's payload id, for the error.
- * @returns `true` once compared, or an `AttestationError` `"baseline_mismatch"`.
+ * @returns `true` once compared, or an `AttestationError` `"BaselineMismatch"`.
  */
 export const checkBaseline = (
   pcrs: Readonly<Record<string, string>>,
@@ -137,7 +137,7 @@ export const checkBaseline = (
       if (seen !== expected.toLowerCase()) {
         return Effect.fail(
           new AttestationError({
-            reason: "baseline_mismatch",
+            reason: "BaselineMismatch",
             message: `Cannot accept attestation: PCR ${key} differs from the baseline`,
             payloadId,
           }),

@@ -4,7 +4,7 @@
  * The TPM signs SHA-256 of the `TPMS_ATTEST` bytes. WebCrypto's `verify` hashes its input
  * itself, so it is given the quote bytes, not their digest. The AIK is imported from a JWK built
  * from the `TPMT_PUBLIC` (modulus and exponent, or x and y). Any WebCrypto exception, and any
- * mismatch between key, scheme and hash, is reported as `"bad_signature"`.
+ * mismatch between key, scheme and hash, is reported as `"BadSignature"`.
  *
  * @module
  */
@@ -147,7 +147,7 @@ const incompatibility = (aik: TpmPublic, signature: TpmSignature): string | unde
  * @param signature The parsed signature.
  * @param quote The exact `TPMS_ATTEST` bytes that were signed.
  * @param payloadId The request's payload id, for the error.
- * @returns The scheme that verified, or an `AttestationError` `"bad_signature"`.
+ * @returns The scheme that verified, or an `AttestationError` `"BadSignature"`.
  */
 export const verifyQuoteSignature = (
   aik: TpmPublic,
@@ -157,7 +157,7 @@ export const verifyQuoteSignature = (
 ): Effect.Effect<TpmSignatureScheme, AttestationError> => {
   const fail = (state: string) =>
     new AttestationError({
-      reason: "bad_signature",
+      reason: "BadSignature",
       message: `Cannot verify quote signature: ${state}`,
       payloadId,
     });

@@ -26,8 +26,8 @@ const STANDARD_BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+
  *
  * @param text The field's value.
  * @param field The field's name, for the message (never its value).
- * @returns A fresh `Uint8Array<ArrayBuffer>`; fails with reason `"bad_base64"` when the text is
- * not canonical base64 and `"malformed"` when it is longer than {@linkcode MAX_BASE64_LENGTH}.
+ * @returns A fresh `Uint8Array<ArrayBuffer>`; fails with reason `"BadBase64"` when the text is
+ * not canonical base64 and `"Malformed"` when it is longer than {@linkcode MAX_BASE64_LENGTH}.
  */
 export const decodeStrictBase64 = (
   text: string,
@@ -36,14 +36,14 @@ export const decodeStrictBase64 = (
   if (text.length > MAX_BASE64_LENGTH) {
     return Effect.fail(
       new AttestationError({
-        reason: "malformed",
+        reason: "Malformed",
         message: `Cannot decode ${field}: longer than ${MAX_BASE64_LENGTH} characters`,
       }),
     );
   }
   const badBase64 = Effect.fail(
     new AttestationError({
-      reason: "bad_base64",
+      reason: "BadBase64",
       message: `Cannot decode ${field}: not canonical standard base64`,
     }),
   );

@@ -118,14 +118,14 @@ const error = (
   payloadId: string | undefined,
 ): AttestationError => new AttestationError({ reason, message, payloadId });
 
-/** Field types first, before any decoding: a wrong type is reported as `"bad_base64"`. */
+/** Field types first, before any decoding: a wrong type is reported as `"BadBase64"`. */
 const readBlock = (
   block: unknown,
   payloadId: string,
 ): Effect.Effect<TpmAttestationBlock, AttestationError> =>
   Effect.suspend(() => {
     const wrongType = (field: string) =>
-      Effect.fail(error("bad_base64", `Cannot read ${field}: wrong type`, payloadId));
+      Effect.fail(error("BadBase64", `Cannot read ${field}: wrong type`, payloadId));
     if (!isJsonObject(block)) return wrongType("tpm_attestation");
     const { aik_pubkey_b64, quote_b64, signature_b64, pcr_bank, pcr_values } = block;
     if (typeof aik_pubkey_b64 !== "string") return wrongType("aik_pubkey_b64");
@@ -204,12 +204,12 @@ export const verifyQuote = (
 
     if (attest.magic !== TPM_GENERATED_VALUE) {
       return yield* Effect.fail(
-        error("bad_magic", "Cannot accept quote: magic is not TPM_GENERATED_VALUE", payloadId),
+        error("BadMagic", "Cannot accept quote: magic is not TPM_GENERATED_VALUE", payloadId),
       );
     }
     if (attest.type !== TPM_ST_ATTEST_QUOTE || attest.attested.kind !== "quote") {
       return yield* Effect.fail(
-        error("bad_type", "Cannot accept quote: type is not TPM_ST_ATTEST_QUOTE", payloadId),
+        error("BadType", "Cannot accept quote: type is not TPM_ST_ATTEST_QUOTE", payloadId),
       );
     }
 
@@ -217,7 +217,7 @@ export const verifyQuote = (
     if (!sameBytes(attest.extraData, nonce)) {
       return yield* Effect.fail(
         error(
-          "nonce_mismatch",
+          "NonceMismatch",
           "Cannot accept quote: extraData is not bound to this payload id",
           payloadId,
         ),
@@ -260,7 +260,7 @@ export const verifyQuote = (
  *
  * @param response A decrypted chat completion response (untrusted JSON).
  * @param options The payload id sent and an optional PCR baseline.
- * @returns The verified quote's facts, or an `AttestationError`: `"missing"` when the response
+ * @returns The verified quote's facts, or an `AttestationError`: `"Missing"` when the response
  * has no block, else the first rule that failed.
  *
  * @example Require an attestation
@@ -283,23 +283,23 @@ export const verifyAttestationEffect = (
     const block = isJsonObject(metadata) ? metadata.tpm_attestation : undefined;
     if (block === undefined || block === null) {
       return Effect.fail(
-        error("missing", "Cannot verify attestation: the response has none", known),
+        error("Missing", "Cannot verify attestation: the response has none", known),
       );
     }
     if (echoed !== undefined && typeof echoed !== "string") {
       return Effect.fail(
-        error("bad_base64", "Cannot read payload_id: wrong type", options.payloadId),
+        error("BadBase64", "Cannot read payload_id: wrong type", options.payloadId),
       );
     }
     if (known === undefined) {
       return Effect.fail(
-        error("nonce_mismatch", "Cannot verify attestation: no payload id is known", undefined),
+        error("NonceMismatch", "Cannot verify attestation: no payload id is known", undefined),
       );
     }
     if (echoed !== undefined && echoed !== known) {
       return Effect.fail(
         error(
-          "nonce_mismatch",
+          "NonceMismatch",
           "Cannot verify attestation: the response is for another payload id",
           known,
         ),
@@ -325,7 +325,7 @@ export const verifyAttestationEffect = (
  * import assert from "node:assert/strict";
  * import { AttestationError, verifyAttestation } from "@nomyo/client";
  * const e = await verifyAttestation({ _metadata: { payload_id: "id" } }).catch((e: unknown) => e);
- * assert.ok(e instanceof AttestationError && e.reason === "missing");
+ * assert.ok(e instanceof AttestationError && e.reason === "Missing");
  * ```
  */
 export const verifyAttestation = async (

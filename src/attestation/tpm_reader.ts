@@ -4,7 +4,7 @@
  * Every read checks the bytes that remain first, so a hostile size field can neither read past
  * the end nor make the cursor allocate more than the input holds. A read that does not fit
  * throws {@linkcode TpmParseFailure}; {@linkcode readStructure} is the one place that catches it
- * and turns it into an {@linkcode AttestationError} with reason `"malformed"`, so no caller ever
+ * and turns it into an {@linkcode AttestationError} with reason `"Malformed"`, so no caller ever
  * sees a throw.
  *
  * @module
@@ -115,13 +115,13 @@ export class TpmReader {
 
 /**
  * Runs `read` over `bytes` and requires it to consume every byte. A {@linkcode TpmParseFailure}
- * becomes an {@linkcode AttestationError} with reason `"malformed"`; anything else thrown is a
+ * becomes an {@linkcode AttestationError} with reason `"Malformed"`; anything else thrown is a
  * bug and surfaces as a defect.
  *
  * @param bytes The marshaled structure.
  * @param what The structure's name, for messages (`"TPMS_ATTEST"`).
  * @param read Reads the structure with the cursor.
- * @returns The parsed value, or a `"malformed"` failure.
+ * @returns The parsed value, or a `"Malformed"` failure.
  */
 export const readStructure = <A>(
   bytes: Uint8Array<ArrayBuffer>,
@@ -138,7 +138,7 @@ export const readStructure = <A>(
       if (error instanceof TpmParseFailure) {
         return Effect.fail(
           new AttestationError({
-            reason: "malformed",
+            reason: "Malformed",
             message: `Cannot parse ${what}: ${error.message}`,
           }),
         );

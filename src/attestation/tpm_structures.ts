@@ -3,7 +3,7 @@
  * `TPM2B_PUBLIC`, the signed `TPMS_ATTEST` and its `TPMT_SIGNATURE` (TPM 2.0 Part 2,
  * "Structures"). Every size is checked against what remains, counts are capped, unknown
  * algorithms are refused and no trailing byte is allowed. Failures are `AttestationError`s with
- * reason `"malformed"`; nothing throws.
+ * reason `"Malformed"`; nothing throws.
  *
  * @module
  */
@@ -317,7 +317,7 @@ const readTpmtPublic = (reader: TpmReader): TpmPublic => {
  * an RSA (2048/3072/4096-bit) or NIST P-256 ECC key.
  *
  * @param bytes The decoded `aik_pubkey_b64`.
- * @returns The key, or an `AttestationError` with reason `"malformed"`.
+ * @returns The key, or an `AttestationError` with reason `"Malformed"`.
  */
 export const parseTpm2bPublic = (
   bytes: Uint8Array<ArrayBuffer>,
@@ -355,7 +355,7 @@ const readPcrSelections = (reader: TpmReader): TpmPcrSelection[] => {
  * opaque, so the caller can refuse the type. The magic is read but not checked here.
  *
  * @param bytes The decoded `quote_b64`.
- * @returns The attestation, or an `AttestationError` with reason `"malformed"`.
+ * @returns The attestation, or an `AttestationError` with reason `"Malformed"`.
  */
 export const parseTpmsAttest = (
   bytes: Uint8Array<ArrayBuffer>,
@@ -394,7 +394,7 @@ export const parseTpmsAttest = (
  * (`0x0018`). Other algorithms are refused.
  *
  * @param bytes The decoded `signature_b64`.
- * @returns The signature, or an `AttestationError` with reason `"malformed"`.
+ * @returns The signature, or an `AttestationError` with reason `"Malformed"`.
  */
 export const parseTpmtSignature = (
   bytes: Uint8Array<ArrayBuffer>,

@@ -15,8 +15,8 @@ import * as Logger from "effect/Logger";
 import * as LogLevel from "effect/LogLevel";
 import * as Option from "effect/Option";
 import type * as Redacted from "effect/Redacted";
-import { type HybridCipher, HybridCipherLive } from "../crypto/hybrid_cipher.ts";
-import { makeSecureBytes, SecureBytes, SecureBytesLive } from "../crypto/secure_bytes.ts";
+import { type HybridCipher, layerHybridCipher } from "../crypto/hybrid_cipher.ts";
+import { layerSecureBytes, makeSecureBytes, SecureBytes } from "../crypto/secure_bytes.ts";
 import type { KeyError, SecurityError } from "../errors.ts";
 import { loadKeyPair, loadOrCreateKeyPair, saveKeyPair } from "../keys/key_files.ts";
 import {
@@ -86,9 +86,9 @@ const layerOf = (
     retryAfterCap: Duration.millis(o.maxRetryAfter),
   });
   const secureBytes = o.secureMemory
-    ? SecureBytesLive
+    ? layerSecureBytes
     : Layer.sync(SecureBytes, () => makeSecureBytes({ enabled: false }));
-  const cipher = HybridCipherLive.pipe(Layer.provideMerge(secureBytes));
+  const cipher = layerHybridCipher.pipe(Layer.provideMerge(secureBytes));
   const transport = layerRouterTransport({
     timeout: Duration.millis(o.timeout),
     maxResponseBytes: o.maxResponseBytes,

@@ -57,7 +57,10 @@ export interface ClientOptions {
   readonly keyRotationDir?: string | undefined;
   /** Password for rotated key files. Default: `keyPassword`. */
   readonly keyRotationPassword?: string | undefined;
-  /** Retries after a failed attempt (429, 5xx, network): a whole number. Default 2. */
+  /**
+   * Retries after a failed attempt: on 429, 500, 502, 503, 504, a timeout or a network failure
+   * (not on a browser refusal, a security error or any other status). A whole number. Default 2.
+   */
   readonly maxRetries?: number | undefined;
   /** Size of generated RSA keys: 4096 (default) or 2048. */
   readonly keySize?: RsaKeySize | undefined;

@@ -37,10 +37,10 @@ import { SecureBytes } from "./secure_bytes.ts";
  * import {
  *   generateRsaKeyPair,
  *   HybridCipher,
- *   HybridCipherLive,
+ *   layerHybridCipher,
  *   parsePackage,
  *   encodePackage,
- *   SecureBytesLive,
+ *   layerSecureBytes,
  * } from "@nomyo/client";
  * const program = Effect.gen(function* () {
  *   const cipher = yield* HybridCipher;
@@ -51,7 +51,7 @@ import { SecureBytes } from "./secure_bytes.ts";
  *     Effect.map(cipher.open(decoded, keys.privateKey), (b) => new TextDecoder().decode(b)),
  *   );
  * });
- * const layer = HybridCipherLive.pipe(Layer.provide(SecureBytesLive));
+ * const layer = layerHybridCipher.pipe(Layer.provide(layerSecureBytes));
  * console.log(await Effect.runPromise(Effect.provide(program, layer))); // "{}"
  * ```
  */
@@ -284,7 +284,7 @@ export const makeHybridCipher = (
 };
 
 /** Layer of the real {@linkcode HybridCipher}; needs {@linkcode SecureBytes}. */
-export const HybridCipherLive: Layer.Layer<HybridCipher, never, SecureBytes> = Layer.effect(
+export const layerHybridCipher: Layer.Layer<HybridCipher, never, SecureBytes> = Layer.effect(
   HybridCipher,
   Effect.map(SecureBytes, (secureBytes) => makeHybridCipher(secureBytes)),
 );

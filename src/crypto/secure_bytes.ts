@@ -17,11 +17,11 @@ import type * as Scope from "effect/Scope";
  * @example Zero a buffer when the scope closes
  * ```ts
  * import { Effect } from "effect";
- * import { SecureBytes, SecureBytesLive } from "@nomyo/client";
+ * import { layerSecureBytes, SecureBytes } from "@nomyo/client";
  * const bytes = new Uint8Array([1, 2, 3]);
  * await Effect.runPromise(
  *   Effect.scoped(Effect.flatMap(SecureBytes, (s) => s.lend(bytes))).pipe(
- *     Effect.provide(SecureBytesLive),
+ *     Effect.provide(layerSecureBytes),
  *   ),
  * );
  * // bytes is now [0, 0, 0]
@@ -91,7 +91,7 @@ export const makeSecureBytes = (state: SecureMemorySwitch = secureMemorySwitch):
 };
 
 /** Layer of the real {@linkcode SecureBytes} service. */
-export const SecureBytesLive: Layer.Layer<SecureBytes> = Layer.sync(
+export const layerSecureBytes: Layer.Layer<SecureBytes> = Layer.sync(
   SecureBytes,
   () => makeSecureBytes(),
 );

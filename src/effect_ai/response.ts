@@ -23,33 +23,32 @@ const shownName = (name: string): string =>
 const malformedOutput = (description: string): AiError.MalformedOutput =>
   new AiError.MalformedOutput({ module: MODULE, method: "makeResponse", description });
 
+/** OpenAI's finish reasons as `@effect/ai`'s (a `Map`: no inherited key matches). */
+const FINISH_REASON_MAP: ReadonlyMap<string, Response.FinishReason> = new Map([
+  ["stop", "stop"],
+  ["length", "length"],
+  ["content_filter", "content-filter"],
+  ["tool_calls", "tool-calls"],
+  ["function_call", "tool-calls"],
+]);
+
 /**
- * OpenAI's `finish_reason` as `@effect/ai`'s.
+ * A choice's `finish_reason` as `@effect/ai`'s, as `@effect/ai-openai` maps it: OpenAI's five
+ * by name; any other reason (vLLM's `"abort"`, TGI's `"eos_token"`) or `null` is `"unknown"`,
+ * or `"tool-calls"` when the answer calls tools. Unlike `@effect/ai-openai`, `"stop"` with tool
+ * calls is `"tool-calls"` too: some servers say `stop` when the model calls tools.
  *
- * @param reason The choice's `finish_reason`.
- * @param hasToolCalls Whether the answer calls tools (some servers say `stop` then).
+ * @param reason The choice's `finish_reason`, as the router sent it.
+ * @param hasToolCalls Whether the answer calls tools.
  * @returns The finish reason.
  */
 export const resolveFinishReason = (
   reason: string | null,
   hasToolCalls: boolean,
 ): Response.FinishReason => {
-  switch (reason) {
-    case "stop":
-    case null:
-      return hasToolCalls ? "tool-calls" : reason === null ? "unknown" : "stop";
-    case "length":
-      return "length";
-    case "content_filter":
-      return "content-filter";
-    case "tool_calls":
-    case "function_call":
-      return "tool-calls";
-    case "error":
-      return "error";
-    default:
-      return "other";
-  }
+  const known = reason === null ? undefined : FINISH_REASON_MAP.get(reason);
+  if (hasToolCalls && (known === undefined || known === "stop")) return "tool-calls";
+  return known ?? "unknown";
 };
 
 const count = (value: unknown): number | undefined =>

@@ -21,7 +21,7 @@
  * @example Create the key pair on first run, load it afterwards
  * ```ts
  * import { Effect } from "effect";
- * import { loadOrCreateKeyPair, SecureBytesLive } from "@nomyo/client";
+ * import { loadOrCreateKeyPair, layerSecureBytes } from "@nomyo/client";
  *
  * const dir = await Deno.makeTempDir();
  * const run = () =>
@@ -29,7 +29,7 @@
  *     loadOrCreateKeyPair(`${dir}/client_keys`, {
  *       password: "correct horse battery staple",
  *       bits: 2048,
- *     }).pipe(Effect.provide(SecureBytesLive)),
+ *     }).pipe(Effect.provide(layerSecureBytes)),
  *   );
  * const first = await run(); // generated and saved
  * const second = await run(); // loaded
@@ -85,13 +85,13 @@ const utf8 = new TextEncoder();
  * bits, the message says `chmod 600 <path>`, or a symbolic link), `"Io"` (missing, unreadable,
  * not a regular file; the message names the path), `"Mismatch"` (the public key file holds
  * another key), `"Unavailable"` (no file system), or any failure of `importPrivateKeyPem`
- * (`"PasswordRequired"`, `"DecryptFailed"` for a wrong password or a corrupted file alike,
+ * (`"PasswordRequired"`, `"DecryptionFailed"` for a wrong password or a corrupted file alike,
  * `"Malformed"`, …). No message contains file contents or the password.
  *
  * @example Load `private_key.pem` and check `public_key.pem`
  * ```ts
  * import { Effect } from "effect";
- * import { generateRsaKeyPair, loadKeyPair, saveKeyPair, SecureBytesLive } from "@nomyo/client";
+ * import { generateRsaKeyPair, loadKeyPair, saveKeyPair, layerSecureBytes } from "@nomyo/client";
  *
  * const dir = await Deno.makeTempDir();
  * const password = "correct horse battery staple";
@@ -104,7 +104,7 @@ const utf8 = new TextEncoder();
  *   });
  *   return loaded.publicKey.fingerprint === pair.publicKey.fingerprint;
  * });
- * const same = await Effect.runPromise(program.pipe(Effect.provide(SecureBytesLive)));
+ * const same = await Effect.runPromise(program.pipe(Effect.provide(layerSecureBytes)));
  * console.assert(same);
  * await Deno.remove(dir, { recursive: true });
  * ```
@@ -181,14 +181,14 @@ export const loadKeyPair = (
  * @example Save an encrypted key pair
  * ```ts
  * import { Effect } from "effect";
- * import { generateRsaKeyPair, saveKeyPair, SecureBytesLive } from "@nomyo/client";
+ * import { generateRsaKeyPair, saveKeyPair, layerSecureBytes } from "@nomyo/client";
  *
  * const dir = await Deno.makeTempDir();
  * const files = await Effect.runPromise(
  *   Effect.flatMap(
  *     generateRsaKeyPair({ bits: 2048, extractable: true }),
  *     (pair) => saveKeyPair(pair, `${dir}/keys`, { password: "correct horse battery staple" }),
- *   ).pipe(Effect.provide(SecureBytesLive)),
+ *   ).pipe(Effect.provide(layerSecureBytes)),
  * );
  * console.assert((await Deno.stat(files.privateKeyPath)).mode! % 0o1000 === 0o600);
  * await Deno.remove(dir, { recursive: true });
@@ -293,12 +293,12 @@ const repairPublicKey = (
  * @example
  * ```ts
  * import { Effect } from "effect";
- * import { loadOrCreateKeyPair, SecureBytesLive } from "@nomyo/client";
+ * import { loadOrCreateKeyPair, layerSecureBytes } from "@nomyo/client";
  *
  * const dir = await Deno.makeTempDir();
  * const pair = await Effect.runPromise(
  *   loadOrCreateKeyPair(dir, { password: "correct horse battery staple", bits: 2048 }).pipe(
- *     Effect.provide(SecureBytesLive),
+ *     Effect.provide(layerSecureBytes),
  *   ),
  * );
  * console.assert(pair.publicKey.bits === 2048);

@@ -13,7 +13,7 @@
  *   exportPrivateKeyPem,
  *   generateRsaKeyPair,
  *   importPrivateKeyPem,
- *   SecureBytesLive,
+ *   layerSecureBytes,
  * } from "@nomyo/client";
  *
  * const password = "correct horse battery staple";
@@ -24,7 +24,7 @@
  *   );
  *   return again.publicKey.fingerprint === pair.publicKey.fingerprint;
  * });
- * const same = await Effect.runPromise(program.pipe(Effect.provide(SecureBytesLive)));
+ * const same = await Effect.runPromise(program.pipe(Effect.provide(layerSecureBytes)));
  * ```
  *
  * @module
@@ -46,8 +46,8 @@ export {
 } from "./rsa_key_import_export.ts";
 export { generateRsaKeyPair } from "./rsa_key_generation.ts";
 export {
-  DECRYPT_FAILED_MESSAGE,
   DEFAULT_PBKDF2_ITERATIONS,
+  KEY_DECRYPTION_FAILED_MESSAGE,
   MAX_PBKDF2_ITERATIONS,
   MIN_PASSWORD_LENGTH,
   MIN_PBKDF2_ITERATIONS,

@@ -15,9 +15,9 @@
  * requires {@linkcode MIN_PASSWORD_LENGTH} characters (Unicode code points). Passwords are
  * encoded as UTF-8 without normalization, as OpenSSL and pyca do.
  *
- * A wrong password and a corrupted file fail in the same way (`"DecryptFailed"` with
- * {@linkcode DECRYPT_FAILED_MESSAGE}), whether the padding was wrong or the plaintext was not a
- * private key.
+ * A wrong password and a corrupted file fail in the same way (`"DecryptionFailed"` with
+ * {@linkcode KEY_DECRYPTION_FAILED_MESSAGE}), whether the padding was wrong or the plaintext was
+ * not a private key.
  *
  * @module
  */
@@ -52,7 +52,7 @@ export const MAX_PBKDF2_ITERATIONS = 10_000_000;
 /** Fewest characters of a password used to encrypt a key. */
 export const MIN_PASSWORD_LENGTH = 8;
 /** The one message of a wrong password or a corrupted encrypted key. */
-export const DECRYPT_FAILED_MESSAGE =
+export const KEY_DECRYPTION_FAILED_MESSAGE =
   "Cannot decrypt private key: wrong password or corrupted file";
 
 const OID_PBES2 = encodeOid("1.2.840.113549.1.5.13");
@@ -110,7 +110,7 @@ const unsupported = (action: string, detail: string): KeyError =>
   new KeyError({ reason: "UnsupportedEncryption", message: `Cannot ${action}: ${detail}` });
 
 const decryptFailed = (): KeyError =>
-  new KeyError({ reason: "DecryptFailed", message: DECRYPT_FAILED_MESSAGE });
+  new KeyError({ reason: "DecryptionFailed", message: KEY_DECRYPTION_FAILED_MESSAGE });
 
 /** What an `EncryptedPrivateKeyInfo` says, checked. */
 interface Pbes2 {
@@ -260,8 +260,8 @@ const looksLikePrivateKeyInfo = (der: Uint8Array<ArrayBuffer>): Effect.Effect<bo
  * @param der The DER of the `ENCRYPTED PRIVATE KEY` block.
  * @param password The password; `undefined` or `""` is `"PasswordRequired"`.
  * @returns The PKCS#8 DER, lent to the scope: zeroed when the scope closes. Fails with
- * `"DecryptFailed"` ({@linkcode DECRYPT_FAILED_MESSAGE}) for a wrong password or a corrupted
- * file, `"UnsupportedEncryption"` for schemes, ciphers or counts this library refuses,
+ * `"DecryptionFailed"` ({@linkcode KEY_DECRYPTION_FAILED_MESSAGE}) for a wrong password or a
+ * corrupted file, `"UnsupportedEncryption"` for schemes, ciphers or counts this library refuses,
  * `"Malformed"` for bad DER.
  */
 export const decryptPkcs8 = (

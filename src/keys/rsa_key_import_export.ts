@@ -32,10 +32,10 @@ import {
 import { formatPemBytes, parsePem } from "./pem.ts";
 import {
   checkEncryptOptions,
-  DECRYPT_FAILED_MESSAGE,
   decryptPkcs8,
   DEFAULT_PBKDF2_ITERATIONS,
   encryptPkcs8,
+  KEY_DECRYPTION_FAILED_MESSAGE,
 } from "./pkcs8_encrypted.ts";
 import {
   buildSpki,
@@ -190,7 +190,7 @@ export const importPublicKeyPem = (
  * @param pem The PEM text or its ASCII bytes (bytes are not modified: zero them yourself).
  * @param options `password` for encrypted files (ignored for others); `extractable` (default
  * `false`) to allow {@linkcode exportPrivateKeyPem} later.
- * @returns The key pair. Fails with `"PasswordRequired"`, `"DecryptFailed"` (wrong password or
+ * @returns The key pair. Fails with `"PasswordRequired"`, `"DecryptionFailed"` (wrong password or
  * corrupted file, one message), `"UnsupportedEncryption"` (legacy PEM encryption, scrypt, 3DES,
  * PBES1, absurd iteration counts), `"NotRsa"`, `"WeakKey"` or `"Malformed"`.
  *
@@ -237,7 +237,10 @@ export const importPrivateKeyPem = (
           ).pipe(
             Effect.mapError((e) =>
               e.reason === "Malformed"
-                ? new KeyError({ reason: "DecryptFailed", message: DECRYPT_FAILED_MESSAGE })
+                ? new KeyError({
+                  reason: "DecryptionFailed",
+                  message: KEY_DECRYPTION_FAILED_MESSAGE,
+                })
                 : e
             ),
           );
@@ -261,7 +264,7 @@ export const importPrivateKeyPem = (
  * @example Export encrypted, use the bytes inside the scope
  * ```ts
  * import { Effect } from "effect";
- * import { exportPrivateKeyPem, generateRsaKeyPair, SecureBytesLive } from "@nomyo/client";
+ * import { exportPrivateKeyPem, generateRsaKeyPair, layerSecureBytes } from "@nomyo/client";
  * const pair = await Effect.runPromise(generateRsaKeyPair({ bits: 2048, extractable: true }));
  * const header = await Effect.runPromise(
  *   Effect.scoped(
@@ -269,7 +272,7 @@ export const importPrivateKeyPem = (
  *       // In real use: write `pem` to a file with mode 0o600 here; it is zeroed after.
  *       Effect.map((pem) => new TextDecoder().decode(pem.subarray(0, 37))),
  *     ),
- *   ).pipe(Effect.provide(SecureBytesLive)),
+ *   ).pipe(Effect.provide(layerSecureBytes)),
  * );
  * console.assert(header === "-----BEGIN ENCRYPTED PRIVATE KEY-----");
  * ```

@@ -128,7 +128,8 @@ export function* chunksOf(
 /**
  * Cuts a completion into OpenAI's stream chunks: per choice a role delta, content (and
  * reasoning, refusal) deltas, `tool_calls` deltas with their `index` (name first, then the
- * arguments), and a chunk with the `finish_reason`; then, with `includeUsage`, a chunk with
+ * arguments), and a chunk with the `finish_reason` as the router sent it (another server's
+ * reason, such as `"abort"`, or `null`, included); then, with `includeUsage`, a chunk with
  * `usage` and no choices. The last chunk carries `_metadata`. Content deltas join to the
  * answer exactly; a long answer is cut into at most about 1,024 deltas.
  *

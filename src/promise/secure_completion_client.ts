@@ -13,11 +13,11 @@ import { loadKeyPair, type SavedKeyFiles, saveKeyPair } from "../keys/key_files.
 import { KeyRing } from "../keys/key_ring.ts";
 import type { RsaKeySize } from "../keys/rsa_key.ts";
 import { generateRsaKeyPair } from "../keys/rsa_key_generation.ts";
-import type { ChatCompletion, ChatCompletionRequest } from "../protocol/chat.ts";
+import type { ChatCompletion, ChatCompletionRequest, DecryptedResponse } from "../protocol/chat.ts";
 import type { SecurityTier } from "../protocol/headers.ts";
 import { parsePackage } from "../protocol/package.ts";
 import { encodeRequest } from "../protocol/request.ts";
-import { toChatCompletion } from "../protocol/response.ts";
+import { openResponse } from "../protocol/response.ts";
 import { RouterKeys } from "../transport/router_keys.ts";
 import { layerFetchOf, type NomyoServices } from "../client/layer.ts";
 import { type ClientOptions, type ResolvedOptions, resolveOptions } from "../client/options.ts";
@@ -183,13 +183,21 @@ export class SecureCompletionClient implements AsyncDisposable {
   }
 
   /**
-   * Decrypts a response body with the current key pair.
+   * Decrypts a response body with the current key pair, as the Python and JavaScript peers do:
+   * the answer is the decrypted JSON exactly as the router sent it, plus `_metadata` (nothing
+   * added, such as OpenAI's `refusal: null`, and nothing checked but the protocol's rules: a
+   * UTF-8 JSON object nested at most 64 deep). `sendSecureRequest` and
+   * `SecureChatCompletion.create` give the typed {@linkcode ChatCompletion} instead.
    *
    * @param body The HTTP body (the response package).
    * @param payloadId The request's `X-Payload-ID`.
-   * @returns The completion with `_metadata`.
+   * @returns The decrypted answer with `_metadata`; rejects with a `SecurityError` when the
+   *   package is malformed or tampered with, or its plaintext is not a JSON object.
    */
-  decryptResponse(body: Uint8Array | ArrayBuffer, payloadId: string): Promise<ChatCompletion> {
+  decryptResponse(
+    body: Uint8Array | ArrayBuffer,
+    payloadId: string,
+  ): Promise<DecryptedResponse> {
     const bytes = body instanceof Uint8Array ? body : new Uint8Array(body);
     return this.#runtime.run(Effect.gen(function* () {
       const pair = yield* Effect.flatMap(KeyRing, (ring) => ring.current);
@@ -198,7 +206,7 @@ export class SecureCompletionClient implements AsyncDisposable {
       return yield* cipher.openWith(
         decoded,
         pair.privateKey,
-        (plaintext) => toChatCompletion(plaintext, decoded, payloadId),
+        (plaintext) => openResponse(plaintext, decoded, payloadId),
         payloadId,
       );
     }));

@@ -257,26 +257,41 @@ export interface ChoiceLogprobs {
   readonly refusal: Array<TokenLogprob> | null;
 }
 
-/** Schema of {@linkcode ChoiceLogprobs}; an absent list reads as `null`. */
+/**
+ * Schema of {@linkcode ChoiceLogprobs}; an absent list reads as `null` (set by
+ * {@linkcode fillNullableFields}: vLLM, for one, sends `content` only).
+ */
 const ChoiceLogprobs: Schema.Schema<ChoiceLogprobs> = Schema.Struct({
   content: Schema.NullOr(Schema.mutable(Schema.Array(TokenLogprob))),
   refusal: Schema.NullOr(Schema.mutable(Schema.Array(TokenLogprob))),
 });
 
-/** Why a choice ended, as OpenAI names it. */
+/**
+ * Why a choice ended, as OpenAI names it. Answers may carry others: see
+ * {@linkcode ChatCompletionChoice.finish_reason}.
+ */
 export type FinishReason = "stop" | "length" | "tool_calls" | "content_filter" | "function_call";
 
-/** The finish reasons as a tuple: one list for the constant and the schema. */
-const FINISH_REASON_TUPLE = [
+/**
+ * OpenAI's five {@linkcode FinishReason}s. Other servers add their own (vLLM's and SGLang's
+ * `"abort"`, TGI's `"eos_token"`) or send `null`: answers carry them unchanged, so test with
+ * this list rather than assume a reason is one of it.
+ *
+ * @example Tell OpenAI's reasons from the others
+ * ```ts
+ * import { FINISH_REASONS, type FinishReason } from "@nomyo/client";
+ * const isOpenAiReason = (reason: string | null): reason is FinishReason =>
+ *   (FINISH_REASONS as ReadonlyArray<string | null>).includes(reason);
+ * console.assert(isOpenAiReason("stop") && !isOpenAiReason("abort") && !isOpenAiReason(null));
+ * ```
+ */
+export const FINISH_REASONS: ReadonlyArray<FinishReason> = [
   "stop",
   "length",
   "tool_calls",
   "content_filter",
   "function_call",
-] as const satisfies ReadonlyArray<FinishReason>;
-
-/** Every {@linkcode FinishReason}. */
-export const FINISH_REASONS: ReadonlyArray<FinishReason> = FINISH_REASON_TUPLE;
+];
 
 /** One choice of a completion (the shape of openai's `ChatCompletion.Choice`). */
 export interface ChatCompletionChoice {
@@ -284,7 +299,13 @@ export interface ChatCompletionChoice {
   readonly index: number;
   /** The assistant's message. */
   readonly message: ChatCompletionMessage;
-  /** `stop`, `length`, `tool_calls`, `content_filter` or `function_call`. */
+  /**
+   * Why the choice ended, as the router sent it. Typed as openai-node types it (OpenAI's five
+   * {@linkcode FinishReason}s), so a result is an openai `ChatCompletion` without a cast; like
+   * openai-node, the client passes another server's reason through verbatim (vLLM's and
+   * SGLang's `"abort"`, TGI's `"eos_token"`, `null`): compare with {@linkcode FINISH_REASONS}
+   * where that matters.
+   */
   readonly finish_reason: FinishReason;
   /** Log probabilities, when asked for; else `null` (set by the client when absent). */
   readonly logprobs: ChoiceLogprobs | null;
@@ -297,7 +318,9 @@ export const ChatCompletionChoice: Schema.Schema<ChatCompletionChoice> = Schema.
   {
     index: Schema.Number,
     message: ChatCompletionMessage,
-    finish_reason: Schema.Literal(...FINISH_REASON_TUPLE),
+    // Any reason the server gave: nothing in the protocol depends on it.
+    // Any string or null is accepted, and typed as openai-node types it (see the interface).
+    finish_reason: Schema.NullOr(Schema.String) as unknown as Schema.Schema<FinishReason>,
     logprobs: Schema.NullOr(ChoiceLogprobs),
   },
   Schema.Record({ key: Schema.String, value: Schema.Unknown }),
@@ -361,12 +384,17 @@ export interface ResponseMetadata {
 
 /**
  * An OpenAI chat completion as the router sends it (before the client sets `_metadata`), in the
- * shape of openai's `ChatCompletion`, so a value is assignable to it.
+ * shape of openai's `ChatCompletion`, but for the values other servers send where openai's type
+ * names only OpenAI's: `object` and `choices[].finish_reason` are any string (and a finish
+ * reason may be `null`).
  */
 export interface ChatCompletionBody {
   /** Completion id. */
   readonly id: string;
-  /** Always `"chat.completion"`. */
+  /**
+   * `"chat.completion"`, typed as openai-node types it; another server's value passes through
+   * verbatim.
+   */
   readonly object: "chat.completion";
   /** Unix seconds. */
   readonly created: number;
@@ -382,13 +410,15 @@ export interface ChatCompletionBody {
 
 /**
  * What an opened plaintext must look like to be handed out as a {@linkcode ChatCompletion}
- * (after {@linkcode fillNullableFields}). The client checks it with `Schema.is`, so the parsed
- * object itself is kept: no copy, no key (not even `__proto__`) lost or reinterpreted.
+ * (after {@linkcode fillNullableFields}): the types its consumers read, not OpenAI's lists of
+ * values. The client checks it with `Schema.is`, so the parsed object itself is kept: no copy,
+ * no key (not even `__proto__`) lost or reinterpreted.
  */
 export const ChatCompletionBody: Schema.Schema<ChatCompletionBody> = Schema.Struct(
   {
     id: Schema.String,
-    object: Schema.Literal("chat.completion"),
+    // Any string is accepted, and typed as openai-node types it (see the interface).
+    object: Schema.String as unknown as Schema.Schema<"chat.completion">,
     created: Schema.Number,
     model: Schema.String,
     choices: Schema.mutable(Schema.Array(ChatCompletionChoice)),
@@ -403,6 +433,19 @@ export interface ChatCompletion extends ChatCompletionBody {
   readonly _metadata: ResponseMetadata;
 }
 
+/**
+ * An opened answer exactly as the router sent it, plus the client's `_metadata` (what
+ * `decryptResponse()` returns, as the Python and JavaScript peers do): nothing is added or
+ * checked beyond what the protocol needs (a UTF-8 JSON object, nested at most 64 deep). Usually
+ * a chat completion, but no field of it is promised.
+ */
+export interface DecryptedResponse {
+  /** Set by the client, keeping what the router put there. */
+  readonly _metadata: ResponseMetadata;
+  /** Every field of the plaintext, unchanged. */
+  readonly [key: string]: unknown;
+}
+
 /** Sets `key` to `null` on `target` when it is absent (an own data property, no setter runs). */
 const defaultNull = (target: Record<string, unknown>, key: string): void => {
   if (!Object.hasOwn(target, key)) defineOwn(target, key, null);
@@ -410,9 +453,10 @@ const defaultNull = (target: Record<string, unknown>, key: string): void => {
 
 /**
  * Sets the fields OpenAI's type requires but many OpenAI-compatible servers leave out, to what
- * their absence means: `choices[].logprobs` and `choices[].message.refusal` to `null`. Present
- * values are kept (the schema then checks them). Runs on a freshly parsed plaintext, before
- * {@linkcode ChatCompletionBody} checks it.
+ * their absence means: `choices[].logprobs`, `choices[].message.refusal` and, in a `logprobs`
+ * object, `content` and `refusal` to `null`. Present values are kept (the schema then checks
+ * them). Runs on a freshly parsed plaintext, before {@linkcode ChatCompletionBody} checks it,
+ * for the typed result of `create()` only: `decryptResponse()` hands out the plaintext unfilled.
  *
  * @param body The parsed plaintext.
  */
@@ -421,6 +465,10 @@ export const fillNullableFields = (body: unknown): void => {
   for (const choice of body.choices as ReadonlyArray<unknown>) {
     if (!isJsonObject(choice)) continue;
     defaultNull(choice, "logprobs");
+    if (isJsonObject(choice.logprobs)) {
+      defaultNull(choice.logprobs, "content");
+      defaultNull(choice.logprobs, "refusal");
+    }
     if (isJsonObject(choice.message)) defaultNull(choice.message, "refusal");
   }
 };
@@ -457,7 +505,11 @@ export interface ChatCompletionChunkChoice {
   readonly index: number;
   /** What this chunk adds. */
   readonly delta: ChatCompletionDelta;
-  /** Set in the choice's last chunk, else `null`. */
+  /**
+   * In the choice's last chunk, the answer's `finish_reason` as the router sent it (typed as
+   * openai-node types it; other servers' reasons pass through, see
+   * {@linkcode ChatCompletionChoice.finish_reason}); in every other chunk `null`.
+   */
   readonly finish_reason: FinishReason | null;
   /** Log probabilities, in the chunk that carries the choice's content. */
   readonly logprobs?: ChoiceLogprobs | null;

@@ -56,6 +56,13 @@ export interface TestRouterOptions {
   readonly tpm?: boolean;
   /** Makes the block put at `_metadata.tpm_attestation` of answers (`undefined`: none). */
   readonly attestation?: (payloadId: string) => unknown;
+  /**
+   * Rewrites each answer before it is sealed: called with the echo model's completion (a fresh
+   * object, `_metadata` included), it returns the value whose JSON is sealed to the caller. For
+   * tests of answers other servers send (a `finish_reason` of `"abort"`, another `object`, a
+   * plaintext that is not a chat completion). Default: the echo model's completion.
+   */
+  readonly answer?: (completion: Record<string, unknown>) => unknown;
   /** Unix seconds for `processed_at` and `created`; default the clock, floored. */
   readonly now?: () => number;
   /** Largest request body accepted; default 16 MiB; larger gets 413. */
@@ -162,7 +169,7 @@ type Outcome =
   | { readonly kind: "error"; readonly answer: Answer }
   | {
     readonly kind: "ok";
-    readonly completion: Record<string, unknown>;
+    readonly completion: unknown;
     readonly callerKey: CryptoKey;
   };
 
@@ -192,6 +199,9 @@ const checkOptions = (options: TestRouterOptions): void => {
   }
   if (apiKey !== undefined && /[\r\n\0]/.test(apiKey)) {
     throw new TypeError("Cannot start test router: apiKey holds CR, LF or NUL");
+  }
+  if (options.answer !== undefined && typeof options.answer !== "function") {
+    throw new TypeError("Cannot start test router: answer must be a function");
   }
   checkCorsOption(options.cors);
 };
@@ -235,7 +245,8 @@ const readBody = async (
 /**
  * Starts a test router on 127.0.0.1.
  *
- * @param options Port, key size, API key, TPM, attestation, clock, body cap, logging, CORS.
+ * @param options Port, key size, API key, TPM, attestation, answer rewrite, clock, body cap,
+ *   logging, CORS.
  * @returns The running router; call {@linkcode TestRouter.close} when done.
  *
  * @example Serve, fetch the key, close
@@ -385,7 +396,11 @@ export const startTestRouter = async (options: TestRouterOptions = {}): Promise<
       now(),
       metadata,
     );
-    return { kind: "ok", completion, callerKey };
+    return {
+      kind: "ok",
+      completion: options.answer === undefined ? completion : options.answer(completion),
+      callerKey,
+    };
   };
 
   /** Seals the completion to the caller (or breaks it as `tamper` says). */

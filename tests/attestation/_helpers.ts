@@ -18,10 +18,21 @@ export interface QuoteVector {
   readonly details: { readonly aik: string; readonly signature_scheme: string };
 }
 
-/** The vector file copied from the shared set. */
+/**
+ * The vectors name defects in snake case (`bad_signature`); the library's reasons are
+ * PascalCase (`BadSignature`), as every error reason is.
+ */
+const reasonOfDefect = (defect: string): AttestationErrorReason =>
+  defect.split("_").map((part) => part.charAt(0).toUpperCase() + part.slice(1))
+    .join("") as AttestationErrorReason;
+
+/** The vector file copied from the shared set, defects named as the library's reasons. */
 export const vectors: readonly QuoteVector[] = (JSON.parse(
   await Deno.readTextFile(new URL("../vectors/tpm/quotes.json", import.meta.url)),
-) as { vectors: QuoteVector[] }).vectors;
+) as { vectors: Array<Omit<QuoteVector, "defects"> & { defects?: string[] }> }).vectors.map(
+  ({ defects, ...v }): QuoteVector =>
+    defects === undefined ? v : { ...v, defects: defects.map(reasonOfDefect) },
+);
 
 /** The vector called `name`. */
 export const vector = (name: string): QuoteVector => {

@@ -28,7 +28,7 @@ Deno.test("decodeStrictBase64() round-trips seeded random bytes", async () => {
   }
 });
 
-Deno.test("decodeStrictBase64() refuses non-canonical spellings as bad_base64", async () => {
+Deno.test("decodeStrictBase64() refuses non-canonical spellings as BadBase64", async () => {
   const refused = [
     "AAEC\n", // line break, which Encoding.decodeBase64 would strip
     "AA\r\nEC",
@@ -54,7 +54,7 @@ Deno.test("decodeStrictBase64() refuses non-canonical spellings as bad_base64", 
   ];
   for (const text of refused) {
     const error = expectFailure(await run(decodeStrictBase64(text, "signature_b64")), [
-      "bad_base64",
+      "BadBase64",
     ]);
     assert.equal(error.message, "Cannot decode signature_b64: not canonical standard base64");
   }
@@ -63,5 +63,5 @@ Deno.test("decodeStrictBase64() refuses non-canonical spellings as bad_base64", 
 Deno.test("decodeStrictBase64() refuses text over the length cap as malformed", async () => {
   const ok = "A".repeat(MAX_BASE64_LENGTH);
   expectSuccess(await run(decodeStrictBase64(ok, "quote_b64")));
-  expectFailure(await run(decodeStrictBase64(`${ok}AAAA`, "quote_b64")), ["malformed"]);
+  expectFailure(await run(decodeStrictBase64(`${ok}AAAA`, "quote_b64")), ["Malformed"]);
 });

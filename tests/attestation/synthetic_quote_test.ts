@@ -55,7 +55,7 @@ Deno.test("verifyQuote() accepts RSA-PSS with the maximum salt length", async ()
 Deno.test("verifyQuote() refuses RSA-PSS salt lengths other than 32 and the maximum", async () => {
   for (const saltLength of [0, 20, 31, 33, 64, 221]) {
     const block = await buildBlock(await rsaSigner("rsapss", { saltLength }), PAYLOAD_ID);
-    expectFailure(await run(verifyQuote(block, PAYLOAD_ID)), ["bad_signature"]);
+    expectFailure(await run(verifyQuote(block, PAYLOAD_ID)), ["BadSignature"]);
   }
 });
 
@@ -96,7 +96,7 @@ Deno.test("verifyQuote() refuses ECDSA r or s longer than 32 bytes, or empty", a
   ];
   for (const [marshal, text] of marshals) {
     const block = await buildBlock(await ecdsaSigner(marshal), PAYLOAD_ID);
-    const error = expectFailure(await run(verifyQuote(block, PAYLOAD_ID)), ["bad_signature"]);
+    const error = expectFailure(await run(verifyQuote(block, PAYLOAD_ID)), ["BadSignature"]);
     assert.match(error.message, text);
   }
 });
@@ -105,7 +105,7 @@ Deno.test("verifyQuote() refuses a signature scheme other than the AIK's", async
   // PSS signature, AIK says RSASSA: a TPM would not have signed it so.
   const mismatch = await rsaSigner("rsapss", { keyScheme: [ALG.RSASSA, ALG.SHA256] });
   const block = await buildBlock(mismatch, PAYLOAD_ID);
-  const error = expectFailure(await run(verifyQuote(block, PAYLOAD_ID)), ["bad_signature"]);
+  const error = expectFailure(await run(verifyQuote(block, PAYLOAD_ID)), ["BadSignature"]);
   assert.match(error.message, /differs from the AIK's scheme/);
   // A NULL key scheme lets the TPM pick: accepted.
   expectSuccess(
@@ -131,7 +131,7 @@ Deno.test("verifyQuote() refuses a signature whose hashAlg is not SHA-256", asyn
     },
     PAYLOAD_ID,
   );
-  const error = expectFailure(await run(verifyQuote(block, PAYLOAD_ID)), ["bad_signature"]);
+  const error = expectFailure(await run(verifyQuote(block, PAYLOAD_ID)), ["BadSignature"]);
   assert.match(error.message, /not SHA-256/);
 });
 
@@ -139,7 +139,7 @@ Deno.test("verifyQuote() refuses an RSA signature on an ECC AIK", async () => {
   const rsa = await rsaSigner("rsassa");
   const ecc = await ecdsaSigner();
   const block = await buildBlock({ aik: ecc.aik, sign: rsa.sign }, PAYLOAD_ID);
-  const error = expectFailure(await run(verifyQuote(block, PAYLOAD_ID)), ["bad_signature"]);
+  const error = expectFailure(await run(verifyQuote(block, PAYLOAD_ID)), ["BadSignature"]);
   assert.match(error.message, /does not fit the AIK type/);
 });
 
@@ -156,11 +156,11 @@ Deno.test("verifyQuote() refuses an RSA signature shorter than the modulus", asy
     },
     PAYLOAD_ID,
   );
-  const error = expectFailure(await run(verifyQuote(block, PAYLOAD_ID)), ["bad_signature"]);
+  const error = expectFailure(await run(verifyQuote(block, PAYLOAD_ID)), ["BadSignature"]);
   assert.match(error.message, /not as long as the modulus/);
 });
 
-Deno.test("verifyQuote() maps a WebCrypto refusal of the AIK to bad_signature", async () => {
+Deno.test("verifyQuote() maps a WebCrypto refusal of the AIK to BadSignature", async () => {
   const ecc = await ecdsaSigner();
   // (1, 1) is not on P-256: importKey throws, which must not escape.
   const offCurve = eccPublic(
@@ -168,7 +168,7 @@ Deno.test("verifyQuote() maps a WebCrypto refusal of the AIK to bad_signature", 
     new Uint8Array(32).fill(1, 31),
   );
   const block = await buildBlock({ aik: offCurve, sign: ecc.sign }, PAYLOAD_ID);
-  const error = expectFailure(await run(verifyQuote(block, PAYLOAD_ID)), ["bad_signature"]);
+  const error = expectFailure(await run(verifyQuote(block, PAYLOAD_ID)), ["BadSignature"]);
   assert.match(error.message, /WebCrypto refused/);
 });
 
@@ -193,7 +193,7 @@ Deno.test("verifyQuote() accepts an explicit exponent and a non-NULL symmetric d
         PAYLOAD_ID,
       ),
     ),
-    ["bad_signature"],
+    ["BadSignature"],
   );
 });
 
@@ -214,7 +214,7 @@ Deno.test("verifyQuote() refuses selections that are not exactly one sha256 bank
   ] as const;
   for (const banks of selections) {
     const block = await buildBlock(signer, PAYLOAD_ID, { quote: { banks } });
-    expectFailure(await run(verifyQuote(block, PAYLOAD_ID)), ["pcr_mismatch"]);
+    expectFailure(await run(verifyQuote(block, PAYLOAD_ID)), ["PcrMismatch"]);
   }
 });
 
@@ -224,7 +224,7 @@ Deno.test("verifyQuote() refuses a signed quote that selects no PCR", async () =
     pcrValues: {},
     quote: { banks: [[ALG.SHA256, []]], pcrDigest: await sha256(new Uint8Array(0)) },
   });
-  const error = expectFailure(await run(verifyQuote(block, PAYLOAD_ID)), ["pcr_mismatch"]);
+  const error = expectFailure(await run(verifyQuote(block, PAYLOAD_ID)), ["PcrMismatch"]);
   assert.match(error.message, /selects no PCR/);
 });
 
@@ -235,7 +235,7 @@ Deno.test("verifyQuote() refuses a nonce of the right prefix but the wrong lengt
   );
   for (const extraData of [full, full.slice(0, 15), full.slice(0, 17), new Uint8Array(0)]) {
     const block = await buildBlock(signer, PAYLOAD_ID, { quote: { extraData } });
-    expectFailure(await run(verifyQuote(block, PAYLOAD_ID)), ["nonce_mismatch"]);
+    expectFailure(await run(verifyQuote(block, PAYLOAD_ID)), ["NonceMismatch"]);
   }
 });
 
@@ -251,7 +251,7 @@ Deno.test("verifyQuoteSignature() needs the quote bytes, not their digest", asyn
     expectSuccess(await run(verifyQuoteSignature(aik, signature, quote, "id"))),
     "rsassa",
   );
-  expectFailure(await run(verifyQuoteSignature(aik, signature, digest, "id")), ["bad_signature"]);
+  expectFailure(await run(verifyQuoteSignature(aik, signature, digest, "id")), ["BadSignature"]);
   assert.equal(Encoding.encodeBase64(quote), v.quote_b64);
   assert.ok(Effect.isEffect(verifyQuoteSignature(aik, signature, quote, "id")));
 });

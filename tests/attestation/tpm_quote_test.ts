@@ -3,7 +3,7 @@ import { Context, Effect, Encoding, Layer } from "effect";
 import {
   type AttestationResult,
   AttestationVerifier,
-  AttestationVerifierLive,
+  layerAttestationVerifier,
   verifyAttestation,
   verifyAttestationEffect,
   verifyQuote,
@@ -48,20 +48,20 @@ Deno.test("verifyAttestationEffect() fails with missing when there is no block",
     { _metadata: { payload_id: RSA.payload_id, tpm_attestation: null } },
   ];
   for (const response of responses) {
-    expectFailure(await run(verifyAttestationEffect(response)), ["missing"]);
+    expectFailure(await run(verifyAttestationEffect(response)), ["Missing"]);
   }
 });
 
-Deno.test("verifyQuote() refuses wrong JSON types as bad_base64", async () => {
+Deno.test("verifyQuote() refuses wrong JSON types as BadBase64", async () => {
   for (const block of [null, 1, "block", [], [RSA.tpm_attestation]]) {
-    expectFailure(await run(verifyQuote(block, RSA.payload_id)), ["bad_base64"]);
+    expectFailure(await run(verifyQuote(block, RSA.payload_id)), ["BadBase64"]);
   }
   const wrong: unknown[] = [undefined, null, 42, true, [], {}, ["AAAA"]];
   for (const field of [...B64_FIELDS, "pcr_bank"]) {
     for (const value of wrong) {
       const error = expectFailure(
         await run(verifyQuote(withField(field, value), RSA.payload_id)),
-        ["bad_base64"],
+        ["BadBase64"],
       );
       assert.equal(error.message, `Cannot read ${field}: wrong type`);
     }
@@ -72,7 +72,7 @@ Deno.test("verifyQuote() refuses wrong JSON types as bad_base64", async () => {
     }, { "0": ["aa"] }]
   ) {
     expectFailure(await run(verifyQuote(withField("pcr_values", values), RSA.payload_id)), [
-      "bad_base64",
+      "BadBase64",
     ]);
   }
 });
@@ -91,7 +91,7 @@ Deno.test("verifyQuote() refuses non-canonical base64 in every field", async () 
     for (const value of spoiled) {
       assert.notEqual(value, text);
       expectFailure(await run(verifyQuote(withField(field, value), RSA.payload_id)), [
-        "bad_base64",
+        "BadBase64",
       ]);
     }
   }
@@ -100,7 +100,7 @@ Deno.test("verifyQuote() refuses non-canonical base64 in every field", async () 
   assert.ok(signature.endsWith("=="));
   expectFailure(
     await run(verifyQuote(withField("signature_b64", signature.slice(0, -2)), RSA.payload_id)),
-    ["bad_base64"],
+    ["BadBase64"],
   );
 });
 
@@ -113,7 +113,7 @@ Deno.test("verifyQuote() refuses every truncation of every structure as malforme
           ...v.tpm_attestation,
           [field]: Encoding.encodeBase64(bytes.slice(0, length)),
         };
-        expectFailure(await run(verifyQuote(block, v.payload_id)), ["malformed"]);
+        expectFailure(await run(verifyQuote(block, v.payload_id)), ["Malformed"]);
       }
     }
   }
@@ -125,12 +125,12 @@ Deno.test("verifyQuote() never accepts seeded random garbage and never throws", 
     for (let i = 0; i < 100; i++) {
       const garbage = Encoding.encodeBase64(randomBytes(next, Math.floor(next() * 300)));
       expectFailure(await run(verifyQuote(withField(field, garbage), RSA.payload_id)), [
-        "malformed",
-        "bad_magic",
-        "bad_type",
-        "nonce_mismatch",
-        "pcr_mismatch",
-        "bad_signature",
+        "Malformed",
+        "BadMagic",
+        "BadType",
+        "NonceMismatch",
+        "PcrMismatch",
+        "BadSignature",
       ]);
     }
   }
@@ -151,12 +151,12 @@ Deno.test("verifyQuote() refuses pcr_values that go beyond or around the selecti
   ];
   for (const pcrValues of cases) {
     expectFailure(await run(verifyQuote(withField("pcr_values", pcrValues), RSA.payload_id)), [
-      "pcr_mismatch",
+      "PcrMismatch",
     ]);
   }
   for (const bank of ["sha1", "SHA256", "sha-256", ""]) {
     expectFailure(await run(verifyQuote(withField("pcr_bank", bank), RSA.payload_id)), [
-      "pcr_mismatch",
+      "PcrMismatch",
     ]);
   }
 });
@@ -185,22 +185,22 @@ Deno.test("verifyAttestationEffect() takes the payload id from the caller or the
 Deno.test("verifyAttestationEffect() refuses a payload id that is absent, mistyped or different", async () => {
   expectFailure(
     await run(verifyAttestationEffect({ _metadata: { tpm_attestation: RSA.tpm_attestation } })),
-    ["nonce_mismatch"],
+    ["NonceMismatch"],
   );
   for (const echoed of [42, null, ["id"], {}]) {
-    expectFailure(await run(verifyAttestationEffect(responseOf(echoed))), ["bad_base64"]);
+    expectFailure(await run(verifyAttestationEffect(responseOf(echoed))), ["BadBase64"]);
   }
   const other = "00000000-0000-4000-8000-000000000000";
   // The response echoes its own id, but the client sent another: a replayed response.
   const replayed = expectFailure(
     await run(verifyAttestationEffect(responseOf(RSA.payload_id), { payloadId: other })),
-    ["nonce_mismatch"],
+    ["NonceMismatch"],
   );
   assert.equal(replayed.payloadId, other);
   // The quote is bound to the id the client sent, but the response claims another: refused.
   const relabeled = expectFailure(
     await run(verifyAttestationEffect(responseOf(other), { payloadId: RSA.payload_id })),
-    ["nonce_mismatch"],
+    ["NonceMismatch"],
   );
   assert.match(relabeled.message, /another payload id/);
   expectFailure(
@@ -209,7 +209,7 @@ Deno.test("verifyAttestationEffect() refuses a payload id that is absent, mistyp
         payloadId: other,
       }),
     ),
-    ["nonce_mismatch"],
+    ["NonceMismatch"],
   );
 });
 
@@ -228,7 +228,7 @@ Deno.test("verifyQuote() accepts a matching PCR baseline in any case", async () 
   }
 });
 
-Deno.test("verifyQuote() refuses a differing PCR baseline with baseline_mismatch", async () => {
+Deno.test("verifyQuote() refuses a differing PCR baseline with BaselineMismatch", async () => {
   const values = ECC.tpm_attestation.pcr_values;
   const baselines: Record<string, string>[] = [
     { ...values, "10": "00".repeat(32) },
@@ -237,7 +237,7 @@ Deno.test("verifyQuote() refuses a differing PCR baseline with baseline_mismatch
   ];
   for (const pcrBaseline of baselines) {
     expectFailure(await run(verifyQuote(ECC.tpm_attestation, ECC.payload_id, { pcrBaseline })), [
-      "baseline_mismatch",
+      "BaselineMismatch",
     ]);
   }
 });
@@ -250,7 +250,7 @@ Deno.test("verifyQuote() checks the baseline after the signature", async () => {
         pcrBaseline: { "7": "00".repeat(32) },
       }),
     ),
-    ["bad_signature"],
+    ["BadSignature"],
   );
 });
 
@@ -278,13 +278,13 @@ Deno.test("verifyAttestation() rejects with the AttestationError itself", async 
       assert.ok(e instanceof AttestationError);
       assert.equal(e._tag, "AttestationError");
       assert.equal(e.name, "AttestationError");
-      assert.equal(e.reason, "nonce_mismatch");
+      assert.equal(e.reason, "NonceMismatch");
       assert.equal(e.payloadId, replay.payload_id);
       return true;
     },
   );
   await assert.rejects(verifyAttestation(undefined), (e: unknown) => {
-    assert.ok(e instanceof AttestationError && e.reason === "missing");
+    assert.ok(e instanceof AttestationError && e.reason === "Missing");
     return true;
   });
 });
@@ -296,22 +296,22 @@ Deno.test("verifyAttestation() rejects with a TypeError for an empty baseline", 
   );
 });
 
-Deno.test("AttestationVerifier verifies through AttestationVerifierLive", async () => {
+Deno.test("AttestationVerifier verifies through layerAttestationVerifier", async () => {
   const result = await Effect.runPromise(
     Effect.flatMap(AttestationVerifier, (verifier) =>
       Effect.all([
         verifier.verify(responseOf(ECC.payload_id, ECC.tpm_attestation)),
         verifier.verifyQuote(RSA.tpm_attestation, RSA.payload_id),
-      ])).pipe(Effect.provide(AttestationVerifierLive)),
+      ])).pipe(Effect.provide(layerAttestationVerifier)),
   );
   assert.equal(result[0].aikType, "ecc");
   assert.equal(result[1].aikType, "rsa");
   const exit = await run(
     Effect.flatMap(AttestationVerifier, (verifier) => verifier.verify({})).pipe(
-      Effect.provide(AttestationVerifierLive),
+      Effect.provide(layerAttestationVerifier),
     ),
   );
-  expectFailure(exit, ["missing"]);
+  expectFailure(exit, ["Missing"]);
 });
 
 Deno.test("AttestationVerifier tag has the documented key and can be faked", async () => {

@@ -39,7 +39,7 @@ const patched = (
 };
 
 const expectMalformed = async (parser: Parser, bytes: Uint8Array<ArrayBuffer>, text?: RegExp) => {
-  const error = expectFailure(await run(parser(bytes)), ["malformed"]);
+  const error = expectFailure(await run(parser(bytes)), ["Malformed"]);
   if (text) assert.match(error.message, text);
 };
 
@@ -49,7 +49,7 @@ const expectNoDefect = async (parser: Parser, bytes: Uint8Array<ArrayBuffer>): P
   if (Exit.isSuccess(exit)) return true;
   const failure = Cause.failureOption(exit.cause);
   assert.ok(Option.isSome(failure), `defect: ${Cause.pretty(exit.cause)}`);
-  assert.equal(failure.value.reason, "malformed");
+  assert.equal(failure.value.reason, "Malformed");
   return false;
 };
 

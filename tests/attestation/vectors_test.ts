@@ -39,15 +39,15 @@ for (const v of invalid) {
 }
 
 Deno.test("verifyQuote() reports the first failing rule of each invalid vector", async () => {
-  // Rule order: bad_base64 → malformed → bad_magic → bad_type → nonce → pcr → signature.
+  // Rule order: BadBase64 → Malformed → BadMagic → BadType → nonce → PCR → signature.
   const order = [
-    "bad_base64",
-    "malformed",
-    "bad_magic",
-    "bad_type",
-    "nonce_mismatch",
-    "pcr_mismatch",
-    "bad_signature",
+    "BadBase64",
+    "Malformed",
+    "BadMagic",
+    "BadType",
+    "NonceMismatch",
+    "PcrMismatch",
+    "BadSignature",
   ] as const;
   for (const v of invalid) {
     const first = order.find((reason) => v.defects?.includes(reason));

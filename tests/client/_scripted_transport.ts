@@ -3,8 +3,8 @@
  * TestClock time), and answers from a script: a real sealed echo answer, or a failure.
  */
 import { Clock, Effect, Layer } from "effect";
-import { HybridCipher, HybridCipherLive } from "../../src/crypto/hybrid_cipher.ts";
-import { type SecureBytes, SecureBytesLive } from "../../src/crypto/secure_bytes.ts";
+import { HybridCipher, layerHybridCipher } from "../../src/crypto/hybrid_cipher.ts";
+import { layerSecureBytes, type SecureBytes } from "../../src/crypto/secure_bytes.ts";
 import type { APIConnectionError } from "../../src/errors.ts";
 import { layerKeyRing } from "../../src/keys/key_ring.ts";
 import type { RsaKeyPair } from "../../src/keys/rsa_key.ts";
@@ -38,7 +38,7 @@ export interface Scripted {
   readonly layer: Layer.Layer<RouterTransport>;
 }
 
-const cipherLayer = HybridCipherLive.pipe(Layer.provide(SecureBytesLive));
+const cipherLayer = layerHybridCipher.pipe(Layer.provide(layerSecureBytes));
 
 /** The router key every scripted transport uses (2048 bits for speed). */
 export const routerPair: RsaKeyPair = await Effect.runPromise(generateRsaKeyPair({ bits: 2048 }));
@@ -99,7 +99,7 @@ export const serviceLayer = (
     secureBytes?: Layer.Layer<SecureBytes>;
   } = {},
 ) => {
-  const secureBytes = config.secureBytes ?? SecureBytesLive;
+  const secureBytes = config.secureBytes ?? layerSecureBytes;
   const retry = config.retry ??
     retrySchedule(
       config.retryAfterCap === undefined
@@ -115,7 +115,7 @@ export const serviceLayer = (
   }).pipe(
     Layer.provide(
       Layer.mergeAll(
-        HybridCipherLive.pipe(Layer.provide(secureBytes)),
+        layerHybridCipher.pipe(Layer.provide(secureBytes)),
         secureBytes,
         keys,
         scripted.layer,

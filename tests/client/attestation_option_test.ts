@@ -58,7 +58,7 @@ Deno.test('attestation "require" refuses an answer without a quote, and returns 
       (e) => e,
     );
     assert.ok(error instanceof AttestationError);
-    assert.equal(error.reason, "missing");
+    assert.equal(error.reason, "Missing");
     assert.ok(!("choices" in error));
   });
 });
@@ -70,7 +70,7 @@ Deno.test('attestation "require" refuses a quote bound to another request (repla
       (e) => e,
     );
     assert.ok(error instanceof AttestationError);
-    assert.equal(error.reason, "nonce_mismatch");
+    assert.equal(error.reason, "NonceMismatch");
   });
 });
 
@@ -114,7 +114,7 @@ Deno.test("pcrBaseline: a matching baseline passes, a different one is refused",
         (e) => e,
       );
       assert.ok(error instanceof AttestationError);
-      assert.equal(error.reason, "baseline_mismatch");
+      assert.equal(error.reason, "BaselineMismatch");
     },
   );
 });

@@ -6,8 +6,8 @@
 import assert from "node:assert/strict";
 import { Effect, Layer } from "effect";
 import { SecureChatCompletion } from "../../src/promise/secure_chat_completion.ts";
-import { HybridCipher, HybridCipherLive } from "../../src/crypto/hybrid_cipher.ts";
-import { SecureBytesLive } from "../../src/crypto/secure_bytes.ts";
+import { HybridCipher, layerHybridCipher } from "../../src/crypto/hybrid_cipher.ts";
+import { layerSecureBytes } from "../../src/crypto/secure_bytes.ts";
 import { InvalidRequestError, NomyoError, SecurityError } from "../../src/errors.ts";
 import { generateRouterKey, importCallerKey } from "../../src/testing/router_key_pair.ts";
 import { prng } from "../_helpers.ts";
@@ -30,7 +30,7 @@ const completion = (mode: Mode) =>
   }).replace('"@@"', mode === "metadata" ? bomb("object") : "1")
     .replace('"created":1', mode === "plaintext" ? `"created":1,"extra":${bomb("mixed")}` : "$&");
 
-const layer = HybridCipherLive.pipe(Layer.provide(SecureBytesLive));
+const layer = layerHybridCipher.pipe(Layer.provide(layerSecureBytes));
 
 const json = (status: number, body: string): Response =>
   new Response(body, { status, headers: { "content-type": "application/json" } });

@@ -81,7 +81,7 @@ Deno.test("keyDir: the client makes, saves and reuses its key files", async () =
     const wrong = new SecureChatCompletion({ ...options, keyPassword: "wrong password!" });
     await assert.rejects(
       wrong.create(ask("x")),
-      (e) => e instanceof KeyError && e.reason === "DecryptFailed",
+      (e) => e instanceof KeyError && e.reason === "DecryptionFailed",
     );
     await wrong.dispose();
   } finally {
@@ -157,7 +157,9 @@ Deno.test("SecureCompletionClient: generateKeys, loadKeys, encryptPayload, decry
       new Uint8Array(await response.arrayBuffer()),
       payloadId,
     );
-    assert.equal(answer.choices[0]?.message.content, "Echo: by hand");
+    // The answer as the router sent it: typed as JSON, not as a checked chat completion.
+    const choices = answer.choices as ReadonlyArray<{ message: { content: unknown } }>;
+    assert.equal(choices[0]?.message.content, "Echo: by hand");
     assert.equal(answer._metadata.payload_id, payloadId);
     const sent = await client.sendSecureRequest(ask("sent"), "my-payload-id", undefined, "high");
     assert.equal(sent._metadata.payload_id, "my-payload-id");

@@ -3,11 +3,11 @@ import { Cause, Effect, Either, Exit, Fiber, Layer } from "effect";
 import {
   defaultKeyUnwrapping,
   HybridCipher,
-  HybridCipherLive,
   type KeyUnwrapping,
+  layerHybridCipher,
   makeHybridCipher,
 } from "../../src/crypto/hybrid_cipher.ts";
-import { SecureBytes, SecureBytesLive } from "../../src/crypto/secure_bytes.ts";
+import { layerSecureBytes, SecureBytes } from "../../src/crypto/secure_bytes.ts";
 import { DECRYPTION_FAILED_MESSAGE, SecurityError } from "../../src/errors.ts";
 import {
   decodePackage,
@@ -58,12 +58,12 @@ const serverPrivate = await importTestPrivateKey(
 );
 const serverPublic = await importTestPublicKey(await vectorText("protocol/server_public_key.pem"));
 
-const CipherLive = HybridCipherLive.pipe(Layer.provide(SecureBytesLive));
+const cipherLayer = layerHybridCipher.pipe(Layer.provide(layerSecureBytes));
 const MODES = ["unwrapKey", "decrypt"] as const;
 /** The cipher with a given key unwrapping, on the given SecureBytes. */
 const cipherWith = (
   keyUnwrapping: KeyUnwrapping,
-  secureBytes: Layer.Layer<SecureBytes> = SecureBytesLive,
+  secureBytes: Layer.Layer<SecureBytes> = layerSecureBytes,
 ): Layer.Layer<HybridCipher> =>
   Layer.effect(HybridCipher, Effect.map(SecureBytes, (s) => makeHybridCipher(s, { keyUnwrapping })))
     .pipe(Layer.provide(secureBytes));
@@ -95,7 +95,7 @@ Deno.test("toChatCompletion() keeps the plaintext and sets _metadata as PROTOCOL
   for (const v of responses.packages.filter((v) => v.expect === "ok")) {
     const decoded = Either.getOrThrow(decodePackage(v.package, "pid-1"));
     const bytes = await Effect.runPromise(
-      Effect.provide(openValue(v.package, clientPrivate, "pid-1"), CipherLive),
+      Effect.provide(openValue(v.package, clientPrivate, "pid-1"), cipherLayer),
     );
     const completion = Either.getOrThrow(toChatCompletion(bytes, decoded, "pid-1"));
     const expected = JSON.parse(v.plaintext!) as Record<string, unknown>;
@@ -208,7 +208,7 @@ Deno.test("decodePackage() refuses wrong types, non-strict base64 and wrong leng
 Deno.test("HybridCipher.open() opens the Python client's request vectors on the router side", async () => {
   assert.ok(requests.requests.length >= 2);
   for (const v of requests.requests) {
-    const exit = await runExit(openValue(v.package, serverPrivate), CipherLive);
+    const exit = await runExit(openValue(v.package, serverPrivate), cipherLayer);
     assert.ok(Exit.isSuccess(exit), v.name);
     assert.deepEqual(exit.value, utf8.encode(v.plaintext), v.name);
   }
@@ -248,7 +248,7 @@ Deno.test("HybridCipher.seal() makes packages an independent WebCrypto opener re
     const pkg = await Effect.runPromise(
       Effect.provide(
         Effect.flatMap(HybridCipher, (c) => c.seal(utf8.encode(text), serverPublic)),
-        CipherLive,
+        cipherLayer,
       ),
     );
     const opened = await independentOpen(encodePackage(pkg), serverPrivate);
@@ -323,7 +323,7 @@ Deno.test("HybridCipher.seal() never repeats a nonce, wrapped key or AES key ove
         (p) => c.seal(p, small.publicKey),
         { concurrency: 16 },
       )),
-    CipherLive,
+    cipherLayer,
   ));
   const nonces = new Set(packages.map((p) => p.encrypted_payload.nonce));
   const wrapped = new Set(packages.map((p) => p.encrypted_aes_key));
@@ -351,7 +351,7 @@ Deno.test("HybridCipher.seal() never repeats a nonce, wrapped key or AES key ove
 
 Deno.test("HybridCipher.sealToBody() makes bodies an independent opener reads, and borrows its input", async () => {
   const recorder = makeRecordingSecureBytes();
-  const layer = HybridCipherLive.pipe(Layer.provide(recorder.layer));
+  const layer = layerHybridCipher.pipe(Layer.provide(recorder.layer));
   for (const text of ['{"secret":"canary"}', "é".repeat(40_000), "x".repeat(200_000)]) {
     const plaintext = utf8.encode(text);
     const body = await Effect.runPromise(

@@ -13,11 +13,11 @@ import assert from "node:assert/strict";
 import { Effect, Exit, Layer } from "effect";
 import {
   HybridCipher,
-  HybridCipherLive,
   type KeyUnwrapping,
+  layerHybridCipher,
   makeHybridCipher,
 } from "../../src/crypto/hybrid_cipher.ts";
-import { makeSecureBytes, SecureBytesLive } from "../../src/crypto/secure_bytes.ts";
+import { layerSecureBytes, makeSecureBytes } from "../../src/crypto/secure_bytes.ts";
 import { DECRYPTION_FAILED_MESSAGE, SecurityError } from "../../src/errors.ts";
 import type { DecodedPackage } from "../../src/protocol/package.ts";
 import {
@@ -51,7 +51,7 @@ interface Suite<G> {
   testGroups: G[];
 }
 
-const CipherLive = HybridCipherLive.pipe(Layer.provide(SecureBytesLive));
+const cipherLayer = layerHybridCipher.pipe(Layer.provide(layerSecureBytes));
 const cipherWith = (keyUnwrapping: KeyUnwrapping) =>
   Layer.succeed(HybridCipher, makeHybridCipher(makeSecureBytes(), { keyUnwrapping }));
 const OAEP_256 = { name: "RSA-OAEP", hash: "SHA-256" } as const;
@@ -66,7 +66,7 @@ const expectRefused = async (
   pkg: DecodedPackage,
   key: CryptoKey,
   what: string,
-  layer: Layer.Layer<HybridCipher> = CipherLive,
+  layer: Layer.Layer<HybridCipher> = cipherLayer,
 ) => {
   const error = failureOf(await runExit(open(pkg, key), layer));
   assert.ok(error instanceof SecurityError, what);
@@ -115,7 +115,7 @@ Deno.test("HybridCipher.open() on Wycheproof AES-256-GCM (96-bit IV, 128-bit tag
     );
     const pkg = pkgOf(wrapped, hex(t.iv), join(hex(t.ct), hex(t.tag)));
     if (t.result === "valid" && t.aad === "") {
-      const exit = await runExit(open(pkg, serverPrivate), CipherLive);
+      const exit = await runExit(open(pkg, serverPrivate), cipherLayer);
       assert.ok(Exit.isSuccess(exit), `tcId ${t.tcId}`);
       assert.deepEqual(exit.value, hex(t.msg), `tcId ${t.tcId}`);
       opened++;

@@ -124,7 +124,7 @@ Deno.test("toAiError() maps the other library errors to UnknownError with the or
   const cases = [
     new KeyError({ reason: "Malformed", message: "Cannot import key: not PEM" }),
     new AttestationError({
-      reason: "bad_signature",
+      reason: "BadSignature",
       message: "Cannot verify quote: bad signature",
     }),
     new SecurityError({ reason: "FingerprintMismatch", message: "Cannot trust router key: pin" }),

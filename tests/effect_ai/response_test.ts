@@ -114,18 +114,27 @@ Deno.test("makeResponse() refuses tool arguments with prototype-poisoning keys",
   assert.equal(({} as Record<string, unknown>).admin, undefined);
 });
 
-Deno.test("resolveFinishReason() maps OpenAI's reasons", () => {
+Deno.test("resolveFinishReason() maps OpenAI's reasons, and others to unknown", () => {
   const table: ReadonlyArray<[string | null, boolean, string]> = [
     ["stop", false, "stop"],
     ["stop", true, "tool-calls"],
     ["length", false, "length"],
+    ["length", true, "length"],
     ["content_filter", false, "content-filter"],
     ["tool_calls", true, "tool-calls"],
+    ["tool_calls", false, "tool-calls"],
     ["function_call", true, "tool-calls"],
-    ["error", false, "error"],
+    // Other servers' reasons, and none, as @effect/ai-openai reads them.
+    ["abort", false, "unknown"],
+    ["eos_token", false, "unknown"],
+    ["error", false, "unknown"],
+    ["eos_token", true, "tool-calls"],
     [null, false, "unknown"],
     [null, true, "tool-calls"],
-    ["something_new", false, "other"],
+    // Inherited names are not reasons.
+    ["constructor", false, "unknown"],
+    ["__proto__", false, "unknown"],
+    ["toString", false, "unknown"],
   ];
   for (const [reason, calls, expected] of table) {
     assert.equal(resolveFinishReason(reason, calls), expected, `${reason} ${calls}`);

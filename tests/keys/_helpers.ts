@@ -1,7 +1,7 @@
 /** Shared helpers of the key tests. */
 import assert from "node:assert/strict";
 import { Cause, Effect, Exit, Option } from "effect";
-import { type SecureBytes, SecureBytesLive } from "../../src/crypto/secure_bytes.ts";
+import { layerSecureBytes, type SecureBytes } from "../../src/crypto/secure_bytes.ts";
 import { KeyError, type KeyErrorReason } from "../../src/errors.ts";
 import type { RsaKeyPair } from "../../src/keys/rsa_key.ts";
 import { generateRsaKeyPair } from "../../src/keys/rsa_key_generation.ts";
@@ -90,7 +90,7 @@ export const openssl = async (args: ReadonlyArray<string>): Promise<OpensslResul
 
 /** `eff` with the live `SecureBytes`. */
 export const live = <A, E>(eff: Effect.Effect<A, E, SecureBytes>): Effect.Effect<A, E> =>
-  Effect.provide(eff, SecureBytesLive);
+  Effect.provide(eff, layerSecureBytes);
 
 let pairs: Promise<readonly [RsaKeyPair, RsaKeyPair]> | undefined;
 

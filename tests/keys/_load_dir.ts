@@ -5,7 +5,7 @@
  * killed saver is gone.
  */
 import { Cause, Effect, Exit, Option } from "effect";
-import { SecureBytesLive } from "../../src/crypto/secure_bytes.ts";
+import { layerSecureBytes } from "../../src/crypto/secure_bytes.ts";
 import { loadOrCreateKeyPair } from "../../src/keys/key_files.ts";
 
 const [password] = Deno.args;
@@ -19,7 +19,7 @@ for await (const chunk of Deno.stdin.readable.pipeThrough(new TextDecoderStream(
     const dir = pending.slice(0, newline);
     pending = pending.slice(newline + 1);
     const exit = await Effect.runPromiseExit(
-      loadOrCreateKeyPair(dir, { password, bits: 2048 }).pipe(Effect.provide(SecureBytesLive)),
+      loadOrCreateKeyPair(dir, { password, bits: 2048 }).pipe(Effect.provide(layerSecureBytes)),
     );
     const failure = Exit.isFailure(exit) ? Cause.failureOption(exit.cause) : Option.none();
     const line = Exit.isSuccess(exit)

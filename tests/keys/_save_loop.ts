@@ -5,7 +5,7 @@
  * with SIGKILL at a random point.
  */
 import { Effect } from "effect";
-import { SecureBytesLive } from "../../src/crypto/secure_bytes.ts";
+import { layerSecureBytes } from "../../src/crypto/secure_bytes.ts";
 import { loadKeyPair, saveKeyPair } from "../../src/keys/key_files.ts";
 
 const [target, ...sources] = Deno.args;
@@ -13,7 +13,7 @@ if (target === undefined || sources.length === 0) throw new TypeError("usage: ta
 const pairs = await Promise.all(sources.map((dir) =>
   Effect.runPromise(
     loadKeyPair(`${dir}/private_key.pem`, { extractable: true }).pipe(
-      Effect.provide(SecureBytesLive),
+      Effect.provide(layerSecureBytes),
     ),
   )
 ));
@@ -22,5 +22,7 @@ for (let i = 0;; i++) {
   const pair = pairs[i % pairs.length]!;
   // Encrypted (the loader needs to know the password), with a low PBKDF2 count for speed.
   const options = { password: "crash-test-password", iterations: 1000 };
-  await Effect.runPromise(saveKeyPair(pair, target, options).pipe(Effect.provide(SecureBytesLive)));
+  await Effect.runPromise(
+    saveKeyPair(pair, target, options).pipe(Effect.provide(layerSecureBytes)),
+  );
 }

@@ -20,7 +20,7 @@ import {
   PUBLIC_KEY_FILE,
   saveKeyPair,
 } from "../../src/keys/key_files.ts";
-import { DECRYPT_FAILED_MESSAGE } from "../../src/keys/pkcs8_encrypted.ts";
+import { KEY_DECRYPTION_FAILED_MESSAGE } from "../../src/keys/pkcs8_encrypted.ts";
 import type { RsaKeyPair } from "../../src/keys/rsa_key.ts";
 import { generateRsaKeyPair } from "../../src/keys/rsa_key_generation.ts";
 import {
@@ -312,7 +312,7 @@ Deno.test("loadKeyPair() gives a wrong password and a corrupted file the same re
     const files = await succeed(live(saveKeyPair(pair, dir, FAST)));
     const wrong = await failWith(
       live(loadKeyPair(files.privateKeyPath, { password: WRONG_PASSWORD })),
-      "DecryptFailed",
+      "DecryptionFailed",
     );
     // Corrupt the last ciphertext block (base64 stays valid and canonical).
     const text = await Deno.readTextFile(files.privateKeyPath);
@@ -323,10 +323,10 @@ Deno.test("loadKeyPair() gives a wrong password and a corrupted file the same re
     await Deno.writeTextFile(files.privateKeyPath, corrupted);
     const bad = await failWith(
       live(loadKeyPair(files.privateKeyPath, { password: PASSWORD })),
-      "DecryptFailed",
+      "DecryptionFailed",
     );
     assert.equal(bad.message, wrong.message);
-    assert.equal(bad.message, DECRYPT_FAILED_MESSAGE);
+    assert.equal(bad.message, KEY_DECRYPTION_FAILED_MESSAGE);
     for (const e of [wrong, bad]) {
       assertNoSecrets(e, [PASSWORD, WRONG_PASSWORD, ...bodyProbes(text)]);
     }
@@ -417,7 +417,7 @@ Deno.test("loadOrCreateKeyPair() never overwrites an existing private key it can
     const before = await Deno.readTextFile(privatePath);
     const wrong = await failWith(
       live(loadOrCreateKeyPair(dir, { ...options, password: WRONG_PASSWORD })),
-      "DecryptFailed",
+      "DecryptionFailed",
     );
     assertNoSecrets(wrong, [PASSWORD, WRONG_PASSWORD]);
     await Deno.chmod(privatePath, 0o644);

@@ -14,10 +14,10 @@ import {
 } from "../../src/keys/der.ts";
 import { parsePem } from "../../src/keys/pem.ts";
 import {
-  DECRYPT_FAILED_MESSAGE,
   decryptPkcs8,
   DEFAULT_PBKDF2_ITERATIONS,
   encryptPkcs8,
+  KEY_DECRYPTION_FAILED_MESSAGE,
 } from "../../src/keys/pkcs8_encrypted.ts";
 import { assertNoSecrets, failWith, readVector, succeed } from "./_helpers.ts";
 
@@ -202,10 +202,10 @@ Deno.test("decryptPkcs8() gives one error for a wrong password and for corruptio
     ],
   ];
   for (const [why, der, password] of cases) {
-    const e = await failWith(decrypt(der, password), "DecryptFailed").catch((err) => {
+    const e = await failWith(decrypt(der, password), "DecryptionFailed").catch((err) => {
       throw new Error(`${why}: ${err}`);
     });
-    assert.equal(e.message, DECRYPT_FAILED_MESSAGE, why);
+    assert.equal(e.message, KEY_DECRYPTION_FAILED_MESSAGE, why);
     assertNoSecrets(e, [PASSWORD]);
   }
 });

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { Effect } from "effect";
-import { SecureBytesLive } from "../../src/crypto/secure_bytes.ts";
+import { layerSecureBytes } from "../../src/crypto/secure_bytes.ts";
 import type { KeyErrorReason } from "../../src/errors.ts";
 import { parsePem } from "../../src/keys/pem.ts";
 import {
@@ -27,7 +27,7 @@ const exportPem = (
   options?: { readonly password?: string; readonly iterations?: number },
 ): Effect.Effect<Uint8Array, unknown> =>
   Effect.scoped(Effect.map(exportPrivateKeyPem(pair, options), (b) => b.slice())).pipe(
-    Effect.provide(SecureBytesLive),
+    Effect.provide(layerSecureBytes),
   );
 
 const text = (b: Uint8Array): string => new TextDecoder().decode(b);
@@ -87,7 +87,7 @@ Deno.test("exportPrivateKeyPem() with a password writes encrypted PKCS#8 that re
   assert.equal(again.publicKey.fingerprint, pair.publicKey.fingerprint);
   const wrong = await failWith(
     importPrivateKeyPem(pem, { password: PASSWORD + "?" }),
-    "DecryptFailed",
+    "DecryptionFailed",
   );
   assertNoSecrets(wrong, [PASSWORD]);
   await failWith(importPrivateKeyPem(pem), "PasswordRequired");
@@ -111,7 +111,7 @@ Deno.test("exportPrivateKeyPem() lends the PEM bytes to the scope: zeroed when i
     Effect.scoped(Effect.map(exportPrivateKeyPem(pair), (b) => {
       lent = b;
       assert.ok(text(b).startsWith("-----BEGIN PRIVATE KEY-----"));
-    })).pipe(Effect.provide(SecureBytesLive)),
+    })).pipe(Effect.provide(layerSecureBytes)),
   );
   assert.ok(lent !== undefined && lent.length > 1000 && lent.every((b) => b === 0));
 });

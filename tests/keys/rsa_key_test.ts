@@ -19,7 +19,7 @@ import {
   readUnsignedInteger,
 } from "../../src/keys/der.ts";
 import { formatPem, parsePem } from "../../src/keys/pem.ts";
-import { DECRYPT_FAILED_MESSAGE, decryptPkcs8 } from "../../src/keys/pkcs8_encrypted.ts";
+import { decryptPkcs8, KEY_DECRYPTION_FAILED_MESSAGE } from "../../src/keys/pkcs8_encrypted.ts";
 import {
   fingerprintSpki,
   importPrivateKeyPem,
@@ -62,7 +62,7 @@ const derOf = async (file: string): Promise<Uint8Array<ArrayBuffer>> =>
 const expectedReason = (e: Entry): KeyErrorReason => {
   if (e.reason !== undefined) return e.reason;
   const why = e.why ?? "";
-  if (why.includes("wrong password")) return "DecryptFailed";
+  if (why.includes("wrong password")) return "DecryptionFailed";
   if (why.includes("no password")) return "PasswordRequired";
   if (why.includes("DES-EDE3-CBC")) return "UnsupportedEncryption";
   if (why.includes("under 2048")) return "WeakKey";
@@ -388,13 +388,13 @@ Deno.test("importPrivateKeyPem() gives the decryption error for a corrupted prim
   corrupted[ciphertextOffset + primeOffset + 20]! ^= 0x01; // garbles a block of prime1, flips a bit of the next
   const a = await failWith(
     importPrivateKeyPem(formatPem("ENCRYPTED PRIVATE KEY", corrupted), { password: PASSWORD }),
-    "DecryptFailed",
+    "DecryptionFailed",
   );
   const b = await failWith(
     importPrivateKeyPem(text, { password: PASSWORD + "!" }),
-    "DecryptFailed",
+    "DecryptionFailed",
   );
-  assert.equal(a.message, DECRYPT_FAILED_MESSAGE);
+  assert.equal(a.message, KEY_DECRYPTION_FAILED_MESSAGE);
   assert.equal(b.message, a.message);
   assertNoSecrets(a, [PASSWORD]);
 });
@@ -406,11 +406,11 @@ Deno.test("importPrivateKeyPem() gives identical errors for a wrong password and
   corrupted[corrupted.length - 1]! ^= 0x55;
   const wrong = await failWith(
     importPrivateKeyPem(text, { password: "correct horse battery staplex" }),
-    "DecryptFailed",
+    "DecryptionFailed",
   );
   const bad = await failWith(
     importPrivateKeyPem(formatPem("ENCRYPTED PRIVATE KEY", corrupted), { password: PASSWORD }),
-    "DecryptFailed",
+    "DecryptionFailed",
   );
   assert.equal(wrong.message, bad.message);
   assert.equal(wrong.reason, bad.reason);

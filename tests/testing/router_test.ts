@@ -619,6 +619,10 @@ Deno.test("startTestRouter() refuses bad options and bad faults with a TypeError
   await assert.rejects(startTestRouter({ port: 70_000 }), TypeError);
   await assert.rejects(startTestRouter({ maxBodyBytes: 0 }), TypeError);
   await assert.rejects(startTestRouter({ apiKey: "a\r\nb" }), TypeError);
+  await assert.rejects(
+    startTestRouter({ answer: "abort" as unknown as () => unknown }),
+    TypeError,
+  );
   const router = await startTestRouter();
   try {
     assert.throws(() => router.inject({ status: 99 }), TypeError);
