@@ -152,11 +152,9 @@ const ownKeys = <K extends string>(
 const checkConfig = (value: unknown): Effect.Effect<Config> =>
   Effect.flatMap(ownKeys(value, SETTINGS, CONFIG_KEYS), (config) => {
     const params = checkParams(config.params);
-    return Either.isLeft(params)
-      ? Effect.die(params.left)
-      : Effect.succeed(
-        { ...config, params: config.params === undefined ? undefined : params.right } as Config,
-      );
+    return Either.isLeft(params) ? Effect.die(params.left) : Effect.succeed(
+      { ...config, params: config.params === undefined ? undefined : params.right } as Config,
+    );
   });
 
 /** Later settings win where they are given; `params` are merged key by key. */
