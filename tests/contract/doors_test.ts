@@ -1,7 +1,8 @@
 /**
  * The request contract, door by door: one table of cases run through every door the client
  * has — `create()`, `create({ stream: true })`, `client.fetch`, the proxy over HTTP,
- * `sendSecureRequest` and Effect AI's `LanguageModel.generateText` — and judged from what the
+ * `sendSecureRequest`, the Effect service's `SecureCompletion.create` and Effect AI's
+ * `LanguageModel.generateText` — and judged from what the
  * test routers saw. A client-side field (`security_tier`, `api_key`, `base_url`, `stream`,
  * `stream_options`, in snake or camel case) is applied or refused, as the door's policy below
  * says; it never reaches the plaintext; an inherited property or a polluted `Object.prototype`
@@ -12,7 +13,9 @@ import * as LanguageModel from "@effect/ai/LanguageModel";
 import { Cause, Effect, Exit, ManagedRuntime, Option } from "effect";
 import assert from "node:assert/strict";
 import { nomyoLayerFetch } from "../../src/client/layer.ts";
+import { type CompletionOverrides, SecureCompletion } from "../../src/client/secure_completion.ts";
 import { layer } from "../../src/effect_ai/language_model.ts";
+import type { ChatCompletionRequest } from "../../src/protocol/chat.ts";
 import { SecureChatCompletion } from "../../src/promise/secure_chat_completion.ts";
 import { SecureCompletionClient } from "../../src/promise/secure_completion_client.ts";
 import { serveProxy } from "../../src/proxy/proxy.ts";
@@ -29,6 +32,7 @@ type Door =
   | "client.fetch"
   | "proxy"
   | "sendSecureRequest"
+  | "SecureCompletion.create"
   | "Effect AI";
 
 const DOORS: ReadonlyArray<Door> = [
@@ -37,6 +41,7 @@ const DOORS: ReadonlyArray<Door> = [
   "client.fetch",
   "proxy",
   "sendSecureRequest",
+  "SecureCompletion.create",
   "Effect AI",
 ];
 
@@ -91,6 +96,7 @@ const promiseOnly = (applied: Expect, http: RegExp, ai: RegExp) => ({
   "client.fetch": { refused: http },
   "proxy": { refused: http },
   "sendSecureRequest": applied,
+  "SecureCompletion.create": applied,
   "Effect AI": { refused: ai },
 });
 
@@ -141,6 +147,7 @@ const CASES: ReadonlyArray<Case> = [
     expect: {
       ...every(sent),
       "sendSecureRequest": { refused: /stream/ },
+      "SecureCompletion.create": { refused: /stream.*answers whole/ },
       "Effect AI": { refused: /stream.*streamText/ },
     },
   },
@@ -201,6 +208,9 @@ const CASES: ReadonlyArray<Case> = [
       "client.fetch": { notApplicable: "an HTTP request has no per-request options" },
       "proxy": { notApplicable: "an HTTP request has no per-request options" },
       "sendSecureRequest": { notApplicable: "its options are positional arguments" },
+      "SecureCompletion.create": {
+        refused: /unknown override "securitytier" \(did you mean "securityTier"\?\)/,
+      },
       "Effect AI": { refused: /unknown option "securitytier" \(did you mean "securityTier"\?\)/ },
     },
   },
@@ -213,6 +223,7 @@ const CASES: ReadonlyArray<Case> = [
       "client.fetch": { notApplicable: "an HTTP request has no per-request options" },
       "proxy": { notApplicable: "an HTTP request has no per-request options" },
       "sendSecureRequest": { notApplicable: "its options are positional arguments" },
+      "SecureCompletion.create": { refused: /override baseUrl is inherited/ },
       "Effect AI": { refused: /baseUrl is inherited/ },
     },
   },
@@ -225,6 +236,7 @@ const CASES: ReadonlyArray<Case> = [
       "client.fetch": { notApplicable: "an HTTP request has no per-request options" },
       "proxy": { notApplicable: "an HTTP request has no per-request options" },
       "sendSecureRequest": { notApplicable: "its options are positional arguments" },
+      "SecureCompletion.create": { sent: true, tier: "high" },
       "Effect AI": { sent: true, tier: "high" },
     },
   },
@@ -294,6 +306,14 @@ const settleHttp = async (response: Response): Promise<Outcome> => {
   return { sent: true, text };
 };
 
+/** An Effect door: success is sent, a defect that is a `TypeError` is refused. */
+const settleExit = (exit: Exit.Exit<string, unknown>): Outcome => {
+  if (Exit.isSuccess(exit)) return { sent: true, text: exit.value };
+  const defect = Cause.dieOption(exit.cause);
+  assert.ok(Option.isSome(defect) && defect.value instanceof TypeError, Cause.pretty(exit.cause));
+  return { sent: false, message: defect.value.message };
+};
+
 const completionsOf = (router: TestRouter): ReadonlyArray<RecordedRequest> =>
   router.requests.filter((r) => r.path === "/v1/chat/secure_completion");
 
@@ -348,6 +368,14 @@ Deno.test("every door applies or refuses each client-side field, and no inherite
       settle(() =>
         lower.sendSecureRequest(bodyOf(c.fields?.(urls), prompt) as never, crypto.randomUUID())
       ),
+    "SecureCompletion.create": async (prompt, c) => {
+      const body = bodyOf(c.fields?.(urls), prompt) as ChatCompletionRequest;
+      const overrides = (c.options?.(urls) ?? {}) as CompletionOverrides;
+      const exit = await effect.runPromiseExit(
+        Effect.flatMap(SecureCompletion, (service) => service.create(body, overrides)),
+      );
+      return settleExit(Exit.map(exit, (answer) => answer.choices[0]!.message.content ?? ""));
+    },
     "Effect AI": async (prompt, c) => {
       const fields = c.fields?.(urls);
       const config = {
