@@ -646,3 +646,55 @@ Deno.test("create([...]) is a TypeError, at every door, and nothing is sent", as
     assert.equal(router.requests.filter((r) => r.path.endsWith("secure_completion")).length, 0);
   });
 });
+
+// ---------------------------------------------------------------------------------------------
+// Own data only
+
+Deno.test("resolveOptions() ignores a polluted Object.prototype: it changes no option", () => {
+  const polluted: Record<string, unknown> = {
+    baseUrl: "https://evil.example",
+    baseURL: "https://evil.example",
+    base_url: "https://evil.example",
+    routerUrl: "https://evil.example",
+    apiKey: "sk-polluted",
+    keyDir: "/tmp/evil-keys",
+    securityTier: "maximum",
+    allowHttp: true,
+    fetch: () => Promise.reject(new Error("polluted fetch")),
+  };
+  for (const [key, value] of Object.entries(polluted)) {
+    Object.defineProperty(Object.prototype, key, { value, configurable: true, writable: true });
+  }
+  let resolved;
+  try {
+    resolved = resolveOptions({ apiKey: "sk-own" }, { environment: false });
+  } finally {
+    for (const key of Object.keys(polluted)) {
+      delete (Object.prototype as Record<string, unknown>)[key];
+    }
+  }
+  assert.equal(resolved.baseUrl, DEFAULT_BASE_URL);
+  assert.equal(resolved.keyDir, undefined);
+  assert.equal(resolved.securityTier, undefined);
+  assert.equal(resolved.allowHttp, false);
+  assert.equal(resolved.fetch, undefined);
+  // Every option is an own key of the result: no later read reaches Object.prototype.
+  for (const key of ["keyDir", "keyPassword", "fetch", "securityTier", "serverKeyFingerprint"]) {
+    assert.ok(Object.hasOwn(resolved, key), key);
+  }
+});
+
+Deno.test("nomyoLayerConfig() refuses inherited options before reading any Config", async () => {
+  const exit = await Effect.runPromiseExit(
+    Effect.scoped(
+      Layer.build(
+        nomyoLayerConfig(Object.create({ baseUrl: "https://router.example" })).pipe(
+          Layer.provide(FetchHttpClient.layer),
+        ),
+      ),
+    ),
+  );
+  const defect = Exit.isFailure(exit) ? Cause.dieOption(exit.cause) : Option.none();
+  assert.ok(Option.isSome(defect) && defect.value instanceof TypeError);
+  assert.match((defect.value as TypeError).message, /option baseUrl is inherited/);
+});
