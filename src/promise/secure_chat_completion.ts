@@ -25,7 +25,13 @@ import { type ClientOptions, resolveOptions } from "../client/options.ts";
 import { ClientRuntime, type RequestOptions } from "./runtime.ts";
 import { SecureCompletion } from "../client/secure_completion.ts";
 
-/** The three per-request client options of `create()`: taken out, never in the plaintext. */
+/**
+ * The three per-request client options of `create()`: applied (the `X-Security-Tier` header,
+ * `Authorization`, the router) and taken out, never in the plaintext. Another spelling of them
+ * in the body (`securityTier`, `apiKey`, `baseURL`, `routerUrl`, …), or one inherited from the
+ * body's prototype, is a `TypeError` that names it; one on a polluted `Object.prototype` is
+ * ignored.
+ */
 export interface ClientRequestFields {
   /** Security tier of this request. */
   readonly security_tier?: SecurityTier;
