@@ -65,7 +65,7 @@ export interface CompletionOverrides {
   readonly payloadId?: string | undefined;
 }
 
-/** Settings of the service. */
+/** Settings of the service: closed keys, own data properties only. */
 export interface SecureCompletionConfig {
   /** Default router (checked when the service is made). */
   readonly baseUrl: string;
@@ -139,6 +139,23 @@ const OVERRIDE_KEYS: ClosedKeys = {
   known: Object.keys(OVERRIDES),
 };
 
+/** The keys of {@linkcode SecureCompletionConfig}. */
+const CONFIG: Readonly<Record<keyof SecureCompletionConfig, true>> = {
+  baseUrl: true,
+  allowHttp: true,
+  apiKey: true,
+  securityTier: true,
+  retry: true,
+  attestation: true,
+  pcrBaseline: true,
+};
+
+const CONFIG_KEYS: ClosedKeys = {
+  action: "create client",
+  label: "config key",
+  known: Object.keys(CONFIG),
+};
+
 /** A caller's mistake: the effect dies with its `TypeError`, and nothing is sent. */
 const misuse = (message: string): Effect.Effect<never> =>
   Effect.die(new TypeError(`Cannot send request: ${message}`));
@@ -162,9 +179,18 @@ export type SecureCompletionParts =
  * @returns An effect that makes the service from the services it needs.
  */
 export const makeSecureCompletion = (
-  config: SecureCompletionConfig,
+  settings: SecureCompletionConfig,
 ): Effect.Effect<SecureCompletion, SecurityError, SecureCompletionParts> =>
   Effect.gen(function* () {
+    // Closed keys, own data only: a polluted `Object.prototype.securityTier` sets no tier.
+    if (typeof settings !== "object" || settings === null || Array.isArray(settings)) {
+      return yield* Effect.die(new TypeError("Cannot create client: config must be an object"));
+    }
+    const keysError = closedKeysError(settings, CONFIG_KEYS);
+    if (keysError !== undefined) return yield* Effect.die(keysError);
+    const config = Object.fromEntries(
+      Object.keys(CONFIG).map((key) => [key, ownData(settings, key)]),
+    ) as unknown as SecureCompletionConfig;
     const cipher = yield* HybridCipher;
     const secureBytes = yield* SecureBytes;
     const keyRing = yield* KeyRing;
