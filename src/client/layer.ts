@@ -33,9 +33,11 @@ import { layerRouterTransport, type RouterTransport } from "../transport/router_
 import {
   BASE_URL_NAMES,
   type ClientOptions,
+  optionKeysError,
   type ResolvedOptions,
   resolveOptionsEffect,
 } from "./options.ts";
+import { ownData } from "../protocol/closed_keys.ts";
 import { layerSecureCompletion, type SecureCompletion } from "./secure_completion.ts";
 
 /** Every service the client layer provides. */
@@ -234,12 +236,17 @@ export const nomyoLayerConfig = (
     if (typeof options !== "object" || options === null || Array.isArray(options)) {
       return yield* Effect.die(new TypeError("Cannot create client: options must be an object"));
     }
+    // The keys are checked before any `Config` is loaded, and only own data is read: an
+    // inherited `baseUrl` must not stop `NOMYO_BASE_URL` from being read, and then be dropped.
+    const keysError = optionKeysError(options);
+    if (keysError !== undefined) return yield* Effect.die(keysError);
     const loaded: Record<string, unknown> = {};
     // As everywhere, an option given as `undefined` is an option left out.
-    const given = (key: string) => (options as Record<string, unknown>)[key] !== undefined;
+    const given = (key: string) => ownData(options, key) !== undefined;
     if (!BASE_URL_NAMES.some(given)) loaded.baseUrl = yield* BASE_URL_CONFIG;
     if (!given("apiKey")) loaded.apiKey = yield* API_KEY_CONFIG;
-    for (const [key, value] of Object.entries(options)) {
+    for (const key of Object.keys(options)) {
+      const value = ownData(options, key);
       if (value !== undefined) loaded[key] = Config.isConfig(value) ? yield* value : value;
     }
     const resolved = yield* resolveOptionsEffect(loaded, { environment: false });

@@ -21,6 +21,7 @@ import { DEFAULT_BASE_URL, SECURITY_TIERS, type SecurityTier } from "../protocol
 import { SecurityError } from "../errors.ts";
 import type { RsaKeySize } from "../keys/rsa_key.ts";
 import { admitBaseUrl } from "./warnings.ts";
+import { type ClosedKeys, closedKeysError } from "../protocol/closed_keys.ts";
 
 /**
  * Options of `SecureChatCompletion`, `SecureCompletionClient` and `nomyoLayer`. Unknown keys
@@ -83,31 +84,6 @@ export interface ClientOptions {
   readonly fetch?: typeof globalThis.fetch | undefined;
 }
 
-/** Options after defaults and checks. */
-export interface ResolvedOptions {
-  readonly baseUrl: string;
-  readonly allowHttp: boolean;
-  readonly apiKey: Redacted.Redacted<string> | undefined;
-  readonly secureMemory: boolean;
-  readonly timeout: number;
-  readonly debug: boolean;
-  readonly keyDir: string | undefined;
-  readonly keyPassword: string | undefined;
-  readonly keyRotationInterval: number;
-  readonly keyRotationSchedule: Schedule.Schedule<unknown, unknown> | undefined;
-  readonly keyRotationDir: string | undefined;
-  readonly keyRotationPassword: string | undefined;
-  readonly maxRetries: number;
-  readonly keySize: RsaKeySize;
-  readonly serverKeyFingerprint: string | undefined;
-  readonly securityTier: SecurityTier | undefined;
-  readonly attestation: AttestationMode;
-  readonly pcrBaseline: Readonly<Record<string, string>> | undefined;
-  readonly maxRetryAfter: number;
-  readonly maxResponseBytes: number;
-  readonly fetch: typeof globalThis.fetch | undefined;
-}
-
 /** Default per-attempt timeout: 60 s. */
 export const DEFAULT_TIMEOUT_MS = 60_000;
 /** Default rotation interval: 24 h. */
@@ -150,11 +126,16 @@ const RotationSchedule = Schema.declare((u: unknown): u is Schedule.Schedule<unk
 );
 const ApiKey = Schema.Union(NonEmptyString, Schema.RedactedFromSelf(Schema.String));
 
-const optional = Schema.optional;
 const withDefault = <S extends Schema.Schema.AnyNoContext>(
   schema: S,
   value: Schema.Schema.Type<S>,
 ) => Schema.optionalWith(schema, { default: () => value });
+/**
+ * An option without a constant default: `undefined` when left out, but always an own key of the
+ * result, so that reading it never reaches a (polluted) `Object.prototype`.
+ */
+const optional = <A, I>(schema: Schema.Schema<A, I, never>) =>
+  Schema.optionalWith(Schema.UndefinedOr(schema), { default: () => undefined });
 
 const Options = Schema.Struct({
   baseUrl: optional(NonEmptyString),
@@ -185,6 +166,19 @@ const Options = Schema.Struct({
 });
 
 type OptionKey = keyof typeof Options.fields;
+type BaseUrlAlias = "baseURL" | "base_url" | "routerUrl";
+
+/**
+ * Options after defaults and checks: the schema's output, every key present, the aliases of
+ * `baseUrl` folded into it, the API key as a `Redacted`, the tier checked.
+ */
+export type ResolvedOptions =
+  & Omit<typeof Options.Type, BaseUrlAlias | "baseUrl" | "apiKey" | "securityTier">
+  & {
+    readonly baseUrl: string;
+    readonly apiKey: Redacted.Redacted<string> | undefined;
+    readonly securityTier: SecurityTier | undefined;
+  };
 
 /** What each option must be, for the `TypeError` (never the value the caller gave). */
 const EXPECTED: { readonly [K in OptionKey]: string } = {
@@ -235,7 +229,7 @@ export const BASE_URL_NAMES: readonly ["baseUrl", "baseURL", "base_url", "router
 // edit distance.
 
 /** Names the peers (Python client, nomyo-js, openai-node) or habit use for our options. */
-const RENAMED: Readonly<Record<string, OptionKey>> = {
+const RENAMED: Readonly<Record<string, string>> = {
   router_url: "baseUrl",
   url: "baseUrl",
   endpoint: "baseUrl",
@@ -287,73 +281,32 @@ const NO_EQUIVALENT: Readonly<Record<string, string>> = {
   signal: "a per-request option: create(body, { signal })",
 };
 
-/** Lower case, without `_`, `-` or spaces: `api_key`, `APIKEY` and `apiKey` are the same. */
-const fold = (key: string): string => key.toLowerCase().replace(/[_\-\s]/g, "");
-
 /** The peers' aliases of `baseUrl` are suggested as `baseUrl` itself. */
-const canonical = (key: OptionKey): OptionKey =>
+const canonical = (key: string): string =>
   (BASE_URL_NAMES as ReadonlyArray<string>).includes(key) ? "baseUrl" : key;
-
-const editDistance = (a: string, b: string): number => {
-  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const row = [i];
-    for (let j = 1; j <= b.length; j++) {
-      const substitution = previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1);
-      row.push(Math.min(previous[j]! + 1, row[j - 1]! + 1, substitution));
-    }
-    previous = row;
-  }
-  return previous[b.length]!;
-};
 
 const KNOWN_KEYS = Object.keys(Options.fields) as ReadonlyArray<OptionKey>;
 
-/** The option the caller probably meant by `key`, if any. */
-const suggestionFor = (key: string): OptionKey | undefined => {
-  if (Object.hasOwn(RENAMED, key)) return RENAMED[key];
-  if (key.length > 64) return undefined; // no option is that long; spare the edit distance
-  const folded = fold(key);
-  const renamed = Object.entries(RENAMED).find(([name]) => fold(name) === folded);
-  if (renamed !== undefined) return renamed[1];
-  const same = KNOWN_KEYS.find((known) => fold(known) === folded);
-  if (same !== undefined) return canonical(same);
-  let best: { key: OptionKey; distance: number } | undefined;
-  for (const known of KNOWN_KEYS) {
-    const distance = editDistance(folded, fold(known));
-    if (best === undefined || distance < best.distance) best = { key: known, distance };
-  }
-  const allowed = folded.length <= 4 ? 1 : folded.length <= 8 ? 2 : 3;
-  return best !== undefined && best.distance <= allowed ? canonical(best.key) : undefined;
+/** The closed keys of the options, for the one closed-keys check. */
+const OPTION_KEYS: ClosedKeys = {
+  action: "create client",
+  label: "option",
+  known: KNOWN_KEYS,
+  listed: KNOWN_KEYS.filter((k) => canonical(k) === k),
+  renamed: RENAMED,
+  notes: NO_EQUIVALENT,
+  suggest: canonical,
 };
 
-/** How a key the caller gave is shown: quoted, control characters escaped, cut at 64. */
-const showKey = (key: PropertyKey): string => JSON.stringify(String(key).slice(0, 64));
-
-/** One unknown key, with what it probably meant (`undefined` when nothing comes close). */
-const unknownOption = (key: PropertyKey): string | undefined => {
-  if (typeof key !== "string") return undefined;
-  const note = Object.hasOwn(NO_EQUIVALENT, key) ? NO_EQUIVALENT[key] : undefined;
-  if (note !== undefined) return `unknown option ${showKey(key)} (${note})`;
-  const suggestion = suggestionFor(key);
-  return suggestion === undefined
-    ? undefined
-    : `unknown option ${showKey(key)} (did you mean "${suggestion}"?)`;
-};
-
-/** Unknown keys named in one message; the others are counted. */
-const MAX_NAMED = 5;
-
-/** The unknown keys, then the list of options when one of them matched nothing. */
-const unknownOptions = (all: ReadonlyArray<PropertyKey>): string => {
-  const keys = all.slice(0, MAX_NAMED);
-  const hints = keys.map(unknownOption);
-  const parts = hints.map((hint, i) => hint ?? `unknown option ${showKey(keys[i]!)}`);
-  if (all.length > keys.length) parts.push(`${all.length - keys.length} more unknown options`);
-  if (hints.every((hint) => hint !== undefined)) return parts.join("; ");
-  const names = KNOWN_KEYS.filter((k) => canonical(k) === k).join(", ");
-  return `${parts.join("; ")} (the options are ${names})`;
-};
+/**
+ * Why the keys of client options are refused (unknown, inherited from the caller's prototype,
+ * a getter), or `undefined`; for doors that read options before resolving them.
+ *
+ * @param options The caller's options, an object.
+ * @returns The `TypeError`, or `undefined`.
+ */
+export const optionKeysError = (options: object): TypeError | undefined =>
+  closedKeysError(options, OPTION_KEYS);
 
 // ---------------------------------------------------------------------------------------------
 // Resolution: schema, then aliases and derived defaults, then the security checks.
@@ -365,8 +318,6 @@ const refuse = (what: string): TypeError => new TypeError(`Cannot create client:
 /** The caller's mistakes as one `TypeError`: every unknown key, else the first wrong value. */
 const toTypeError = (error: ParseResult.ParseError): TypeError => {
   const issues = ParseResult.ArrayFormatter.formatErrorSync(error);
-  const unknown = issues.filter((i) => i._tag === "Unexpected" && i.path.length === 1);
-  if (unknown.length > 0) return refuse(unknownOptions(unknown.map((i) => i.path[0]!)));
   const key = issues.find((i) => i.path.length > 0)?.path[0];
   if (key === undefined) return refuse("options must be an object");
   return refuse(`${String(key)} must be ${EXPECTED[key as OptionKey]}`);
@@ -386,14 +337,10 @@ const resolveEither = (
     return Either.left(refuse("options must be an object"));
   }
   if (input instanceof Map) return Either.left(refuse("options must be an object, not a Map"));
-  // Only own keys are read: an inherited `baseUrl` (`Object.create(defaults)`, a getter on a
-  // class) would be dropped, and the traffic would go to the default router.
-  const inherited = KNOWN_KEYS.find((key) => key in input && !Object.hasOwn(input, key));
-  if (inherited !== undefined) {
-    return Either.left(
-      refuse(`option ${inherited} is inherited, not an own property; pass a plain object`),
-    );
-  }
+  // Only own data keys are read: an inherited `baseUrl` (`Object.create(defaults)`, a getter on
+  // a class) would be dropped, and the traffic would go to the default router.
+  const keysError = closedKeysError(input, OPTION_KEYS);
+  if (keysError !== undefined) return Either.left(keysError);
   const decoded = decode(input);
   if (Either.isLeft(decoded)) return Either.left(toTypeError(decoded.left));
   const o = decoded.right;
@@ -425,29 +372,15 @@ const resolveEither = (
     : Redacted.isRedacted(key)
     ? key
     : Redacted.make(key);
+  const { baseURL: _baseURL, base_url: _base_url, routerUrl: _routerUrl, ...rest } = o;
   return Either.right({
+    ...rest,
     baseUrl: baseUrl.right,
-    allowHttp: o.allowHttp,
     // An empty key (an empty NOMYO_API_KEY) is no key.
     apiKey: apiKey === undefined || Redacted.value(apiKey) === "" ? undefined : apiKey,
-    secureMemory: o.secureMemory,
-    timeout: o.timeout,
-    debug: o.debug,
-    keyDir: o.keyDir,
-    keyPassword: o.keyPassword,
-    keyRotationInterval: o.keyRotationInterval,
-    keyRotationSchedule: o.keyRotationSchedule,
     keyRotationDir: o.keyRotationDir ?? o.keyDir,
     keyRotationPassword: o.keyRotationPassword ?? o.keyPassword,
-    maxRetries: o.maxRetries,
-    keySize: o.keySize,
-    serverKeyFingerprint: o.serverKeyFingerprint,
     securityTier: o.securityTier as SecurityTier | undefined,
-    attestation: o.attestation,
-    pcrBaseline: o.pcrBaseline,
-    maxRetryAfter: o.maxRetryAfter,
-    maxResponseBytes: o.maxResponseBytes,
-    fetch: o.fetch,
   });
 };
 

@@ -25,9 +25,11 @@ import {
 import { type ClientKeyPair, KeyRing } from "../keys/key_ring.ts";
 import type { RsaPublicKey } from "../keys/rsa_key.ts";
 import type { ChatCompletion, ChatCompletionRequest } from "../protocol/chat.ts";
+import { type ClosedKeys, closedKeysError, ownData } from "../protocol/closed_keys.ts";
 import { checkHeaderValue, checkSecurityTier, type SecurityTier } from "../protocol/headers.ts";
 import { parsePackage } from "../protocol/package.ts";
 import { encodeRequest } from "../protocol/request.ts";
+import { REQUEST_FIELDS, type RequestDoor, splitRequest } from "../protocol/request_fields.ts";
 import { toChatCompletion } from "../protocol/response.ts";
 import { RouterKeys } from "../transport/router_keys.ts";
 import { RouterTransport } from "../transport/router_transport.ts";
@@ -44,7 +46,12 @@ export type CompletionError =
   | KeyError
   | AttestationError;
 
-/** Per-request overrides; none of them is ever put into the encrypted plaintext. */
+/**
+ * Per-request overrides; none of them is ever put into the encrypted plaintext. The keys are
+ * closed (an unknown one is a `TypeError`) and only own data properties are read. The request
+ * body may give `security_tier`, `api_key` and `base_url` instead; the same field given both
+ * ways is a `TypeError`.
+ */
 export interface CompletionOverrides {
   /** API key for this request. */
   readonly apiKey?: string | Redacted.Redacted<string> | undefined;
@@ -58,7 +65,7 @@ export interface CompletionOverrides {
   readonly payloadId?: string | undefined;
 }
 
-/** Settings of the service. */
+/** Settings of the service: closed keys, own data properties only. */
 export interface SecureCompletionConfig {
   /** Default router (checked when the service is made). */
   readonly baseUrl: string;
@@ -88,7 +95,14 @@ export interface SecureCompletionConfig {
  * ```
  */
 export interface SecureCompletion {
-  /** Encrypts `request`, sends it, and opens the answer. */
+  /**
+   * Encrypts `request`, sends it, and opens the answer. The request contract is enforced here,
+   * for every door: `security_tier`, `api_key` and `base_url` in the body are applied (the
+   * `X-Security-Tier` header, `Authorization`, the router, admitted as the client's own), taken
+   * out, never encrypted; any other spelling of them (`securityTier`, `apiKey`, `baseURL`, …),
+   * and `stream: true` or `stream_options` (this answers whole), is a `TypeError` naming the
+   * field. The effect dies with it: it is a bug to fix, and nothing is sent.
+   */
   readonly create: (
     request: ChatCompletionRequest,
     overrides?: CompletionOverrides,
@@ -98,6 +112,53 @@ export interface SecureCompletion {
 /** Tag for {@linkcode SecureCompletion}. */
 export const SecureCompletion: Context.Tag<SecureCompletion, SecureCompletion> = Context
   .GenericTag<SecureCompletion>("@nomyo/client/SecureCompletion");
+
+/** The body fields the service applies; streaming is a door's shape, not the service's. */
+const SERVICE_DOOR: RequestDoor = {
+  action: "send request",
+  applies: ["securityTier", "apiKey", "baseUrl"],
+  refusals: {
+    stream: "the service answers whole; SecureChatCompletion.create and client.fetch stream",
+    streamOptions: "the service answers whole; SecureChatCompletion.create and client.fetch " +
+      "stream",
+  },
+};
+
+/** The keys of {@linkcode CompletionOverrides}: a `Record`, so the compiler keeps it whole. */
+const OVERRIDES: Readonly<Record<keyof CompletionOverrides, true>> = {
+  apiKey: true,
+  baseUrl: true,
+  securityTier: true,
+  timeout: true,
+  payloadId: true,
+};
+
+const OVERRIDE_KEYS: ClosedKeys = {
+  action: "send request",
+  label: "override",
+  known: Object.keys(OVERRIDES),
+};
+
+/** The keys of {@linkcode SecureCompletionConfig}. */
+const CONFIG: Readonly<Record<keyof SecureCompletionConfig, true>> = {
+  baseUrl: true,
+  allowHttp: true,
+  apiKey: true,
+  securityTier: true,
+  retry: true,
+  attestation: true,
+  pcrBaseline: true,
+};
+
+const CONFIG_KEYS: ClosedKeys = {
+  action: "create client",
+  label: "config key",
+  known: Object.keys(CONFIG),
+};
+
+/** A caller's mistake: the effect dies with its `TypeError`, and nothing is sent. */
+const misuse = (message: string): Effect.Effect<never> =>
+  Effect.die(new TypeError(`Cannot send request: ${message}`));
 
 /** The router's word that it could not open our package (its key changed). */
 const isRouterDecryptFailure = (e: unknown): boolean =>
@@ -118,9 +179,18 @@ export type SecureCompletionParts =
  * @returns An effect that makes the service from the services it needs.
  */
 export const makeSecureCompletion = (
-  config: SecureCompletionConfig,
+  settings: SecureCompletionConfig,
 ): Effect.Effect<SecureCompletion, SecurityError, SecureCompletionParts> =>
   Effect.gen(function* () {
+    // Closed keys, own data only: a polluted `Object.prototype.securityTier` sets no tier.
+    if (typeof settings !== "object" || settings === null || Array.isArray(settings)) {
+      return yield* Effect.die(new TypeError("Cannot create client: config must be an object"));
+    }
+    const keysError = closedKeysError(settings, CONFIG_KEYS);
+    if (keysError !== undefined) return yield* Effect.die(keysError);
+    const config = Object.fromEntries(
+      Object.keys(CONFIG).map((key) => [key, ownData(settings, key)]),
+    ) as unknown as SecureCompletionConfig;
     const cipher = yield* HybridCipher;
     const secureBytes = yield* SecureBytes;
     const keyRing = yield* KeyRing;
@@ -193,27 +263,60 @@ export const makeSecureCompletion = (
     ): Effect.Effect<ChatCompletion, CompletionError> =>
       Effect.scoped(Effect.gen(function* () {
         // Guards: nothing is sent, nothing is encrypted, until all of them pass.
-        const baseUrl = overrides.baseUrl === undefined
+        if (typeof overrides !== "object" || overrides === null || Array.isArray(overrides)) {
+          return yield* misuse("the overrides must be an object");
+        }
+        const keysError = closedKeysError(overrides, OVERRIDE_KEYS);
+        if (keysError !== undefined) return yield* Effect.die(keysError);
+        const split = splitRequest(request, SERVICE_DOOR);
+        if (split._tag === "Left") return yield* Effect.die(split.left);
+        /** A client field from the body or the overrides (own data only); not from both. */
+        const field = (name: "securityTier" | "apiKey" | "baseUrl") =>
+          Effect.suspend(() => {
+            const fromBody = split.right.fields[name];
+            const fromOverride = ownData(overrides, name);
+            return fromBody !== undefined && fromOverride !== undefined
+              ? misuse(
+                `${REQUEST_FIELDS[name].name} is given both in the request and as ${name}`,
+              )
+              : Effect.succeed(fromBody ?? fromOverride);
+          });
+        const baseUrlInput = yield* field("baseUrl");
+        if (baseUrlInput !== undefined && typeof baseUrlInput !== "string") {
+          return yield* misuse("base_url must be a string (a URL)");
+        }
+        const baseUrl = baseUrlInput === undefined
           ? defaultBaseUrl
-          : yield* admitBaseUrl(overrides.baseUrl, config.allowHttp);
-        const tierInput = overrides.securityTier ?? config.securityTier;
+          : yield* admitBaseUrl(baseUrlInput, config.allowHttp);
+        const tierInput = (yield* field("securityTier")) ?? config.securityTier;
         const securityTier = tierInput === undefined
           ? undefined
           : yield* checkSecurityTier(tierInput);
-        const apiKeyInput = overrides.apiKey ?? config.apiKey;
+        const apiKeyInput = (yield* field("apiKey")) ?? config.apiKey;
+        if (
+          apiKeyInput !== undefined && typeof apiKeyInput !== "string" &&
+          !Redacted.isRedacted(apiKeyInput)
+        ) {
+          return yield* misuse("api_key must be a string");
+        }
         const apiKey = apiKeyInput === undefined
           ? undefined
           : Redacted.isRedacted(apiKeyInput)
-          ? apiKeyInput
+          ? apiKeyInput as Redacted.Redacted<string>
           : Redacted.make(apiKeyInput);
         if (apiKey !== undefined) yield* checkHeaderValue("Authorization", Redacted.value(apiKey));
-        const plaintext = yield* secureBytes.lend(yield* encodeRequest(request, "send request"));
-        if (overrides.payloadId === "") {
-          return yield* Effect.die(new TypeError("Cannot send request: payloadId is empty"));
+        const payloadIdInput = ownData(overrides, "payloadId");
+        const timeout = ownData(overrides, "timeout") as Duration.DurationInput | undefined;
+        if (payloadIdInput !== undefined && typeof payloadIdInput !== "string") {
+          return yield* misuse("payloadId must be a string");
         }
-        const payloadId = overrides.payloadId === undefined
+        if (payloadIdInput === "") return yield* misuse("payloadId is empty");
+        const payloadId = payloadIdInput === undefined
           ? crypto.randomUUID()
-          : yield* checkHeaderValue("X-Payload-ID", overrides.payloadId);
+          : yield* checkHeaderValue("X-Payload-ID", payloadIdInput);
+        const plaintext = yield* secureBytes.lend(
+          yield* encodeRequest(split.right.body, "send request"),
+        );
 
         // The pair is taken once: a rotation meanwhile does not change what opens the answer.
         const pair = yield* keyRing.current;
@@ -222,7 +325,7 @@ export const makeSecureCompletion = (
           payloadId,
           apiKey,
           securityTier,
-          timeout: overrides.timeout,
+          timeout,
         };
         const withFreshRouterKey = Effect.gen(function* () {
           // One attempt: the retry below is the one budget of key fetch and sends.

@@ -11,6 +11,7 @@ import type * as Response from "@effect/ai/Response";
 import { addGenAIAnnotations } from "@effect/ai/Telemetry";
 import * as Context from "effect/Context";
 import * as Effect from "effect/Effect";
+import * as Either from "effect/Either";
 import * as Layer from "effect/Layer";
 import * as Option from "effect/Option";
 import * as Stream from "effect/Stream";
@@ -18,14 +19,17 @@ import { dual } from "effect/Function";
 import type { Span } from "effect/Tracer";
 import { type CompletionOverrides, SecureCompletion } from "../client/secure_completion.ts";
 import type { ChatCompletion, ChatCompletionRequest } from "../protocol/chat.ts";
+import { type ClosedKeys, closedKeysError, ownData } from "../protocol/closed_keys.ts";
 import { toAiError } from "./ai_error.ts";
-import { makeRequest } from "./request.ts";
+import { checkParams, makeRequest } from "./request.ts";
 import { makeResponse, toStreamParts } from "./response.ts";
 
 /**
  * OpenAI chat completion parameters for the encrypted body. `model`, `messages`, `tools`,
- * `tool_choice` and `response_format` are set by the adapter, and `stream` is never sent (the
- * protocol answers whole): those names are dropped.
+ * `tool_choice` and `response_format` are set by the adapter, and the client's fields
+ * (`security_tier`, `api_key`, `base_url`, `stream: true`, `stream_options`, in any spelling)
+ * are settings of the {@linkcode Config}, not parameters: any of them here is a `TypeError`
+ * naming it, never sent and never silently dropped.
  */
 export interface ChatParams {
   /** Sampling temperature. */
@@ -101,47 +105,69 @@ const CONFIG_KEYS: Readonly<Record<keyof Config, true>> = {
   payloadId: true,
 };
 
-/** Lower case, without `_`, `-` or spaces: `security_tier` is `securityTier`. */
-const fold = (key: string): string => key.toLowerCase().replace(/[_\-\s]/g, "");
-
 /** Every key of {@linkcode LayerOptions}. */
 const LAYER_KEYS: Readonly<Record<keyof LayerOptions, true>> = { model: true, config: true };
 
-/**
- * Refuses settings with a key they do not have, as the client's options are refused: a typo
- * such as `securitytier` or `base_url`, or a setting outside `config`, would otherwise be
- * dropped, and the call sent at the default tier or to the default router. Caller misuse: the
- * effect dies with a `TypeError` that names the key.
- */
-const checkKeys = (
-  value: unknown,
-  known: Readonly<Record<string, true>>,
-  what: string,
-): Effect.Effect<void> => {
-  if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    return Effect.die(new TypeError(`Cannot use ${what}: they must be an object`));
-  }
-  const unknown = Object.keys(value).find((key) => !Object.hasOwn(known, key));
-  if (unknown === undefined) return Effect.void;
-  const names = Object.keys(known);
-  const meant = names.find((name) => fold(name) === fold(unknown)) ??
-    (Object.hasOwn(CONFIG_KEYS, unknown) ? `config.${unknown}` : undefined);
-  return Effect.die(
-    new TypeError(
-      `Cannot use ${what}: unknown option ${JSON.stringify(unknown.slice(0, 64))}` +
-        (meant === undefined
-          ? ` (the options are ${names.join(", ")})`
-          : ` (did you mean "${meant}"?)`),
-    ),
-  );
+/** The settings' closed keys (`security_tier`, `base_url` suggest the setting's name). */
+const SETTINGS: ClosedKeys = {
+  action: "use language model settings",
+  label: "option",
+  known: Object.keys(CONFIG_KEYS),
+  renamed: { routerUrl: "baseUrl", tier: "securityTier" },
 };
 
-/** Later settings win; `params` are merged key by key. */
-const mergeConfig = (base: Config, over: Config): Config => ({
-  ...base,
-  ...over,
-  params: { ...base.params, ...over.params },
-});
+/** The options' closed keys: a setting given outside `config` suggests `config.<name>`. */
+const LAYER_OPTIONS: ClosedKeys = {
+  action: "use language model options",
+  label: "option",
+  known: Object.keys(LAYER_KEYS),
+  renamed: Object.fromEntries(
+    Object.keys(CONFIG_KEYS).filter((k) => k !== "model").map((k) => [k, `config.${k}`]),
+  ),
+};
+
+/**
+ * A caller's object with closed keys, read as own data only: every known key an own property
+ * of the result (`undefined` when not given), so no later read reaches `Object.prototype`. An
+ * unknown key, an inherited one from the caller's prototype, or a getter is caller misuse: the
+ * effect dies with a `TypeError` that names it (a typo such as `securitytier` would otherwise
+ * be dropped, and the call sent at the default tier or to the default router).
+ */
+const ownKeys = <K extends string>(
+  value: unknown,
+  keys: ClosedKeys,
+  known: Readonly<Record<K, true>>,
+): Effect.Effect<{ readonly [P in K]: unknown }> => {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    return Effect.die(new TypeError(`Cannot ${keys.action}: they must be an object`));
+  }
+  const error = closedKeysError(value, keys);
+  if (error !== undefined) return Effect.die(error);
+  const out = {} as { [P in K]: unknown };
+  for (const key of Object.keys(known) as K[]) out[key] = ownData(value, key);
+  return Effect.succeed(out);
+};
+
+/** Settings checked: closed keys, own data, `params` by the request contract. */
+const checkConfig = (value: unknown): Effect.Effect<Config> =>
+  Effect.flatMap(ownKeys(value, SETTINGS, CONFIG_KEYS), (config) => {
+    const params = checkParams(config.params);
+    return Either.isLeft(params) ? Effect.die(params.left) : Effect.succeed(
+      { ...config, params: config.params === undefined ? undefined : params.right } as Config,
+    );
+  });
+
+/** Later settings win where they are given; `params` are merged key by key. */
+const mergeConfig = (base: Config, over: Config): Config => {
+  const merged = {} as Record<keyof Config, unknown>;
+  for (const key of Object.keys(CONFIG_KEYS) as Array<keyof Config>) {
+    merged[key] = over[key] !== undefined ? over[key] : base[key];
+  }
+  merged.params = base.params === undefined && over.params === undefined
+    ? undefined
+    : { ...base.params, ...over.params };
+  return merged as Config;
+};
 
 /** The client options of a `Config`, picked by name so nothing else reaches the transport. */
 const overridesOf = (config: Config): CompletionOverrides => ({
@@ -209,9 +235,14 @@ export const make = (
 ): Effect.Effect<LanguageModel.Service, never, SecureCompletion> =>
   Effect.gen(function* () {
     const completions = yield* SecureCompletion;
-    const defaults: Config = options.config ?? {};
-    yield* checkKeys(options, LAYER_KEYS, "language model options");
-    yield* checkKeys(defaults, CONFIG_KEYS, "language model settings");
+    const layerOptions = yield* ownKeys(options, LAYER_OPTIONS, LAYER_KEYS);
+    const defaults = yield* checkConfig(layerOptions.config ?? {});
+    const defaultModel = layerOptions.model;
+    if (typeof defaultModel !== "string") {
+      return yield* Effect.die(
+        new TypeError("Cannot use language model options: model must be a string"),
+      );
+    }
 
     const complete = (
       method: string,
@@ -219,11 +250,11 @@ export const make = (
     ): Effect.Effect<Array<Response.PartEncoded>, AiError.AiError> =>
       Effect.gen(function* () {
         const override = yield* Effect.serviceOption(Config);
-        const config = Option.match(override, {
-          onNone: () => defaults,
-          onSome: (c) => mergeConfig(defaults, c),
-        });
-        const request = yield* makeRequest(config.model ?? options.model, config.params, provider);
+        // A `Config` provided by hand is checked as `withConfigOverride` checks it.
+        const config = Option.isNone(override)
+          ? defaults
+          : mergeConfig(defaults, yield* checkConfig(override.value));
+        const request = yield* makeRequest(config.model ?? defaultModel, config.params, provider);
         annotateRequest(provider.span, request);
         const completion = yield* completions.create(request, overridesOf(config)).pipe(
           Effect.mapError((error) => toAiError(method, error)),
@@ -318,17 +349,14 @@ export const withConfigOverride: {
   2,
   <A, E, R>(self: Effect.Effect<A, E, R>, overrides: Config): Effect.Effect<A, E, R> =>
     Effect.flatMap(
-      Effect.zipRight(
-        checkKeys(overrides, CONFIG_KEYS, "language model settings"),
-        Effect.serviceOption(Config),
-      ),
-      (current) =>
+      Effect.zip(checkConfig(overrides), Effect.serviceOption(Config)),
+      ([checked, current]) =>
         Effect.provideService(
           self,
           Config,
           Option.match(current, {
-            onNone: () => overrides,
-            onSome: (c) => mergeConfig(c, overrides),
+            onNone: () => checked,
+            onSome: (c) => mergeConfig(c, checked),
           }),
         ),
     ),

@@ -10,21 +10,62 @@ import type * as LanguageModel from "@effect/ai/LanguageModel";
 import type * as Prompt from "@effect/ai/Prompt";
 import * as AiTool from "@effect/ai/Tool";
 import * as Effect from "effect/Effect";
+import * as Either from "effect/Either";
 import type * as AST from "effect/SchemaAST";
 import { encodeBase64 } from "../protocol/base64.ts";
 import type { ChatCompletionRequest, ChatMessage, Tool, ToolCall } from "../protocol/chat.ts";
+import { type RequestDoor, splitRequest } from "../protocol/request_fields.ts";
 import { MODULE } from "./ai_error.ts";
 
-/** Fields the adapter sets itself; the same names in `Config.params` are not sent. */
-export const RESERVED_PARAMS: ReadonlySet<string> = new Set([
-  "model",
-  "messages",
-  "tools",
-  "tool_choice",
-  "response_format",
-  "stream",
-  "stream_options",
-]);
+/** Fields the adapter sets itself, and what to do instead: in `Config.params` they are refused. */
+const ADAPTER_FIELDS: Readonly<Record<string, string>> = {
+  model: "use layer({ model }) or config.model",
+  messages: "the prompt gives them",
+  tools: "give a Toolkit",
+  tool_choice: "give the Toolkit's toolChoice",
+  response_format: "use LanguageModel.generateObject",
+};
+
+/**
+ * The client's fields are settings of the language model, not model parameters: in `params`
+ * each is refused with the setting to use instead.
+ */
+const PARAMS_DOOR: RequestDoor = {
+  action: "use language model settings",
+  applies: [],
+  refusals: {
+    securityTier: "a setting, not a model parameter: use config.securityTier",
+    apiKey: "a setting, not a model parameter: use config.apiKey",
+    baseUrl: "a setting, not a model parameter: use config.baseUrl",
+    stream: "use LanguageModel.streamText",
+    streamOptions: "use LanguageModel.streamText",
+  },
+};
+
+/**
+ * Checks `Config.params` by the request contract: an object whose own fields are OpenAI
+ * parameters. A client field (`security_tier`, `apiKey`, `stream: true`, …) or a field the
+ * adapter sets (`model`, `messages`, `tools`, `tool_choice`, `response_format`) is a
+ * `TypeError` naming it: never sent, never silently dropped.
+ *
+ * @param params The parameters (`undefined`: none).
+ * @returns A fresh object of the parameters, or the `TypeError`.
+ */
+export const checkParams = (
+  params: unknown,
+): Either.Either<Readonly<Record<string, unknown>>, TypeError> => {
+  if (params === undefined) return Either.right({});
+  const split = splitRequest(params, PARAMS_DOOR);
+  if (Either.isLeft(split)) return Either.left(split.left);
+  const body = split.right.body as Readonly<Record<string, unknown>>;
+  const reserved = Object.keys(body).find((key) => Object.hasOwn(ADAPTER_FIELDS, key));
+  return reserved === undefined ? Either.right(body) : Either.left(
+    new TypeError(
+      `Cannot use language model settings: params.${reserved} is set by the adapter ` +
+        `(${ADAPTER_FIELDS[reserved]})`,
+    ),
+  );
+};
 
 const malformedInput = (description: string): AiError.MalformedInput =>
   new AiError.MalformedInput({ module: MODULE, method: "prepareMessages", description });
@@ -231,8 +272,8 @@ export const prepareResponseFormat = (
 };
 
 /**
- * The whole request: the caller's parameters (minus the reserved ones), then the model, the
- * messages, the tools and the response format.
+ * The whole request: the caller's parameters (checked by {@linkcode checkParams}: the effect
+ * dies with its `TypeError`), then the model, the messages, the tools and the response format.
  *
  * @param model The model name.
  * @param params OpenAI parameters from the configuration.
@@ -247,8 +288,7 @@ export const makeRequest = (
   Effect.gen(function* () {
     const messages = yield* prepareMessages(options.prompt);
     const tools = yield* prepareTools(options);
-    const extra = Object.fromEntries(
-      Object.entries(params ?? {}).filter(([key]) => !RESERVED_PARAMS.has(key)),
-    );
-    return { ...extra, model, messages, ...tools, ...prepareResponseFormat(options) };
+    const extra = checkParams(params);
+    if (Either.isLeft(extra)) return yield* Effect.die(extra.left);
+    return { ...extra.right, model, messages, ...tools, ...prepareResponseFormat(options) };
   });

@@ -6,9 +6,12 @@
  *
  * @module
  */
+import * as Either from "effect/Either";
 import type { ChatCompletion, ChatCompletionRequest } from "../protocol/chat.ts";
 import { MAX_PLAINTEXT_BYTES } from "../protocol/headers.ts";
+import { ownData } from "../protocol/closed_keys.ts";
 import { isJsonObject, parseJsonBounded } from "../protocol/json.ts";
+import { type RequestDoor, splitRequest } from "../protocol/request_fields.ts";
 import { decodeUtf8Strict } from "../protocol/utf8.ts";
 import { chunksOf } from "./chunks.ts";
 import { errorResponse, fetchFailure, libraryErrorResponse, requestIdHeaders } from "./errors.ts";
@@ -78,6 +81,20 @@ const readCapped = async (
   return bytes;
 };
 
+/**
+ * The client's fields an HTTP caller may set: the tier and the streaming shape. `api_key` and
+ * `base_url` are refused: a caller of a proxy must not redirect the client's key to another
+ * router (the key comes from `Authorization: Bearer`, the router from the client).
+ */
+const HANDLER_DOOR: RequestDoor = {
+  action: "send request",
+  applies: ["securityTier", "stream", "streamOptions"],
+  refusals: {
+    apiKey: "send the key as Authorization: Bearer",
+    baseUrl: "the router is the client's; configure it there",
+  },
+};
+
 const bearerToken = (authorization: string | null): string | undefined => {
   const match = authorization === null ? null : /^Bearer\s+(\S.*)$/i.exec(authorization.trim());
   return match?.[1];
@@ -87,11 +104,13 @@ const bearerToken = (authorization: string | null): string | undefined => {
  * Makes the handler on a client's completion function.
  *
  * - `POST` to any path ending in `/chat/completions` with a JSON object body (at most 10 MiB):
- *   the body is the OpenAI request. `security_tier` in it, or else an `X-Security-Tier`
- *   header, sets the tier; `stream` and `stream_options` are taken out (the protocol has no
- *   streaming); `api_key` and `base_url` are refused (a caller of a proxy must not redirect
- *   the client's key to another router). The API key is the client's when it has one, else
- *   the request's `Authorization: Bearer` value. The request's signal cancels.
+ *   the body is the OpenAI request, taken apart by the request contract (`splitRequest`):
+ *   `security_tier` in it, or else an `X-Security-Tier` header, sets the tier; `stream` and
+ *   `stream_options` give the event stream (the protocol answers whole); `api_key` and
+ *   `base_url`, in any spelling, are a 400 naming the field (a caller of a proxy must not
+ *   redirect the client's key to another router), as is any other spelling of the tier. The
+ *   API key is the client's when it has one, else the request's `Authorization: Bearer`
+ *   value. The request's signal cancels.
  * - The answer is the completion as JSON (with `_metadata`, and `x-request-id` and
  *   `x-payload-id` = payload id),
  *   or with `stream: true` an OpenAI event stream (see `completionToChunks`).
@@ -138,23 +157,10 @@ export const makeOpenAIHandler = (backend: CompletionBackend): OpenAIHandler => 
       "invalid_json",
     );
   }
-  const {
-    stream,
-    stream_options: streamOptions,
-    security_tier: bodyTier,
-    api_key: apiKeyField,
-    base_url: baseUrlField,
-    ...body
-  } = parsed;
-  if (apiKeyField !== undefined || baseUrlField !== undefined) {
-    return errorResponse(
-      400,
-      "Cannot send request: api_key and base_url are not accepted here; " +
-        "send the key as Authorization: Bearer and configure the router on the client",
-      "invalid_request",
-    );
-  }
-  if (typeof body.model !== "string" || !Array.isArray(body.messages)) {
+  const split = splitRequest(parsed, HANDLER_DOOR);
+  if (Either.isLeft(split)) return errorResponse(400, split.left.message, "invalid_request");
+  const { body, fields } = split.right;
+  if (typeof ownData(body, "model") !== "string" || !Array.isArray(ownData(body, "messages"))) {
     return errorResponse(
       400,
       "Cannot send request: model must be a string and messages an array",
@@ -162,10 +168,10 @@ export const makeOpenAIHandler = (backend: CompletionBackend): OpenAIHandler => 
     );
   }
   const headerTier = request.headers.get("x-security-tier") ?? undefined;
-  const securityTier = bodyTier === undefined || bodyTier === null ? headerTier : bodyTier;
+  const securityTier = fields.securityTier === undefined ? headerTier : fields.securityTier;
   let completion: ChatCompletion;
   try {
-    completion = await backend.create(body as unknown as ChatCompletionRequest, {
+    completion = await backend.create(body, {
       apiKey: backend.hasApiKey ? undefined : bearerToken(request.headers.get("authorization")),
       securityTier: securityTier as string | undefined,
       signal: request.signal,
@@ -179,9 +185,8 @@ export const makeOpenAIHandler = (backend: CompletionBackend): OpenAIHandler => 
     return answer;
   }
   const headers = requestIdHeaders({ payloadId: completion._metadata.payload_id });
-  if (stream === true) {
-    const includeUsage = isJsonObject(streamOptions) && streamOptions.include_usage === true;
-    return new Response(sseBody(chunksOf(completion, { includeUsage })), {
+  if (fields.stream) {
+    return new Response(sseBody(chunksOf(completion, { includeUsage: fields.includeUsage })), {
       status: 200,
       headers: { ...SSE_HEADERS, ...headers },
     });

@@ -6,6 +6,7 @@
  */
 import * as Duration from "effect/Duration";
 import * as Effect from "effect/Effect";
+import * as Either from "effect/Either";
 import type { KeyError, SecurityError } from "../errors.ts";
 import type {
   ChatCompletion,
@@ -14,7 +15,9 @@ import type {
   ChatCompletionRequestParams,
   StreamOptions,
 } from "../protocol/chat.ts";
+import { type ClosedKeys, closedKeysError, ownData } from "../protocol/closed_keys.ts";
 import type { SecurityTier } from "../protocol/headers.ts";
+import { type RequestDoor, splitRequest } from "../protocol/request_fields.ts";
 import { chunksOf, chunkStream } from "../openai/chunks.ts";
 import { makeOpenAIHandler } from "../openai/handler.ts";
 import { layerFetchOf, type NomyoServices } from "../client/layer.ts";
@@ -22,7 +25,13 @@ import { type ClientOptions, resolveOptions } from "../client/options.ts";
 import { ClientRuntime, type RequestOptions } from "./runtime.ts";
 import { SecureCompletion } from "../client/secure_completion.ts";
 
-/** The three per-request client options of `create()`: taken out, never in the plaintext. */
+/**
+ * The three per-request client options of `create()`: applied (the `X-Security-Tier` header,
+ * `Authorization`, the router) and taken out, never in the plaintext. Another spelling of them
+ * in the body (`securityTier`, `apiKey`, `baseURL`, `routerUrl`, …), or one inherited from the
+ * body's prototype, is a `TypeError` that names it; one on a polluted `Object.prototype` is
+ * ignored.
+ */
 export interface ClientRequestFields {
   /** Security tier of this request. */
   readonly security_tier?: SecurityTier;
@@ -94,9 +103,6 @@ export interface CreateFunction {
   ): Promise<ChatCompletion | AsyncIterable<ChatCompletionChunk>>;
 }
 
-/** The keys of `RequestOptions`. */
-const REQUEST_OPTIONS: ReadonlySet<string> = new Set(["signal", "timeout"]);
-
 /** What a misplaced per-request option is instead. */
 const MISPLACED_OPTION: Readonly<Record<string, string>> = {
   abortSignal: 'use "signal"',
@@ -112,45 +118,50 @@ const MISPLACED_OPTION: Readonly<Record<string, string>> = {
   headers: "headers are fixed by the protocol",
 };
 
-/** The client's own request fields under the names of its options (never OpenAI fields). */
-const CAMEL_BODY_FIELDS: Readonly<Record<string, string>> = {
-  apiKey: "api_key",
-  baseUrl: "base_url",
-  baseURL: "base_url",
-  routerUrl: "base_url",
-  securityTier: "security_tier",
+/** The closed keys of `RequestOptions` (an ignored `abortSignal` would never abort). */
+const REQUEST_OPTION_KEYS: ClosedKeys = {
+  action: "send request",
+  label: "request option",
+  known: ["signal", "timeout"],
+  notes: MISPLACED_OPTION,
+};
+
+/** The body of `create()` applies every client field, `stream` as the chunks. */
+const CREATE_DOOR: RequestDoor = {
+  action: "send request",
+  applies: ["securityTier", "apiKey", "baseUrl", "stream", "streamOptions"],
 };
 
 /**
- * A caller's mistake in the per-request options or the body that would otherwise be silently
- * ignored (a dropped `abortSignal` never aborts), or sent to the router as a model parameter
- * (a camel-case `apiKey` inside the encrypted prompt): its description, else `undefined`.
+ * The per-request options as own data (`signal`, `timeout`), or the `TypeError` of a caller's
+ * mistake that would otherwise be silently ignored (a dropped `abortSignal` never aborts).
  */
-const requestMisuse = (body: object, options: unknown): string | undefined => {
+const requestOptionsOf = (options: unknown): Either.Either<RequestOptions, TypeError> => {
+  const refuse = (what: string) => Either.left(new TypeError(`Cannot send request: ${what}`));
   if (typeof options !== "object" || options === null || Array.isArray(options)) {
-    return "options must be an object ({ signal, timeout })";
+    return refuse("options must be an object ({ signal, timeout })");
   }
-  for (const key of Object.keys(options)) {
-    if (REQUEST_OPTIONS.has(key)) continue;
-    const hint = Object.hasOwn(MISPLACED_OPTION, key) ? MISPLACED_OPTION[key] : undefined;
-    return `unknown request option ${JSON.stringify(key.slice(0, 64))} ` +
-      `(${hint ?? "the request options are signal and timeout"})`;
-  }
-  const signal: unknown = (options as RequestOptions).signal;
+  const keysError = closedKeysError(options, REQUEST_OPTION_KEYS);
+  if (keysError !== undefined) return Either.left(keysError);
+  const signal = ownData(options, "signal");
   if (
     signal !== undefined &&
     (typeof signal !== "object" || signal === null ||
       typeof (signal as AbortSignal).addEventListener !== "function")
   ) {
-    return "signal must be an AbortSignal";
+    return refuse("signal must be an AbortSignal");
   }
-  for (const key of Object.keys(body)) {
-    if (Object.hasOwn(CAMEL_BODY_FIELDS, key)) {
-      return `the request field ${key} is spelt ${CAMEL_BODY_FIELDS[key]} ` +
-        "(otherwise it would reach the model as a parameter)";
-    }
+  const timeout = ownData(options, "timeout");
+  if (
+    timeout !== undefined &&
+    (typeof timeout !== "number" || !Number.isFinite(timeout) || timeout <= 0)
+  ) {
+    return refuse("timeout must be a positive number");
   }
-  return undefined;
+  return Either.right({
+    signal: signal as AbortSignal | undefined,
+    timeout: timeout as number | undefined,
+  });
 };
 
 /**
@@ -294,24 +305,23 @@ export class SecureChatCompletion implements AsyncDisposable {
     request: ChatCompletionCreateParams,
     options: RequestOptions = {},
   ): Promise<ChatCompletion | AsyncIterable<ChatCompletionChunk>> {
-    if (typeof request !== "object" || request === null || Array.isArray(request)) {
-      return Promise.reject(new TypeError("Cannot send request: the request must be an object"));
-    }
-    const { security_tier, api_key, base_url, stream, stream_options, ...body } = request as
-      & ChatCompletionRequest
-      & ClientRequestFields;
+    const split = splitRequest(request, CREATE_DOOR);
+    if (Either.isLeft(split)) return Promise.reject(split.left);
+    const { body, fields } = split.right;
     const completion = this.#complete(body, {
-      securityTier: security_tier,
-      apiKey: api_key,
-      baseUrl: base_url,
+      securityTier: fields.securityTier as SecurityTier | undefined,
+      apiKey: fields.apiKey as string | undefined,
+      baseUrl: fields.baseUrl as string | undefined,
     }, options);
-    if (stream !== true) return completion;
-    const includeUsage = typeof stream_options === "object" && stream_options !== null &&
-      (stream_options as StreamOptions).include_usage === true;
+    if (!fields.stream) return completion;
+    const includeUsage = fields.includeUsage;
     return completion.then((c) => chunkStream(() => chunksOf(c, { includeUsage })));
   }
 
-  /** One encrypted, non-streaming completion: what every door ends in. */
+  /**
+   * One encrypted, non-streaming completion: what every door ends in. The service checks the
+   * fields' values (and the request contract once more).
+   */
   #complete(
     body: ChatCompletionRequest,
     overrides: {
@@ -319,28 +329,18 @@ export class SecureChatCompletion implements AsyncDisposable {
       readonly apiKey?: string | undefined;
       readonly baseUrl?: string | undefined;
     },
-    options: RequestOptions,
+    options: unknown,
   ): Promise<ChatCompletion> {
-    const misuse = requestMisuse(body, options);
-    if (misuse !== undefined) {
-      return Promise.reject(new TypeError(`Cannot send request: ${misuse}`));
-    }
-    if (
-      options.timeout !== undefined &&
-      (typeof options.timeout !== "number" || !Number.isFinite(options.timeout) ||
-        options.timeout <= 0)
-    ) {
-      return Promise.reject(
-        new TypeError("Cannot send request: timeout must be a positive number"),
-      );
-    }
+    const checked = requestOptionsOf(options);
+    if (Either.isLeft(checked)) return Promise.reject(checked.left);
+    const { timeout } = checked.right;
     return this.#runtime.run(
       Effect.flatMap(SecureCompletion, (s) =>
         s.create(body, {
           ...overrides,
-          timeout: options.timeout === undefined ? undefined : Duration.millis(options.timeout),
+          timeout: timeout === undefined ? undefined : Duration.millis(timeout),
         })),
-      options,
+      checked.right,
     );
   }
 

@@ -6,6 +6,7 @@
  * @module
  */
 import * as Effect from "effect/Effect";
+import * as Either from "effect/Either";
 import { HybridCipher } from "../crypto/hybrid_cipher.ts";
 import { SecureBytes } from "../crypto/secure_bytes.ts";
 import type { KeyError, SecurityError } from "../errors.ts";
@@ -14,9 +15,11 @@ import { KeyRing } from "../keys/key_ring.ts";
 import type { RsaKeySize } from "../keys/rsa_key.ts";
 import { generateRsaKeyPair } from "../keys/rsa_key_generation.ts";
 import type { ChatCompletion, ChatCompletionRequest, DecryptedResponse } from "../protocol/chat.ts";
+import { type ClosedKeys, closedKeysError, ownData } from "../protocol/closed_keys.ts";
 import type { SecurityTier } from "../protocol/headers.ts";
 import { parsePackage } from "../protocol/package.ts";
 import { encodeRequest } from "../protocol/request.ts";
+import { type RequestDoor, splitRequest } from "../protocol/request_fields.ts";
 import { openResponse } from "../protocol/response.ts";
 import { RouterKeys } from "../transport/router_keys.ts";
 import { layerFetchOf, type NomyoServices } from "../client/layer.ts";
@@ -36,13 +39,34 @@ export interface GenerateKeysOptions {
   readonly password?: string;
 }
 
-/** The keys of {@linkcode GenerateKeysOptions}. */
-const GENERATE_KEYS_OPTIONS: ReadonlySet<string> = new Set([
-  "keySize",
-  "saveToFile",
-  "keyDir",
-  "password",
-]);
+/** The keys of {@linkcode GenerateKeysOptions}: a `Record`, so the compiler keeps it whole. */
+const GENERATE_KEYS_OPTIONS: Readonly<Record<keyof GenerateKeysOptions, true>> = {
+  keySize: true,
+  saveToFile: true,
+  keyDir: true,
+  password: true,
+};
+
+/** A typo (`keysize`, `savetofile`) must not silently give other keys, or none saved. */
+const GENERATE_KEYS_KEYS: ClosedKeys = {
+  action: "generate keys",
+  label: "option",
+  known: Object.keys(GENERATE_KEYS_OPTIONS),
+  renamed: { bits: "keySize", save: "saveToFile", dir: "keyDir", keyPassword: "password" },
+};
+
+/** `encryptPayload` seals the model's fields only: the client's are headers, not plaintext. */
+const ENCRYPT_DOOR: RequestDoor = {
+  action: "encrypt payload",
+  applies: [],
+  refusals: {
+    securityTier: "send it as the X-Security-Tier header, or use sendSecureRequest",
+    apiKey: "send it as Authorization: Bearer, or use sendSecureRequest",
+    baseUrl: "it is where the package is sent, not part of it",
+    stream: "the protocol answers whole",
+    streamOptions: "the protocol answers whole",
+  },
+};
 
 /**
  * The lower-level client, named as in the Python `nomyo` and `nomyo-js` clients.
@@ -80,25 +104,21 @@ export class SecureCompletionClient implements AsyncDisposable {
    * @returns The saved file paths when `saveToFile`, else `undefined`.
    */
   generateKeys(options: GenerateKeysOptions = {}): Promise<SavedKeyFiles | undefined> {
-    // A typo (`keysize`, `savetofile`) must not silently give other keys or none saved.
-    const unknown = typeof options === "object" && options !== null
-      ? Object.keys(options).find((key) => !GENERATE_KEYS_OPTIONS.has(key))
-      : undefined;
-    if (unknown !== undefined || typeof options !== "object" || options === null) {
-      return Promise.reject(
-        new TypeError(
-          `Cannot generate keys: ${
-            unknown === undefined
-              ? "options must be an object"
-              : `unknown option ${JSON.stringify(unknown.slice(0, 64))}`
-          } (the options are keySize, saveToFile, keyDir, password)`,
-        ),
-      );
+    if (typeof options !== "object" || options === null || Array.isArray(options)) {
+      return Promise.reject(new TypeError("Cannot generate keys: options must be an object"));
     }
-    const save = options.saveToFile === true;
+    const keysError = closedKeysError(options, GENERATE_KEYS_KEYS);
+    if (keysError !== undefined) return Promise.reject(keysError);
+    // Own data only: a polluted `Object.prototype.keyDir` does not choose where keys are saved.
+    const given = <K extends keyof GenerateKeysOptions>(key: K) =>
+      ownData(options, key) as GenerateKeysOptions[K] | undefined;
+    const keySize = given("keySize");
+    const keyDir = given("keyDir");
+    const password = given("password");
+    const save = given("saveToFile") === true;
     return this.#runtime.run(Effect.gen(this, function* () {
       const pair = yield* generateRsaKeyPair({
-        bits: options.keySize ?? this.#options.keySize,
+        bits: keySize ?? this.#options.keySize,
         extractable: save,
       });
       if (!save) {
@@ -107,14 +127,14 @@ export class SecureCompletionClient implements AsyncDisposable {
       }
       const saved = yield* saveKeyPair(
         pair,
-        options.keyDir ?? this.#options.keyDir ?? "client_keys",
-        { password: options.password },
+        keyDir ?? this.#options.keyDir ?? "client_keys",
+        { password },
       );
       // The extractable pair was only for saving: the one installed is re-imported from the
       // file, non-extractable, as with keyDir.
       const loaded = yield* loadKeyPair(saved.privateKeyPath, {
         publicKeyPath: saved.publicKeyPath,
-        password: options.password,
+        password,
       });
       yield* Effect.flatMap(KeyRing, (ring) => ring.install(loaded));
       return saved;
@@ -161,7 +181,9 @@ export class SecureCompletionClient implements AsyncDisposable {
   }
 
   /**
-   * Encrypts a request body to the router's key.
+   * Encrypts a request body to the router's key. The client's own fields (`security_tier`,
+   * `api_key`, `base_url`, `stream: true`, `stream_options`, in any spelling) are headers or the
+   * address, not plaintext: the call rejects with a `TypeError` naming the field.
    *
    * @param payload The OpenAI chat completion body.
    * @returns The package, UTF-8 JSON bytes, ready to POST.
@@ -172,7 +194,9 @@ export class SecureCompletionClient implements AsyncDisposable {
         RouterKeys,
         (keys) => keys.get(this.#options.baseUrl),
       );
-      const plaintext = yield* encodeRequest(payload, "encrypt payload");
+      const split = splitRequest(payload, ENCRYPT_DOOR);
+      if (Either.isLeft(split)) return yield* Effect.die(split.left);
+      const plaintext = yield* encodeRequest(split.right.body, "encrypt payload");
       const cipher = yield* HybridCipher;
       return yield* Effect.flatMap(
         SecureBytes,
@@ -213,7 +237,11 @@ export class SecureCompletionClient implements AsyncDisposable {
   }
 
   /**
-   * Encrypts, sends (with retries) and decrypts one request.
+   * Encrypts, sends (with retries) and decrypts one request. The payload follows the request
+   * contract of `create()`: `security_tier`, `api_key` and `base_url` in it are applied and
+   * taken out (given there and as an argument too is a `TypeError`); another spelling of them
+   * (`securityTier`, …), `stream: true` or `stream_options` rejects with a `TypeError` naming
+   * the field. Nothing client-side is encrypted.
    *
    * @param payload The OpenAI chat completion body.
    * @param payloadId `X-Payload-ID` to use.

@@ -107,10 +107,13 @@ export const serviceLayer = (
         : { maxRetries: config.maxRetries ?? 2, retryAfterCap: config.retryAfterCap },
     );
   const keys = layerRouterKeys({ pin: undefined, retry }).pipe(Layer.provide(scripted.layer));
+  // The service's config is closed: the helper's own keys are not passed on.
+  const { maxRetries: _maxRetries, retryAfterCap: _retryAfterCap, secureBytes: _, ...service } =
+    config;
   return layerSecureCompletion({
     baseUrl: "https://router.test",
     allowHttp: false,
-    ...config,
+    ...service,
     retry,
   }).pipe(
     Layer.provide(

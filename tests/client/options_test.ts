@@ -212,7 +212,7 @@ Deno.test("an unknown symbol key, or a key with control characters, is shown saf
   );
 });
 
-Deno.test("hostile option objects: a huge key, thousands of keys, a getter that throws", () => {
+Deno.test("hostile option objects: a huge key, thousands of keys, a getter (never run)", () => {
   assert.throws(
     () => resolveOptions({ ["k".repeat(1_000_000)]: 1 } as never),
     (e) => e instanceof TypeError && e.message.length < 1_000,
@@ -224,14 +224,21 @@ Deno.test("hostile option objects: a huge key, thousands of keys, a getter that 
       e instanceof TypeError && e.message.includes("9995 more unknown options") &&
       e.message.length < 1_000,
   );
+  let ran = false;
   const throwing = Object.defineProperty({}, "apiKey", {
     enumerable: true,
     get: () => {
+      ran = true;
       throw new Error("getter");
     },
   });
-  // The caller's own error, as it is: nothing is made of a half-read object.
-  assert.throws(() => resolveOptions(throwing), { message: "getter" });
+  // Only own data properties are read: the getter is refused by name, and never run.
+  assert.throws(() => resolveOptions(throwing), {
+    name: "TypeError",
+    message: "Cannot create client: option apiKey is a getter, not a data property; " +
+      "pass a plain object",
+  });
+  assert.equal(ran, false);
 });
 
 Deno.test("a typo such as apikey no longer drops authentication silently", async () => {
@@ -638,4 +645,56 @@ Deno.test("create([...]) is a TypeError, at every door, and nothing is sent", as
     });
     assert.equal(router.requests.filter((r) => r.path.endsWith("secure_completion")).length, 0);
   });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Own data only
+
+Deno.test("resolveOptions() ignores a polluted Object.prototype: it changes no option", () => {
+  const polluted: Record<string, unknown> = {
+    baseUrl: "https://evil.example",
+    baseURL: "https://evil.example",
+    base_url: "https://evil.example",
+    routerUrl: "https://evil.example",
+    apiKey: "sk-polluted",
+    keyDir: "/tmp/evil-keys",
+    securityTier: "maximum",
+    allowHttp: true,
+    fetch: () => Promise.reject(new Error("polluted fetch")),
+  };
+  for (const [key, value] of Object.entries(polluted)) {
+    Object.defineProperty(Object.prototype, key, { value, configurable: true, writable: true });
+  }
+  let resolved;
+  try {
+    resolved = resolveOptions({ apiKey: "sk-own" }, { environment: false });
+  } finally {
+    for (const key of Object.keys(polluted)) {
+      delete (Object.prototype as Record<string, unknown>)[key];
+    }
+  }
+  assert.equal(resolved.baseUrl, DEFAULT_BASE_URL);
+  assert.equal(resolved.keyDir, undefined);
+  assert.equal(resolved.securityTier, undefined);
+  assert.equal(resolved.allowHttp, false);
+  assert.equal(resolved.fetch, undefined);
+  // Every option is an own key of the result: no later read reaches Object.prototype.
+  for (const key of ["keyDir", "keyPassword", "fetch", "securityTier", "serverKeyFingerprint"]) {
+    assert.ok(Object.hasOwn(resolved, key), key);
+  }
+});
+
+Deno.test("nomyoLayerConfig() refuses inherited options before reading any Config", async () => {
+  const exit = await Effect.runPromiseExit(
+    Effect.scoped(
+      Layer.build(
+        nomyoLayerConfig(Object.create({ baseUrl: "https://router.example" })).pipe(
+          Layer.provide(FetchHttpClient.layer),
+        ),
+      ),
+    ),
+  );
+  const defect = Exit.isFailure(exit) ? Cause.dieOption(exit.cause) : Option.none();
+  assert.ok(Option.isSome(defect) && defect.value instanceof TypeError);
+  assert.match((defect.value as TypeError).message, /option baseUrl is inherited/);
 });

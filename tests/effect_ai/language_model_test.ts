@@ -261,7 +261,7 @@ Deno.test("generateObject() fails with MalformedOutput when the answer does not 
   });
 });
 
-Deno.test("layer config and withConfigOverride set tier, model and parameters; reserved ones are dropped", async () => {
+Deno.test("layer config and withConfigOverride set tier, model and parameters", async () => {
   await withModel(async ({ router, live }) => {
     const ask = (prompt: string) => LanguageModel.generateText({ prompt });
     await Effect.runPromise(
@@ -307,10 +307,8 @@ Deno.test("layer config and withConfigOverride set tier, model and parameters; r
         securityTier: "high",
         params: {
           temperature: 0.25,
-          stream: true,
-          model: "sneaky",
-          messages: [{ role: "user", content: "injected" }],
-          response_format: { type: "json_object" },
+          // The whole answer is what every door gives: `stream: false` asks for nothing more.
+          stream: false,
         },
       },
     },
@@ -378,6 +376,32 @@ Deno.test("withConfigOverride() with an unknown key dies with a TypeError naming
       const exit = await Effect.runPromiseExit(
         LanguageModel.generateText({ prompt: "confidential" }).pipe(
           withConfigOverride(settings as never),
+          Effect.provide(live),
+        ),
+      );
+      assert.match(diedWith(exit).message, message);
+    }
+    assert.equal(completions(router).length, 0);
+  });
+});
+
+Deno.test("params that the adapter or the client sets die with a TypeError naming them, and nothing is sent", async () => {
+  await withModel(async ({ router, live }) => {
+    const cases: Array<[Record<string, unknown>, RegExp]> = [
+      [{ model: "sneaky" }, /params\.model is set by the adapter \(use layer\(\{ model \}\)/],
+      [{ messages: [] }, /params\.messages is set by the adapter/],
+      [{ tools: [] }, /params\.tools is set by the adapter/],
+      [{ response_format: { type: "json_object" } }, /params\.response_format is set/],
+      [{ stream: true }, /stream, which is not accepted here \(use LanguageModel\.streamText\)/],
+      [
+        { security_tier: "maximum" },
+        /security_tier, which is not accepted here .*config\.securityTier/,
+      ],
+    ];
+    for (const [params, message] of cases) {
+      const exit = await Effect.runPromiseExit(
+        LanguageModel.generateText({ prompt: "confidential" }).pipe(
+          withConfigOverride({ params } as never),
           Effect.provide(live),
         ),
       );

@@ -1,7 +1,7 @@
 import type * as LanguageModel from "@effect/ai/LanguageModel";
 import * as Prompt from "@effect/ai/Prompt";
 import * as Tool from "@effect/ai/Tool";
-import { Effect, Schema } from "effect";
+import { Cause, Effect, Exit, Option, Schema } from "effect";
 import assert from "node:assert/strict";
 import { makeRequest, prepareMessages } from "../../src/effect_ai/request.ts";
 import { failureOf } from "../_helpers.ts";
@@ -109,7 +109,7 @@ Deno.test("makeRequest() refuses provider-defined tools", async () => {
   assert.match(error.message, /provider-defined tool/);
 });
 
-Deno.test("makeRequest() keeps unknown parameters, drops reserved ones, puts the prompt last", async () => {
+Deno.test("makeRequest() keeps unknown parameters and puts the prompt last", async () => {
   const options = {
     prompt: Prompt.make("hello"),
     tools: [],
@@ -119,12 +119,7 @@ Deno.test("makeRequest() keeps unknown parameters, drops reserved ones, puts the
   const request = await Effect.runPromise(makeRequest("m", {
     temperature: 0,
     logit_bias: { "1": 2 },
-    stream: true,
-    stream_options: { include_usage: true },
-    tools: [{ type: "function", function: { name: "sneaky" } }],
-    tool_choice: "required",
-    messages: [],
-    model: "other",
+    stream: false,
   }, options));
   assert.deepEqual(request, {
     temperature: 0,
@@ -132,6 +127,33 @@ Deno.test("makeRequest() keeps unknown parameters, drops reserved ones, puts the
     model: "m",
     messages: [{ role: "user", content: "hello" }],
   });
+});
+
+Deno.test("makeRequest() dies with a TypeError on a reserved or client parameter, never drops it", async () => {
+  const options = {
+    prompt: Prompt.make("hello"),
+    tools: [],
+    toolChoice: "none",
+    responseFormat: { type: "text" },
+  } as unknown as LanguageModel.ProviderOptions;
+  for (
+    const params of [
+      { stream: true },
+      { stream_options: { include_usage: true } },
+      { tools: [{ type: "function", function: { name: "sneaky" } }] },
+      { tool_choice: "required" },
+      { messages: [] },
+      { model: "other" },
+      { apiKey: "sk-in-the-prompt" },
+      { base_url: "https://evil.example" },
+    ]
+  ) {
+    const exit = await Effect.runPromiseExit(makeRequest("m", params, options));
+    const defect = Exit.isFailure(exit) ? Cause.dieOption(exit.cause) : Option.none();
+    assert.ok(Option.isSome(defect) && defect.value instanceof TypeError, JSON.stringify(params));
+    assert.match(defect.value.message, new RegExp(Object.keys(params)[0]!));
+    assert.ok(!defect.value.message.includes("sk-in-the-prompt"));
+  }
 });
 
 Deno.test("prepareMessages() refuses tool params and results JSON cannot carry, without quoting", async () => {

@@ -21,9 +21,9 @@ Deno.test("create() refuses unknown request options and camel-case client fields
       [ask, { bogus: 1 }, /"bogus" \(the request options are signal and timeout\)/],
       [ask, { signal: "soon" }, /signal must be an AbortSignal/],
       [ask, "fast", /options must be an object/],
-      [{ ...ask, apiKey: "sk-in-the-prompt" }, {}, /field apiKey is spelt api_key/],
-      [{ ...ask, baseURL: "https://r.example" }, {}, /field baseURL is spelt base_url/],
-      [{ ...ask, securityTier: "high" }, {}, /field securityTier is spelt security_tier/],
+      [{ ...ask, apiKey: "sk-in-the-prompt" }, {}, /field "apiKey" is spelt api_key/],
+      [{ ...ask, baseURL: "https://r.example" }, {}, /field "baseURL" is spelt base_url/],
+      [{ ...ask, securityTier: "high" }, {}, /field "securityTier" is spelt security_tier/],
     ];
     for (const [body, options, message] of cases) {
       await assert.rejects(
