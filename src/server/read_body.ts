@@ -1,0 +1,114 @@
+/**
+ * The one reader of request bodies, for a node:http `IncomingMessage` and a WHATWG body alike
+ * (both are async iterables of bytes): at most a given number of bytes, within a given time,
+ * every chunk read wiped on every exit but the one returned (they hold the prompt).
+ *
+ * @module
+ */
+
+/** What reading a body gave. */
+export type BodyRead =
+  /** The whole body: the caller owns it and wipes it when done. */
+  | { readonly kind: "body"; readonly bytes: Uint8Array<ArrayBuffer> }
+  /** The declared length, or the bytes that arrived, went past the cap. */
+  | { readonly kind: "too-large" }
+  /** The body did not arrive within the time. */
+  | { readonly kind: "timeout" }
+  /** The connection broke or the stream failed: nothing to answer. */
+  | { readonly kind: "failed" };
+
+/** Options of {@linkcode readBody}. */
+export interface ReadBodyOptions {
+  /** The most bytes read; one more is `too-large`. */
+  readonly maxBytes: number;
+  /** The `Content-Length` header, when there is one: over the cap, nothing is read. */
+  readonly declaredLength?: string | null | undefined;
+  /** Milliseconds the whole body has to arrive; default: no bound. */
+  readonly timeoutMs?: number;
+}
+
+const TIMED_OUT: unique symbol = Symbol("timed out");
+
+/**
+ * Reads a body, at most `maxBytes` within `timeoutMs`. A body of one chunk is returned as read
+ * (no copy); more chunks are joined into one buffer and wiped. On `too-large`, `timeout` and
+ * `failed` every chunk read is wiped and the source is closed (`return()` on its iterator:
+ * a node:http request is destroyed, a WHATWG stream cancelled).
+ *
+ * @param source The body (`null`: none, an empty body).
+ * @param options The cap, the declared length, the time.
+ * @returns The body or why there is none.
+ */
+export const readBody = async (
+  source: AsyncIterable<Uint8Array> | null,
+  options: ReadBodyOptions,
+): Promise<BodyRead> => {
+  const { maxBytes, declaredLength, timeoutMs } = options;
+  if (declaredLength !== undefined && declaredLength !== null && /^\d+$/.test(declaredLength)) {
+    if (Number(declaredLength) > maxBytes) {
+      await closeSource(source);
+      return { kind: "too-large" };
+    }
+  }
+  if (source === null) return { kind: "body", bytes: new Uint8Array(0) };
+  const parts: Uint8Array[] = [];
+  let size = 0;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = timeoutMs === undefined ? undefined : new Promise<typeof TIMED_OUT>((resolve) => {
+    timer = setTimeout(() => resolve(TIMED_OUT), timeoutMs);
+  });
+  const iterator = source[Symbol.asyncIterator]();
+  let outcome: BodyRead | undefined;
+  try {
+    for (;;) {
+      const next = iterator.next();
+      const step = late === undefined ? await next : await Promise.race([next, late]);
+      if (step === TIMED_OUT) {
+        next.then((r) => r.done ? undefined : r.value?.fill(0), () => undefined);
+        outcome = { kind: "timeout" };
+        break;
+      }
+      if (step.done) break;
+      const chunk = typeof step.value === "string"
+        ? new TextEncoder().encode(step.value)
+        : step.value;
+      parts.push(chunk); // before the check, so the chunk over the cap is wiped too
+      size += chunk.length;
+      if (size > maxBytes) {
+        outcome = { kind: "too-large" };
+        break;
+      }
+    }
+  } catch {
+    outcome = { kind: "failed" };
+  } finally {
+    clearTimeout(timer);
+  }
+  if (outcome !== undefined) {
+    for (const part of parts) part.fill(0);
+    await Promise.resolve(iterator.return?.()).catch(() => undefined);
+    return outcome;
+  }
+  if (parts.length === 1) return { kind: "body", bytes: parts[0] as Uint8Array<ArrayBuffer> };
+  const bytes = new Uint8Array(size);
+  let at = 0;
+  for (const part of parts) {
+    bytes.set(part, at);
+    at += part.length;
+    part.fill(0); // the prompt: no copies left behind
+  }
+  return { kind: "body", bytes };
+};
+
+const closeSource = async (source: AsyncIterable<Uint8Array> | null): Promise<void> => {
+  if (source === null) return;
+  if (source instanceof ReadableStream) {
+    await source.cancel().catch(() => undefined);
+    return;
+  }
+  const destroy = (source as { destroy?: unknown }).destroy;
+  if (typeof destroy !== "function") {
+    await Promise.resolve(source[Symbol.asyncIterator]().return?.()).catch(() => undefined);
+  }
+  // A node:http request over the cap is left unread: the bridge answers and closes it.
+};
