@@ -251,11 +251,13 @@ export const serveHttp = async (
     let body: Uint8Array | undefined;
     try {
       let response: Response;
+      const late = new AbortController();
+      const timer = setTimeout(() => late.abort(), bodyTimeout);
       const read = await readBody(chunksOf(req), {
         maxBytes: maxBodyBytes,
         declaredLength: req.headers["content-length"],
-        timeoutMs: bodyTimeout,
-      });
+        deadline: late.signal,
+      }).finally(() => clearTimeout(timer));
       if (read.kind === "failed") return void res.destroy();
       if (read.kind === "too-large") {
         response = refused(413, `Cannot read request: the body is over ${maxBodyBytes} bytes`);

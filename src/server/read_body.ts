@@ -23,27 +23,27 @@ export interface ReadBodyOptions {
   readonly maxBytes: number;
   /** The `Content-Length` header, when there is one: over the cap, nothing is read. */
   readonly declaredLength?: string | null | undefined;
-  /** Milliseconds the whole body has to arrive; default: no bound. */
-  readonly timeoutMs?: number;
+  /** Aborts when the body is late (`AbortSignal.timeout(ms)`, or the caller's own timer). */
+  readonly deadline?: AbortSignal;
 }
 
 const TIMED_OUT: unique symbol = Symbol("timed out");
 
 /**
- * Reads a body, at most `maxBytes` within `timeoutMs`. A body of one chunk is returned as read
+ * Reads a body, at most `maxBytes`, before `deadline` aborts. A body of one chunk is returned as read
  * (no copy); more chunks are joined into one buffer and wiped. On `too-large`, `timeout` and
  * `failed` every chunk read is wiped and the source is closed (`return()` on its iterator:
  * a node:http request is destroyed, a WHATWG stream cancelled).
  *
  * @param source The body (`null`: none, an empty body).
- * @param options The cap, the declared length, the time.
+ * @param options The cap, the declared length, the deadline.
  * @returns The body or why there is none.
  */
 export const readBody = async (
   source: AsyncIterable<Uint8Array> | null,
   options: ReadBodyOptions,
 ): Promise<BodyRead> => {
-  const { maxBytes, declaredLength, timeoutMs } = options;
+  const { maxBytes, declaredLength, deadline } = options;
   if (declaredLength !== undefined && declaredLength !== null && /^\d+$/.test(declaredLength)) {
     if (Number(declaredLength) > maxBytes) {
       await closeSource(source);
@@ -53,9 +53,11 @@ export const readBody = async (
   if (source === null) return { kind: "body", bytes: new Uint8Array(0) };
   const parts: Uint8Array[] = [];
   let size = 0;
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const late = timeoutMs === undefined ? undefined : new Promise<typeof TIMED_OUT>((resolve) => {
-    timer = setTimeout(() => resolve(TIMED_OUT), timeoutMs);
+  let onLate: (() => void) | undefined;
+  const late = deadline === undefined ? undefined : new Promise<typeof TIMED_OUT>((resolve) => {
+    onLate = () => resolve(TIMED_OUT);
+    if (deadline.aborted) onLate();
+    else deadline.addEventListener("abort", onLate, { once: true });
   });
   const iterator = source[Symbol.asyncIterator]();
   let outcome: BodyRead | undefined;
@@ -82,7 +84,7 @@ export const readBody = async (
   } catch {
     outcome = { kind: "failed" };
   } finally {
-    clearTimeout(timer);
+    if (onLate !== undefined) deadline?.removeEventListener("abort", onLate);
   }
   if (outcome !== undefined) {
     for (const part of parts) part.fill(0);
