@@ -1,10 +1,13 @@
 /**
  * The one reader of request bodies, for a node:http `IncomingMessage` and a WHATWG body alike
- * (both are async iterables of bytes): at most a given number of bytes, within a given time,
- * every chunk read wiped on every exit but the one returned (they hold the prompt).
+ * (both are async iterables of bytes): at most a given number of bytes, before a deadline,
+ * every chunk read wiped on every exit but the one returned (they hold the prompt). The bytes
+ * gather in the one capped accumulator (`protocol/capped_buffer.ts`), the router's answers'
+ * too, so a drip of tiny chunks holds no more than its bytes.
  *
  * @module
  */
+import { makeCappedBuffer } from "../protocol/capped_buffer.ts";
 
 /** What reading a body gave. */
 export type BodyRead =
@@ -30,8 +33,9 @@ export interface ReadBodyOptions {
 const TIMED_OUT: unique symbol = Symbol("timed out");
 
 /**
- * Reads a body, at most `maxBytes`, before `deadline` aborts. A body of one chunk is returned as read
- * (no copy); more chunks are joined into one buffer and wiped. On `too-large`, `timeout` and
+ * Reads a body, at most `maxBytes`, before `deadline` aborts. A body of one chunk is returned
+ * as read (no copy); more are copied into the accumulator's blocks as they arrive, each chunk
+ * wiped once copied, and joined into one buffer at the end (the blocks wiped). On `too-large`, `timeout` and
  * `failed` every chunk read is wiped and the source is closed (`return()` on its iterator:
  * a node:http request is destroyed, a WHATWG stream cancelled).
  *
@@ -44,15 +48,16 @@ export const readBody = async (
   options: ReadBodyOptions,
 ): Promise<BodyRead> => {
   const { maxBytes, declaredLength, deadline } = options;
-  if (declaredLength !== undefined && declaredLength !== null && /^\d+$/.test(declaredLength)) {
-    if (Number(declaredLength) > maxBytes) {
-      await closeSource(source);
-      return { kind: "too-large" };
-    }
+  const declared = declaredLength !== undefined && declaredLength !== null &&
+      /^\d{1,16}$/.test(declaredLength)
+    ? Number(declaredLength)
+    : undefined;
+  if (declared !== undefined && declared > maxBytes) {
+    await closeSource(source);
+    return { kind: "too-large" };
   }
   if (source === null) return { kind: "body", bytes: new Uint8Array(0) };
-  const parts: Uint8Array[] = [];
-  let size = 0;
+  const buffer = makeCappedBuffer(maxBytes, { declared, wipeChunks: true });
   let onLate: (() => void) | undefined;
   const late = deadline === undefined ? undefined : new Promise<typeof TIMED_OUT>((resolve) => {
     onLate = () => resolve(TIMED_OUT);
@@ -74,9 +79,8 @@ export const readBody = async (
       const chunk = typeof step.value === "string"
         ? new TextEncoder().encode(step.value)
         : step.value;
-      parts.push(chunk); // before the check, so the chunk over the cap is wiped too
-      size += chunk.length;
-      if (size > maxBytes) {
+      if (!buffer.push(chunk)) {
+        chunk.fill(0); // the chunk over the cap is the prompt too
         outcome = { kind: "too-large" };
         break;
       }
@@ -87,19 +91,11 @@ export const readBody = async (
     if (onLate !== undefined) deadline?.removeEventListener("abort", onLate);
   }
   if (outcome !== undefined) {
-    for (const part of parts) part.fill(0);
+    buffer.wipe();
     await Promise.resolve(iterator.return?.()).catch(() => undefined);
     return outcome;
   }
-  if (parts.length === 1) return { kind: "body", bytes: parts[0] as Uint8Array<ArrayBuffer> };
-  const bytes = new Uint8Array(size);
-  let at = 0;
-  for (const part of parts) {
-    bytes.set(part, at);
-    at += part.length;
-    part.fill(0); // the prompt: no copies left behind
-  }
-  return { kind: "body", bytes };
+  return { kind: "body", bytes: buffer.result() };
 };
 
 const closeSource = async (source: AsyncIterable<Uint8Array> | null): Promise<void> => {
