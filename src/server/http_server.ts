@@ -2,9 +2,11 @@
  * The one node:http ↔ fetch bridge of the library (the proxy, the test router, the benches'
  * plain server): it owns the sockets, every deadline, body reading and the answer's bytes, so a
  * server is a `(Request) => Promise<Response>` function that never sees a socket. Runs on
- * node:http under Deno, Node and Bun; their own `headersTimeout` is not enforced in time (Node
- * 20 checks it every 30 s, Bun and Deno not at all), so the deadlines are the bridge's own
- * timers on each socket:
+ * node:http under Deno, Node and Bun. node:http's own `headersTimeout` is not enforced in time
+ * on any of them (Node 20/24 and Deno check it only every 30 s, `connectionsCheckingInterval`;
+ * Bun ignores it and drops a silent socket after ~10 s of its own); its `keepAliveTimeout` is
+ * honoured everywhere, about a second late. So the deadlines are the bridge's own timers on
+ * each socket (`keepAliveTimeout` is set too, as a backstop):
  *
  * - **headers**: a connection has `headersTimeout` ms to send a whole request head, else it is
  *   closed (slowloris);
