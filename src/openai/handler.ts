@@ -1,8 +1,8 @@
 /**
  * The one OpenAI-compatible request handler behind `client.fetch`, the local proxy and the
  * streaming shape: `POST …/chat/completions` with an OpenAI JSON body in, the decrypted answer
- * out as OpenAI JSON or as an OpenAI event stream. Everything else is a 404 in OpenAI's error
- * shape.
+ * out as OpenAI JSON or as an OpenAI event stream. Another method on that path is a 405,
+ * everything else a 404, in OpenAI's error shape.
  *
  * @module
  */
@@ -132,9 +132,9 @@ async (request) => {
     if (read.kind === "failed" && request.signal.aborted) {
       throw request.signal.reason ?? new DOMException("The operation was aborted", "AbortError");
     }
-    return read.kind === "too-large"
-      ? payloadTooLargeResponse(MAX_REQUEST_BYTES)
-      : errorResponse(400, "Cannot read request: the body could not be read", "invalid_body");
+    // The caller's own body stream failed: reject, as fetch does.
+    if (read.kind === "failed") throw new TypeError("Cannot read request: the body stream failed");
+    return payloadTooLargeResponse(MAX_REQUEST_BYTES);
   }
   const bytes = read.bytes;
   let parsed: unknown;
