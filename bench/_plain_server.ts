@@ -6,8 +6,7 @@
  *
  * @module
  */
-import { createServer, type IncomingMessage } from "node:http";
-import type { Socket } from "node:net";
+import { serveHttp } from "../src/server/http_server.ts";
 import { checkChatRequest, echoCompletion } from "../src/testing/echo_model.ts";
 
 /** A running plain server. */
@@ -20,88 +19,54 @@ export interface PlainServer {
   close(): Promise<void>;
 }
 
-const utf8 = new TextEncoder();
-
-const readBody = async (req: IncomingMessage): Promise<Uint8Array> => {
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for await (const chunk of req) {
-    const bytes = typeof chunk === "string" ? utf8.encode(chunk) : chunk as Uint8Array;
-    chunks.push(bytes);
-    total += bytes.length;
-  }
-  if (chunks.length === 1) return chunks[0]!;
-  const body = new Uint8Array(total);
-  let offset = 0;
-  for (const c of chunks) {
-    body.set(c, offset);
-    offset += c.length;
-  }
-  return body;
-};
+const json = (status: number, value: unknown): Response =>
+  new Response(JSON.stringify(value), {
+    status,
+    headers: { "content-type": "application/json" },
+  });
 
 /**
- * Starts the plain JSON echo server on a free port of 127.0.0.1.
+ * Starts the plain JSON echo server on a free port of 127.0.0.1, on the same node:http bridge
+ * as the test router and the proxy.
  *
  * @returns The running server.
  */
 export const startPlainServer = async (): Promise<PlainServer> => {
   let answered = 0;
-  const sockets = new Set<Socket>();
-  const server = createServer((req, res) => {
-    void (async () => {
-      const body = await readBody(req);
-      const send = (status: number, value: unknown): void => {
-        const bytes = utf8.encode(JSON.stringify(value));
-        res.writeHead(status, {
-          "content-type": "application/json",
-          "content-length": String(bytes.length),
-        });
-        res.end(bytes);
-      };
-      if (req.method !== "POST" || req.url !== "/v1/chat/completions") {
-        return send(404, { detail: "Not Found" });
-      }
-      let request: unknown;
-      try {
-        request = JSON.parse(new TextDecoder().decode(body));
-      } catch {
-        return send(400, { detail: "Invalid request: the body is not JSON" });
-      }
-      const invalid = checkChatRequest(request);
-      if (invalid !== undefined) return send(400, { detail: invalid });
-      const id = req.headers["x-request-id"];
-      const completion = await echoCompletion(
-        request as Record<string, unknown>,
-        typeof id === "string" ? id : crypto.randomUUID(),
-        Math.floor(Date.now() / 1000),
-      );
-      answered++;
-      send(200, completion);
-    })().catch(() => res.destroy());
-  });
-  server.on("connection", (socket: Socket) => {
-    sockets.add(socket);
-    socket.on("close", () => sockets.delete(socket));
-  });
-  const port = await new Promise<number>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      if (address !== null && typeof address === "object") resolve(address.port);
-      else reject(new Error("Cannot start plain server: no port"));
-    });
+  const server = await serveHttp(async (request) => {
+    if (request.method !== "POST" || new URL(request.url).pathname !== "/v1/chat/completions") {
+      return json(404, { detail: "Not Found" });
+    }
+    let body: unknown;
+    try {
+      body = await request.json();
+    } catch {
+      return json(400, { detail: "Invalid request: the body is not JSON" });
+    }
+    const invalid = checkChatRequest(body);
+    if (invalid !== undefined) return json(400, { detail: invalid });
+    const completion = await echoCompletion(
+      body as Record<string, unknown>,
+      request.headers.get("x-request-id") ?? crypto.randomUUID(),
+      Math.floor(Date.now() / 1000),
+    );
+    answered++;
+    return json(200, completion);
+  }, {
+    hostname: "127.0.0.1",
+    port: 0,
+    maxBodyBytes: 64 * 1024 * 1024,
+    headersTimeout: 10_000,
+    idleTimeout: 5_000,
+    bodyTimeout: 30_000,
+    refuse: ({ status, message }) => json(status, { detail: message }),
   });
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: server.url,
     get answered(): number {
       return answered;
     },
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        for (const socket of sockets) socket.destroy();
-      }),
+    close: () => server.close(),
   };
 };
 

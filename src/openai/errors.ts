@@ -16,89 +16,14 @@ import {
   SecurityError,
   type SecurityErrorReason,
 } from "../errors.ts";
+import { errorResponse } from "../server/openai_error.ts";
 
-/** The body of an OpenAI error answer. */
-export interface OpenAIErrorBody {
-  /** The error. */
-  readonly error: {
-    /** What went wrong. */
-    readonly message: string;
-    /** OpenAI's error type, e.g. `"invalid_request_error"`, or `"security_error"`. */
-    readonly type: string;
-    /** Always `null`. */
-    readonly param: null;
-    /** A stable code: the library's error tag or reason. */
-    readonly code: string | null;
-  };
-}
-
-/** OpenAI's error types by status. */
-const TYPE_BY_STATUS: Readonly<Record<number, string>> = {
-  400: "invalid_request_error",
-  401: "authentication_error",
-  403: "permission_error",
-  404: "not_found_error",
-  413: "invalid_request_error",
-  429: "rate_limit_error",
-};
-
-/**
- * Makes an OpenAI error answer.
- *
- * @param status The HTTP status (400–599).
- * @param message What went wrong.
- * @param code A stable code.
- * @param options The error type (default by status), `Retry-After` seconds, `retry: false`
- * to send `x-should-retry: false` (honoured by openai-node), and the ids of the request (see
- * {@linkcode requestIdHeaders}).
- * @returns The answer.
- */
-export const errorResponse = (
-  status: number,
-  message: string,
-  code: string | null,
-  options: {
-    readonly type?: string;
-    readonly retryAfter?: number;
-    readonly retry?: boolean;
-    readonly requestID?: string | undefined;
-    readonly payloadId?: string | undefined;
-  } = {},
-): Response => {
-  const body: OpenAIErrorBody = {
-    error: {
-      message,
-      type: options.type ?? TYPE_BY_STATUS[status] ?? (status >= 500 ? "server_error" : "error"),
-      param: null,
-      code,
-    },
-  };
-  const headers = new Headers({ "content-type": "application/json" });
-  if (options.retryAfter !== undefined) headers.set("retry-after", String(options.retryAfter));
-  if (options.retry === false) headers.set("x-should-retry", "false");
-  for (const [name, value] of Object.entries(requestIdHeaders(options))) headers.set(name, value);
-  return new Response(JSON.stringify(body), { status, headers });
-};
-
-/**
- * The ids an answer carries, success or error: `x-request-id` (what every SDK reads as the
- * request id: openai-node's `requestID`, the AI SDK's response headers) is the router's own
- * request id when the router sent one, so a report quotes the id the router's logs know; else
- * the payload id, which the router also received (`X-Payload-ID`). `x-payload-id` is always the
- * payload id, the one the client's errors and debug lines carry.
- *
- * @param ids The router's request id and the payload id, when known.
- * @returns The headers (none when neither is known).
- */
-export const requestIdHeaders = (
-  ids: { readonly requestID?: string | undefined; readonly payloadId?: string | undefined },
-): Record<string, string> => {
-  const headers: Record<string, string> = {};
-  const requestID = ids.requestID ?? ids.payloadId;
-  if (requestID !== undefined) headers["x-request-id"] = requestID;
-  if (ids.payloadId !== undefined) headers["x-payload-id"] = ids.payloadId;
-  return headers;
-};
+export {
+  errorResponse,
+  type OpenAIErrorBody,
+  payloadTooLargeResponse,
+  requestIdHeaders,
+} from "../server/openai_error.ts";
 
 /**
  * The status of each `SecurityError` reason. A `Record` over every reason, so a new reason does
@@ -219,21 +144,29 @@ export const libraryErrorResponse = (error: unknown): Response | undefined => {
 };
 
 /**
- * What the proxy answers when the adapter threw (see {@linkcode fetchFailure}): 504 for a
- * timeout, 502 otherwise.
+ * Answers a failure that has no HTTP status (see {@linkcode fetchFailure}) the way a gateway
+ * does, for the proxy: 504 for a timeout, 502 otherwise (no connection, a disposed client),
+ * with the library error's message, tag and payload id, `x-should-retry: false` (the client's
+ * retries have run).
  *
- * @param thrown What the adapter threw.
+ * @param error The library error `create()` rejected with.
  * @returns The answer.
  */
-export const fetchFailureResponse = (thrown: unknown): Response => {
-  // The client's retries have run: openai-node must not add more (x-should-retry: false).
-  if (thrown instanceof DOMException && thrown.name === "TimeoutError") {
-    return errorResponse(504, thrown.message, "timeout", { retry: false });
+export const connectionFailureResponse = (error: unknown): Response => {
+  if (error instanceof APIConnectionError && error.timeout) {
+    return errorResponse(504, `The request timed out: ${error.message}`, "timeout", {
+      retry: false,
+      payloadId: error.payloadId,
+    });
   }
-  const cause = thrown instanceof Error ? thrown.cause : undefined;
-  const message = cause instanceof NomyoError ? cause.message : "Cannot reach router";
-  return errorResponse(502, message, cause instanceof NomyoError ? cause._tag : null, {
-    retry: false,
-    payloadId: cause instanceof NomyoError ? cause.payloadId : undefined,
-  });
+  const known = error instanceof NomyoError;
+  return errorResponse(
+    502,
+    known ? error.message : "Cannot reach router",
+    known ? error._tag : null,
+    {
+      retry: false,
+      payloadId: known ? error.payloadId : undefined,
+    },
+  );
 };

@@ -1,8 +1,8 @@
 /**
  * The one OpenAI-compatible request handler behind `client.fetch`, the local proxy and the
  * streaming shape: `POST …/chat/completions` with an OpenAI JSON body in, the decrypted answer
- * out as OpenAI JSON or as an OpenAI event stream. Everything else is a 404 in OpenAI's error
- * shape.
+ * out as OpenAI JSON or as an OpenAI event stream. Another method on that path is a 405,
+ * everything else a 404, in OpenAI's error shape.
  *
  * @module
  */
@@ -14,7 +14,15 @@ import { isJsonObject, parseJsonBounded } from "../protocol/json.ts";
 import { type RequestDoor, splitRequest } from "../protocol/request_fields.ts";
 import { decodeUtf8Strict } from "../protocol/utf8.ts";
 import { chunksOf } from "./chunks.ts";
-import { errorResponse, fetchFailure, libraryErrorResponse, requestIdHeaders } from "./errors.ts";
+import { readBody } from "../server/read_body.ts";
+import {
+  connectionFailureResponse,
+  errorResponse,
+  fetchFailure,
+  libraryErrorResponse,
+  payloadTooLargeResponse,
+  requestIdHeaders,
+} from "./errors.ts";
 import { SSE_HEADERS, sseBody } from "./sse.ts";
 
 /** What the handler needs from a client: one encrypted, non-streaming completion. */
@@ -40,46 +48,45 @@ export type OpenAIHandler = (request: Request) => Promise<Response>;
 
 /** The largest request body read: the protocol's plaintext limit. */
 export const MAX_REQUEST_BYTES: number = MAX_PLAINTEXT_BYTES;
-const notFound = (): Response =>
-  errorResponse(
-    404,
-    "Cannot serve request: only POST /chat/completions is served here",
-    "not_found",
-  );
 
-/** Reads at most `limit` bytes of a body; `undefined` when it is longer. */
-const readCapped = async (
-  body: ReadableStream<Uint8Array> | null,
-  limit: number,
-): Promise<Uint8Array<ArrayBuffer> | undefined> => {
-  if (body === null) return new Uint8Array(0);
-  const parts: Uint8Array[] = [];
-  let size = 0;
-  const reader = body.getReader();
-  try {
-    for (let r = await reader.read(); !r.done; r = await reader.read()) {
-      size += r.value.length;
-      parts.push(r.value);
-      if (size > limit) {
-        for (const part of parts) part.fill(0); // the prompt, as below
-        await reader.cancel().catch(() => undefined);
-        return undefined;
-      }
-    }
-  } finally {
-    reader.releaseLock();
-  }
-  // One chunk (the proxy's whole body, a `fetch` with a buffer body) is the body: no copy.
-  if (parts.length === 1) return parts[0] as Uint8Array<ArrayBuffer>;
-  const bytes = new Uint8Array(size);
-  let at = 0;
-  for (const part of parts) {
-    bytes.set(part, at);
-    at += part.length;
-    part.fill(0); // the prompt: do not leave copies behind
-  }
-  return bytes;
-};
+/**
+ * Whether the handler serves a path: any path ending in `/chat/completions`.
+ *
+ * @param pathname A URL's path.
+ * @returns `true` for the chat completion endpoint.
+ */
+export const servesPath = (pathname: string): boolean => /(^|\/)chat\/completions$/.test(pathname);
+
+/**
+ * The answer to a request the handler does not serve: 405 naming the allowed methods on the
+ * endpoint, 404 elsewhere, in OpenAI's error shape.
+ *
+ * @param pathname The request's path.
+ * @param method The request's method.
+ * @param allow The `Allow` header: `"POST"` for `client.fetch`, more where more is served.
+ * @returns The answer.
+ */
+export const notServedResponse = (pathname: string, method: string, allow = "POST"): Response =>
+  servesPath(pathname)
+    ? errorResponse(
+      405,
+      `Cannot serve request: ${method.slice(0, 20)} is not served here; use POST`,
+      "method_not_allowed",
+      { headers: { allow } },
+    )
+    : errorResponse(
+      404,
+      "Cannot serve request: only POST /chat/completions is served here",
+      "not_found",
+    );
+
+/**
+ * The key of a `fetch` made by {@linkcode makeOpenAIFetch} under which it carries its
+ * answering entry: the same handler, except that a failure without a status (no connection,
+ * a timeout, a disposed client) is answered 502 or 504 instead of rejected. The proxy uses it;
+ * SDKs get the `fetch`, which rejects as `fetch` does.
+ */
+export const answeringFailures: unique symbol = Symbol("@nomyo/client/answeringFailures");
 
 /**
  * The client's fields an HTTP caller may set: the tier and the streaming shape. `api_key` and
@@ -114,31 +121,38 @@ const bearerToken = (authorization: string | null): string | undefined => {
  * - The answer is the completion as JSON (with `_metadata`, and `x-request-id` and
  *   `x-payload-id` = payload id),
  *   or with `stream: true` an OpenAI event stream (see `completionToChunks`).
- * - Errors: see `libraryErrorResponse`; bad JSON 400, too large 413, anything else 404.
- *   Failures without a status reject, as `fetch` does (see `fetchFailure`); an abort rejects
- *   with the signal's reason.
+ * - Errors: see `libraryErrorResponse`; bad JSON 400, too large 413 (`PayloadTooLarge`),
+ *   another method on the endpoint 405, anything else 404. Failures without a status reject,
+ *   as `fetch` does (see `fetchFailure`), or with `failures: "answer"` are answered 502 / 504
+ *   (see `connectionFailureResponse`); an abort rejects with the signal's reason.
  *
  * @param backend The client's completion function.
+ * @param options `failures`: `"reject"` (default, as `fetch`) or `"answer"` (the proxy).
  * @returns The handler.
  */
-export const makeOpenAIHandler = (backend: CompletionBackend): OpenAIHandler => async (request) => {
+export const makeOpenAIHandler = (
+  backend: CompletionBackend,
+  options: { readonly failures?: "reject" | "answer" } = {},
+): OpenAIHandler =>
+async (request) => {
   const { pathname } = new URL(request.url);
-  if (request.method !== "POST" || !/(^|\/)chat\/completions$/.test(pathname)) {
+  if (request.method !== "POST" || !servesPath(pathname)) {
     await request.body?.cancel().catch(() => undefined);
-    return notFound();
+    return notServedResponse(pathname, request.method);
   }
-  const declared = Number(request.headers.get("content-length") ?? "0");
-  const bytes = declared > MAX_REQUEST_BYTES
-    ? undefined
-    : await readCapped(request.body, MAX_REQUEST_BYTES);
-  if (bytes === undefined) {
-    await request.body?.cancel().catch(() => undefined);
-    return errorResponse(
-      413,
-      "Cannot read request: the body is over the 10 MiB limit",
-      "PayloadTooLarge",
-    );
+  const read = await readBody(request.body, {
+    maxBytes: MAX_REQUEST_BYTES,
+    declaredLength: request.headers.get("content-length"),
+  });
+  if (read.kind !== "body") {
+    if (read.kind === "failed" && request.signal.aborted) {
+      throw request.signal.reason ?? new DOMException("The operation was aborted", "AbortError");
+    }
+    // The caller's own body stream failed: reject, as fetch does.
+    if (read.kind === "failed") throw new TypeError("Cannot read request: the body stream failed");
+    return payloadTooLargeResponse(MAX_REQUEST_BYTES);
   }
+  const bytes = read.bytes;
   let parsed: unknown;
   try {
     // The one depth bound of every parser (`MAX_JSON_DEPTH`): re-serializing deeper JSON would
@@ -181,8 +195,9 @@ export const makeOpenAIHandler = (backend: CompletionBackend): OpenAIHandler => 
       throw request.signal.reason ?? new DOMException("The operation was aborted", "AbortError");
     }
     const answer = libraryErrorResponse(error);
-    if (answer === undefined) throw fetchFailure(error);
-    return answer;
+    if (answer !== undefined) return answer;
+    if (options.failures === "answer") return connectionFailureResponse(error);
+    throw fetchFailure(error);
   }
   const headers = requestIdHeaders({ payloadId: completion._metadata.payload_id });
   if (fields.stream) {
@@ -195,4 +210,26 @@ export const makeOpenAIHandler = (backend: CompletionBackend): OpenAIHandler => 
     status: 200,
     headers: { "content-type": "application/json", ...headers },
   });
+};
+
+/**
+ * Makes the WHATWG `fetch` SDKs are given (`client.fetch`) on a client's completion function:
+ * the handler of {@linkcode makeOpenAIHandler}, rejecting as `fetch` does, that also carries
+ * its answering entry under {@linkcode answeringFailures} for the proxy.
+ *
+ * @param backend The client's completion function.
+ * @returns The `fetch`.
+ */
+export const makeOpenAIFetch = (backend: CompletionBackend): typeof globalThis.fetch => {
+  const handler = makeOpenAIHandler(backend);
+  const answering = makeOpenAIHandler(backend, { failures: "answer" });
+  const fetch = (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
+    try {
+      return handler(new Request(input, init));
+    } catch (error) {
+      return Promise.reject(error); // as fetch: a bad URL or init rejects, never throws
+    }
+  };
+  Object.defineProperty(fetch, answeringFailures, { value: answering });
+  return fetch as typeof globalThis.fetch;
 };

@@ -19,7 +19,7 @@ import { type ClosedKeys, closedKeysError, ownData } from "../protocol/closed_ke
 import type { SecurityTier } from "../protocol/headers.ts";
 import { type RequestDoor, splitRequest } from "../protocol/request_fields.ts";
 import { chunksOf, chunkStream } from "../openai/chunks.ts";
-import { makeOpenAIHandler } from "../openai/handler.ts";
+import { makeOpenAIFetch } from "../openai/handler.ts";
 import { layerFetchOf, type NomyoServices } from "../client/layer.ts";
 import { type ClientOptions, resolveOptions } from "../client/options.ts";
 import { ClientRuntime, type RequestOptions } from "./runtime.ts";
@@ -228,20 +228,13 @@ export class SecureChatCompletion implements AsyncDisposable {
     this.#runtime.warmUp();
     const create = this.create.bind(this) as CreateFunction;
     this.chat = { completions: { create } };
-    const handler = makeOpenAIHandler({
+    this.fetch = makeOpenAIFetch({
       hasApiKey: resolved.apiKey !== undefined,
       create: (body, { apiKey, securityTier, signal }) =>
         this.#complete(body, { apiKey, securityTier: securityTier as SecurityTier | undefined }, {
           signal,
         }),
     });
-    this.fetch = (input, init) => {
-      try {
-        return handler(new Request(input, init));
-      } catch (error) {
-        return Promise.reject(error); // as fetch: a bad URL or init rejects, never throws
-      }
-    };
   }
 
   /**

@@ -28,10 +28,14 @@
  *
  * @module
  */
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import type { Socket } from "node:net";
-import { errorResponse, fetchFailureResponse } from "../openai/errors.ts";
-import { MAX_REQUEST_BYTES } from "../openai/handler.ts";
+import { isLoopback } from "../protocol/loopback.ts";
+import { answeringFailures, MAX_REQUEST_BYTES, notServedResponse } from "../openai/handler.ts";
+import { checkOrigins, type Cors, isPreflight, makeCors } from "../server/cors.ts";
+import { serveHttp } from "../server/http_server.ts";
+import type { Refusal } from "../server/http_server.ts";
+import { errorResponse, payloadTooLargeResponse } from "../server/openai_error.ts";
+
+export { isLoopback } from "../protocol/loopback.ts";
 
 /** Options of {@linkcode serveProxy}. */
 export interface ProxyOptions {
@@ -60,6 +64,16 @@ export interface ProxyOptions {
    * and up to 10 MiB for ever). Default 30,000.
    */
   readonly requestTimeout?: number;
+  /**
+   * Milliseconds a new connection has to send a whole request head (request line and headers);
+   * then it is closed unanswered (a slowloris caller must not hold connections). Default 10,000.
+   */
+  readonly headersTimeout?: number;
+  /**
+   * Milliseconds a kept-alive connection may stay idle after an answer before it is closed.
+   * Default 5,000.
+   */
+  readonly idleTimeout?: number;
 }
 
 /** A running proxy. */
@@ -72,181 +86,68 @@ export interface RunningProxy {
   close(): Promise<void>;
 }
 
-/**
- * Whether a hostname names the loopback interface.
- *
- * @param hostname An address or name.
- * @returns `true` for `localhost`, `127.x.x.x` and `::1`.
- */
-export const isLoopback = (hostname: string): boolean =>
-  hostname === "localhost" || hostname === "::1" || hostname === "[::1]" ||
-  /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname);
-
 /** The hostname of a `Host` header (`[::1]:80` → `[::1]`, `localhost:80` → `localhost`). */
-const hostOf = (host: string | undefined): string =>
-  host === undefined
+const hostOf = (host: string | null): string =>
+  host === null
     ? ""
     : host.startsWith("[")
     ? host.slice(0, host.indexOf("]") + 1)
     : host.replace(/:\d*$/, "");
 
-/**
- * Refuses requests a loopback proxy must not serve: a `Host` that is not loopback (a DNS
- * rebinding page), and a browser page (an `Origin` header) not allowed by the caller.
- */
-const refusal = (
-  req: IncomingMessage,
-  checkHost: boolean,
-  origins: ReadonlySet<string>,
-): Response | undefined => {
-  if (checkHost && !isLoopback(hostOf(req.headers.host).toLowerCase())) {
-    return errorResponse(
-      403,
-      "Cannot serve request: the Host header does not name this machine",
-      "host_refused",
-    );
-  }
-  const origin = req.headers.origin;
-  if (origin !== undefined && !origins.has(origin)) {
-    return errorResponse(
-      403,
-      "Cannot serve request: requests from web pages are refused (see allowedOrigins)",
-      "origin_refused",
-    );
-  }
-  return undefined;
-};
+/** What the proxy allows from a listed page: its one endpoint, the headers SDKs send. */
+const corsOf = (origins: ReadonlyArray<string>): Cors =>
+  makeCors({
+    origins,
+    methods: "POST, OPTIONS",
+    allowHeaders: "echo", // SDKs send headers of their own (openai-node's x-stainless-*)
+    exposeHeaders: "x-request-id, x-payload-id, retry-after",
+  });
 
-/** The origin of a URL (`undefined` when it is not a URL with one). */
-const originOf = (url: string): string | undefined => {
-  try {
-    const origin = new URL(url).origin;
-    return origin === "null" ? undefined : origin;
-  } catch {
-    return undefined;
+/** The methods of the one endpoint: `OPTIONS` for preflights. */
+const ALLOW = "POST, OPTIONS";
+
+/** The proxy's own answers to what the bridge refuses, in OpenAI's error shape. */
+const refusalAnswer = (base: () => string) => (refusal: Refusal): Response => {
+  switch (refusal.status) {
+    case 413:
+      return payloadTooLargeResponse(MAX_REQUEST_BYTES);
+    case 405:
+      return notServedResponse(new URL(refusal.target, base()).pathname, refusal.method, ALLOW);
+    case 408:
+      return errorResponse(408, refusal.message, "request_timeout");
+    default:
+      return errorResponse(refusal.status, refusal.message, null);
   }
 };
 
-/** CORS headers for an allowed origin. */
-const corsHeaders = (req: IncomingMessage): Record<string, string> => {
-  const origin = req.headers.origin;
-  if (origin === undefined) return {};
-  const asked = req.headers["access-control-request-headers"];
-  return {
-    "access-control-allow-origin": origin,
-    "access-control-allow-methods": "POST, OPTIONS",
-    "access-control-allow-headers": typeof asked === "string"
-      ? asked
-      : "content-type, authorization",
-    "access-control-expose-headers": "x-request-id, x-payload-id, retry-after",
-    vary: "origin",
-  };
-};
-
-/**
- * Reads the body, at most `max` bytes within `timeout` ms; `"too-large"` past the size,
- * `"too-slow"` past the time, `undefined` when cut off.
- */
-const readBody = async (
-  req: IncomingMessage,
-  max: number,
-  timeout: number,
-): Promise<Uint8Array<ArrayBuffer> | "too-large" | "too-slow" | undefined> => {
-  const declared = Number(req.headers["content-length"] ?? "0");
-  if (declared > max) return "too-large";
-  const parts: Uint8Array[] = [];
-  let total = 0;
-  let late = false;
-  const timer = setTimeout(() => {
-    late = true;
-    req.emit("error", new Error("request body timed out")); // ends the loop below
-  }, timeout);
-  try {
-    for await (const chunk of req) {
-      const bytes = chunk as Uint8Array;
-      total += bytes.length;
-      parts.push(bytes); // before the check, so the chunk over the limit is wiped too
-      if (total > max) return "too-large";
-    }
-    if (late) return "too-slow";
-    const body = new Uint8Array(total);
-    let at = 0;
-    for (const p of parts) {
-      body.set(p, at);
-      at += p.length;
-    }
-    return body;
-  } catch {
-    return late ? "too-slow" : undefined;
-  } finally {
-    clearTimeout(timer);
-    for (const p of parts) p.fill(0); // the prompt: no copies left behind
-  }
-};
-
-const toRequest = (
-  req: IncomingMessage,
-  base: string,
-  body: Uint8Array<ArrayBuffer>,
-  signal: AbortSignal,
-): Request => {
-  const headers = new Headers();
-  const raw = req.rawHeaders;
-  for (let i = 0; i + 1 < raw.length; i += 2) {
-    // Pseudo-headers and hop-by-hop headers are not the handler's business.
-    const name = raw[i]!;
-    if (!name.startsWith(":")) headers.append(name, raw[i + 1]!);
-  }
-  const method = req.method ?? "GET";
-  return new Request(new URL(req.url ?? "/", base), {
-    method,
+/** Adds headers to an answer (its own headers may be immutable). */
+const withHeaders = (response: Response, extra: Readonly<Record<string, string>>): Response => {
+  if (Object.keys(extra).length === 0) return response;
+  const headers = new Headers(response.headers);
+  for (const [name, value] of Object.entries(extra)) headers.set(name, value);
+  return new Response(response.body, {
+    status: response.status,
+    statusText: response.statusText,
     headers,
-    signal,
-    ...(method === "GET" || method === "HEAD" ? {} : { body }),
   });
-};
-
-/** Writes a `Response` to a `ServerResponse`, body streamed with backpressure. */
-const writeResponse = async (
-  res: ServerResponse,
-  response: Response,
-  extra: Readonly<Record<string, string>> = {},
-): Promise<void> => {
-  const headers: Record<string, string> = { ...extra };
-  response.headers.forEach((value, name) => {
-    headers[name] = value;
-  });
-  res.writeHead(response.status, headers);
-  if (response.body === null) return void res.end();
-  const reader = response.body.getReader();
-  try {
-    for (let r = await reader.read(); !r.done; r = await reader.read()) {
-      if (res.destroyed) return;
-      if (!res.write(r.value)) {
-        await new Promise<void>((resolve) => {
-          res.once("drain", resolve);
-          res.once("close", resolve);
-        });
-      }
-    }
-    res.end();
-  } finally {
-    await reader.cancel().catch(() => undefined);
-  }
 };
 
 /**
  * Starts the proxy. Requests go to `handler` as WHATWG `Request`s (bodies capped at 10 MiB,
- * over it 413, and given `requestTimeout` to arrive, past it 408); a caller that goes away
- * aborts its request; when the handler throws (no connection to the router, a timeout) the
- * answer is 502 or 504 in OpenAI's error shape.
+ * over it 413 `PayloadTooLarge` in OpenAI's error shape, chunked or not, and given
+ * `requestTimeout` to arrive, past it 408); a caller that goes away aborts its request; a
+ * connection that does not send its request head within `headersTimeout`, or stays idle past
+ * `idleTimeout` after an answer, is closed. With `client.fetch` as the handler, a failure
+ * without a status (no connection to the router, a timeout) is 502 or 504 in OpenAI's error
+ * shape; another handler that rejects gets 502. A method other than `POST` (and `OPTIONS`
+ * preflights) is 405 on the endpoint and 404 elsewhere.
  *
  * Bound to loopback, it serves only requests whose `Host` names loopback (no DNS rebinding),
  * and in every case only browser pages from `allowedOrigins`.
  *
- * @param options The handler (`client.fetch`), port, address, allowed web origins.
+ * @param options The handler (`client.fetch`), port, address, allowed web origins, timeouts.
  * @returns The running proxy.
- * @throws {TypeError} On a bad port, `requestTimeout` or `allowedOrigins` entry (not exactly
+ * @throws {TypeError} On a bad port, timeout or `allowedOrigins` entry (not exactly
  *   `scheme://host[:port]`), or a non-loopback address without `allowRemote`.
  */
 export const serveProxy = async (options: ProxyOptions): Promise<RunningProxy> => {
@@ -256,31 +157,26 @@ export const serveProxy = async (options: ProxyOptions): Promise<RunningProxy> =
     hostname = "127.0.0.1",
     allowRemote = false,
     requestTimeout = 30_000,
+    headersTimeout = 10_000,
+    idleTimeout = 5_000,
   } = options;
-  const origins: ReadonlySet<string> = new Set(options.allowedOrigins ?? []);
-  for (const origin of origins) {
-    if (origin === "null") {
-      throw new TypeError(
-        'Cannot start proxy: the origin "null" is refused in allowedOrigins (every sandboxed ' +
-          "frame and file:// page of any site sends it)",
-      );
-    }
-    // Browsers send `scheme://host[:port]` exactly: a slash, a path or a wildcard never matches.
-    const meant = originOf(origin);
-    if (meant !== origin) {
-      throw new TypeError(
-        `Cannot start proxy: allowedOrigins entry ${JSON.stringify(origin.slice(0, 200))} is ` +
-          "not an origin (scheme://host[:port], as browsers send it)" +
-          (meant === undefined ? "" : `; did you mean ${JSON.stringify(meant)}?`),
-      );
-    }
-  }
+  const origins = options.allowedOrigins ?? [];
+  checkOrigins(origins, "Cannot start proxy: allowedOrigins");
+  const cors = corsOf(origins);
   const checkHost = isLoopback(hostname);
   if (typeof handler !== "function") {
     throw new TypeError("Cannot start proxy: handler must be a function (client.fetch)");
   }
-  if (!(Number.isFinite(requestTimeout) && requestTimeout > 0)) {
-    throw new TypeError("Cannot start proxy: requestTimeout must be a positive number of ms");
+  for (
+    const [name, value] of [
+      ["requestTimeout", requestTimeout],
+      ["headersTimeout", headersTimeout],
+      ["idleTimeout", idleTimeout],
+    ] as const
+  ) {
+    if (!(Number.isFinite(value) && value > 0)) {
+      throw new TypeError(`Cannot start proxy: ${name} must be a positive number of ms`);
+    }
   }
   if (!(Number.isInteger(port) && port >= 0 && port <= 65535)) {
     throw new TypeError(`Cannot start proxy: port ${port} is not a port number`);
@@ -297,99 +193,70 @@ export const serveProxy = async (options: ProxyOptions): Promise<RunningProxy> =
         "cross the network between them and the proxy unencrypted.",
     );
   }
-  const sockets = new Set<Socket>();
-  const inFlight = new Set<Promise<void>>();
-  const controllers = new Set<AbortController>();
+  // `client.fetch` rejects as `fetch` does for connection failures (SDKs expect it); its
+  // answering entry returns those failures as 502/504 answers instead.
+  const answering = (handler as { readonly [answeringFailures]?: unknown })[answeringFailures];
+  const complete = typeof answering === "function"
+    ? answering as (request: Request) => Promise<Response>
+    : handler;
 
-  const serve = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const controller = new AbortController();
-    controllers.add(controller);
-    res.on("close", () => {
-      if (!res.writableFinished) controller.abort();
-    });
-    try {
-      const refused = refusal(req, checkHost, origins);
-      if (refused !== undefined) {
-        res.setHeader("connection", "close");
-        await writeResponse(res, refused);
-        return void req.destroy();
-      }
-      const cors = corsHeaders(req);
-      if (req.method === "OPTIONS" && req.headers.origin !== undefined) {
-        return void res.writeHead(204, cors).end();
-      }
-      const body = await readBody(req, MAX_REQUEST_BYTES, requestTimeout);
-      if (body === undefined) return void res.destroy();
-      if (body === "too-slow") {
-        res.setHeader("connection", "close");
-        await writeResponse(
-          res,
-          errorResponse(
-            408,
-            `Cannot read request: the body did not arrive within ${requestTimeout} ms`,
-            null,
-          ),
-        );
-        return void req.destroy();
-      }
-      if (body === "too-large") {
-        res.setHeader("connection", "close");
-        await writeResponse(
-          res,
-          errorResponse(413, "Cannot read request: the body is over the 10 MiB limit", null),
-        );
-        return void req.destroy();
-      }
-      let response: Response;
-      try {
-        response = await handler(toRequest(req, base, body, controller.signal));
-      } catch (thrown) {
-        if (controller.signal.aborted) return void res.destroy();
-        response = fetchFailureResponse(thrown);
-      } finally {
-        body.fill(0);
-      }
-      await writeResponse(res, response, cors);
-    } catch {
-      res.destroy(); // a broken connection or request line: nothing to answer
-    } finally {
-      controllers.delete(controller);
+  const serve = async (request: Request): Promise<Response> => {
+    const url = new URL(request.url);
+    const origin = request.headers.get("origin");
+    if (checkHost && !isLoopback(hostOf(request.headers.get("host")))) {
+      return errorResponse(
+        403,
+        "Cannot serve request: the Host header does not name this machine",
+        "host_refused",
+      );
     }
+    if (!cors.allows(origin)) {
+      return errorResponse(
+        403,
+        "Cannot serve request: requests from web pages are refused (see allowedOrigins)",
+        "origin_refused",
+      );
+    }
+    if (isPreflight(request)) {
+      const allowed = cors.preflight({
+        origin,
+        requestHeaders: request.headers.get("access-control-request-headers"),
+      });
+      return new Response(null, { status: 204, headers: allowed ?? {} });
+    }
+    if (request.method !== "POST") {
+      return withHeaders(
+        notServedResponse(url.pathname, request.method, ALLOW),
+        cors.answer(origin),
+      );
+    }
+    let response: Response;
+    try {
+      response = await complete(request);
+    } catch {
+      if (request.signal.aborted) return Response.error(); // the caller left: no answer
+      response = errorResponse(502, "Cannot reach router", null, { retry: false });
+    }
+    return withHeaders(response, cors.answer(origin));
   };
 
-  const server = createServer((req, res) => {
-    const running = serve(req, res);
-    inFlight.add(running);
-    void running.finally(() => inFlight.delete(running));
+  let base = "";
+  const server = await serveHttp(serve, {
+    hostname,
+    port,
+    maxBodyBytes: MAX_REQUEST_BYTES,
+    headersTimeout,
+    idleTimeout,
+    bodyTimeout: requestTimeout,
+    refuse: refusalAnswer(() => base),
   });
-  server.on("connection", (socket: Socket) => {
-    sockets.add(socket);
-    socket.on("close", () => sockets.delete(socket));
-  });
-  const bound = await new Promise<number>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(port, hostname.replace(/^\[|\]$/g, ""), () => {
-      server.off("error", reject);
-      const address = server.address();
-      if (address !== null && typeof address === "object") resolve(address.port);
-      else reject(new Error("Cannot start proxy: no port"));
-    });
-  });
-  const host = hostname.includes(":") && !hostname.startsWith("[") ? `[${hostname}]` : hostname;
-  const base = `http://${host}:${bound}`;
-
-  let closing: Promise<void> | undefined;
-  return {
-    url: `${base}/v1`,
-    port: bound,
-    close: (): Promise<void> =>
-      closing ??= (async () => {
-        const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
-        for (const c of controllers) c.abort();
-        server.closeAllConnections?.();
-        for (const socket of sockets) socket.destroy();
-        await stopped;
-        await Promise.allSettled([...inFlight]);
-      })(),
-  };
+  base = server.url;
+  if (!allowRemote && !isLoopback(server.address)) {
+    // A name that resolved elsewhere than loopback: do not serve on it.
+    await server.close();
+    throw new TypeError(
+      `Cannot start proxy: ${hostname} resolved to ${server.address}, not a loopback address`,
+    );
+  }
+  return { url: `${server.url}/v1`, port: server.port, close: () => server.close() };
 };

@@ -9,8 +9,6 @@
  *
  * @module
  */
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import type { Socket } from "node:net";
 import * as Effect from "effect/Effect";
 import * as Either from "effect/Either";
 import type * as Scope from "effect/Scope";
@@ -20,11 +18,14 @@ import { PUBLIC_KEY_PATH, SECURE_COMPLETION_PATH } from "../protocol/endpoints.t
 import {
   AUTHORIZATION_HEADER,
   PAYLOAD_ID_HEADER,
+  PROTOCOL_REQUEST_HEADERS,
   PUBLIC_KEY_HEADER,
   SECURITY_TIER_HEADER,
   SECURITY_TIERS,
 } from "../protocol/headers.ts";
 import { type DecodedPackage, parsePackage, type SealedPackage } from "../protocol/package.ts";
+import { checkOrigins, type CorsOrigins, makeCors } from "../server/cors.ts";
+import { type Refusal, serveHttp } from "../server/http_server.ts";
 import { checkChatRequest, echoCompletion, type EchoMetadata } from "./echo_model.ts";
 import {
   type Fault,
@@ -36,10 +37,9 @@ import {
   tamperPackage,
 } from "./faults.ts";
 import { generateRouterKey, importCallerKey, type RouterKey } from "./router_key_pair.ts";
-import { checkCorsOption, type CorsOrigins, makeCors } from "./cors.ts";
 
 export type { Fault, Tamper } from "./faults.ts";
-export type { CorsOrigins } from "./cors.ts";
+export type { CorsOrigins } from "../server/cors.ts";
 
 /** Options of {@linkcode startTestRouter}. */
 export interface TestRouterOptions {
@@ -206,41 +206,27 @@ const checkOptions = (options: TestRouterOptions): void => {
   checkCorsOption(options.cors);
 };
 
-const headerRecord = (req: IncomingMessage): Record<string, string> => {
-  const out: Record<string, string> = {};
-  for (const [name, value] of Object.entries(req.headers)) {
-    if (value !== undefined) {
-      out[name.toLowerCase()] = Array.isArray(value) ? value.join(", ") : value;
-    }
+/** Checks the `cors` option: a boolean, or a non-empty list of exact origins. */
+const checkCorsOption = (cors: unknown): void => {
+  if (cors === undefined || typeof cors === "boolean") return;
+  if (!Array.isArray(cors) || cors.length === 0) {
+    throw new TypeError(
+      "Cannot start test router: cors must be true, false or a non-empty list of origins",
+    );
   }
-  return out;
+  checkOrigins(cors, "Cannot start test router: cors origin");
 };
 
-/** Reads the whole body; `"too-large"` past `max` (still drained), `undefined` on abort. */
-const readBody = async (
-  req: IncomingMessage,
-  max: number,
-): Promise<Uint8Array<ArrayBuffer> | "too-large" | undefined> => {
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  try {
-    for await (const chunk of req) {
-      const bytes = typeof chunk === "string" ? utf8.encode(chunk) : chunk as Uint8Array;
-      total += bytes.length;
-      if (total <= max) chunks.push(bytes);
-    }
-  } catch {
-    return undefined;
-  }
-  if (total > max) return "too-large";
-  const body = new Uint8Array(total);
-  let offset = 0;
-  for (const c of chunks) {
-    body.set(c, offset);
-    offset += c.length;
-  }
-  return body;
-};
+/** Headers, names lowercased; repeated headers joined with `", "` (what `Headers` does). */
+const headerRecord = (headers: Headers): Record<string, string> => Object.fromEntries(headers);
+
+/** Answer headers a page must be able to read beyond the safelisted ones (the client reads `Retry-After`). */
+const EXPOSED_HEADERS = "Retry-After, WWW-Authenticate";
+
+/** Connection deadlines of the test router: generous, a test never waits on them. */
+const HEADERS_TIMEOUT_MS = 10_000;
+const IDLE_TIMEOUT_MS = 5_000;
+const BODY_TIMEOUT_MS = 30_000;
 
 /**
  * Starts a test router on 127.0.0.1.
@@ -273,9 +259,12 @@ export const startTestRouter = async (options: TestRouterOptions = {}): Promise<
     ? options.log
     : undefined;
   const cipher = makeHybridCipher(makeSecureBytes());
-  const cors = options.cors === undefined || options.cors === false
-    ? undefined
-    : makeCors(options.cors);
+  const cors = options.cors === undefined || options.cors === false ? undefined : makeCors({
+    origins: options.cors,
+    methods: "POST",
+    allowHeaders: PROTOCOL_REQUEST_HEADERS,
+    exposeHeaders: EXPOSED_HEADERS,
+  });
 
   let key: RouterKey = await generateRouterKey(keySize);
   const retiredKeys: CryptoKey[] = [];
@@ -290,21 +279,19 @@ export const startTestRouter = async (options: TestRouterOptions = {}): Promise<
   let publicKeyFetches = 0;
   let closed = false;
   const pendingWaits = new Set<() => void>();
-  const handlers = new Set<Promise<void>>();
-  const sockets = new Set<Socket>();
 
   /** Waits `ms`, or less when the caller hangs up or the router closes. */
-  const wait = (ms: number, res: ServerResponse): Promise<void> =>
+  const wait = (ms: number, signal: AbortSignal): Promise<void> =>
     new Promise((resolve) => {
       const done = (): void => {
         clearTimeout(timer);
         pendingWaits.delete(done);
-        res.off("close", done);
+        signal.removeEventListener("abort", done);
         resolve();
       };
       const timer = setTimeout(done, ms);
       pendingWaits.add(done);
-      res.on("close", done);
+      signal.addEventListener("abort", done);
     });
 
   const faultAnswer = (fault: Fault): Answer => {
@@ -435,39 +422,42 @@ export const startTestRouter = async (options: TestRouterOptions = {}): Promise<
     }
   };
 
-  const route = async (req: IncomingMessage, res: ServerResponse): Promise<Answer | undefined> => {
-    const target = req.url ?? "/";
-    const pathname = target.split("?")[0];
-    const method = req.method ?? "GET";
-    const body = await readBody(req, maxBodyBytes);
-    if (body === undefined) return undefined;
-    const headers = headerRecord(req);
-    const record: MutableRecord = {
-      method,
-      path: target,
-      headers,
-      body: body === "too-large" ? new Uint8Array(0) : body,
-    };
-    if (pathname === SECURE_COMPLETION_PATH && headers[PAYLOAD_ID] !== undefined) {
+  /** Records a request as it arrived (the body a copy: the bridge wipes its own). */
+  const recordOf = (
+    method: string,
+    target: string,
+    headers: Record<string, string>,
+    body: Uint8Array,
+  ): MutableRecord => {
+    const record: MutableRecord = { method, path: target, headers, body };
+    if (target.split("?")[0] === SECURE_COMPLETION_PATH && headers[PAYLOAD_ID] !== undefined) {
       record.payloadId = headers[PAYLOAD_ID];
     }
     records.push(record);
-    if (body === "too-large") {
-      return detail(413, `Request body is larger than ${maxBodyBytes} bytes`);
-    }
-    const path: FaultPath | undefined = pathname === SECURE_COMPLETION_PATH
+    return record;
+  };
+
+  const pathOf = (pathname: string): FaultPath | undefined =>
+    pathname === SECURE_COMPLETION_PATH
       ? "completion"
       : pathname === PUBLIC_KEY_PATH
       ? "public_key"
       : undefined;
+
+  const route = async (request: Request): Promise<Answer | undefined> => {
+    const url = new URL(request.url);
+    const target = `${url.pathname}${url.search}`;
+    const method = request.method;
+    const headers = headerRecord(request.headers);
+    const record = recordOf(method, target, headers, new Uint8Array(await request.arrayBuffer()));
+    const path = pathOf(url.pathname);
     if (path === undefined) return detail(404, "Not Found");
     const expected = path === "completion" ? "POST" : "GET";
     if (cors !== undefined && method === "OPTIONS" && "access-control-request-method" in headers) {
-      const allow = cors.preflight(
-        headers.origin,
-        expected,
-        headers["access-control-request-private-network"] === "true",
-      );
+      const allow = cors.preflight({
+        origin: headers.origin,
+        privateNetwork: headers["access-control-request-private-network"] === "true",
+      }, expected);
       return allow === undefined
         ? detail(403, "CORS preflight refused: origin not allowed")
         : { status: 204, contentType: TEXT_TYPE, body: "", headers: allow };
@@ -478,8 +468,8 @@ export const startTestRouter = async (options: TestRouterOptions = {}): Promise<
     if (path === "public_key") publicKeyFetches += 1;
     const fault = faults.take(path);
     if (fault !== undefined) log?.(`fault on ${path}: ${JSON.stringify(fault)}`);
-    if (fault?.delayMs !== undefined) await wait(fault.delayMs, res);
-    if (closed || res.destroyed) return undefined;
+    if (fault?.delayMs !== undefined) await wait(fault.delayMs, request.signal);
+    if (closed || request.signal.aborted) return undefined;
     if (fault?.status !== undefined || fault?.rawBody !== undefined) {
       // Still open the request, so the recorded plaintext is there for retry tests.
       if (path === "completion") await processCompletion(headers, record.body, record);
@@ -490,53 +480,67 @@ export const startTestRouter = async (options: TestRouterOptions = {}): Promise<
     return outcome.kind === "error" ? outcome.answer : sealAnswer(outcome, fault?.tamper);
   };
 
-  const send = (res: ServerResponse, answer: Answer, origin: string | undefined): void => {
-    if (res.destroyed || res.writableEnded) return;
+  /** The answer as a `Response`: its length, and CORS headers on every status. */
+  const responseOf = (answer: Answer, origin: string | null): Response => {
     const body = typeof answer.body === "string" ? utf8.encode(answer.body) : answer.body;
     // A 204 has no body, so neither Content-Type nor Content-Length (RFC 9110 §8.6).
-    const entity = answer.status === 204
+    const entity: Record<string, string> = answer.status === 204
       ? {}
       : { "content-type": answer.contentType, "content-length": String(body.length) };
-    res.writeHead(answer.status, { ...entity, ...cors?.answer(origin), ...answer.headers });
-    res.end(answer.status === 204 ? undefined : body);
+    return new Response(answer.status === 204 ? null : body as Uint8Array<ArrayBuffer>, {
+      status: answer.status,
+      headers: { ...entity, ...cors?.answer(origin), ...answer.headers },
+    });
   };
 
-  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+  const handle = async (request: Request): Promise<Response> => {
     const started = Date.now();
     let answer: Answer | undefined;
     try {
-      answer = await route(req, res);
+      answer = await route(request);
     } catch {
-      answer = detail(500, "Internal error of the test router");
+      answer = request.signal.aborted
+        ? undefined
+        : detail(500, "Internal error of the test router");
     }
+    const { pathname } = new URL(request.url);
     if (answer === undefined || closed) {
-      res.destroy();
-      log?.(`${req.method} ${req.url} -> no answer: the caller left or the router closed`);
-      return;
+      log?.(`${request.method} ${pathname} -> no answer: the caller left or the router closed`);
+      return Response.error();
     }
-    send(res, answer, req.headers.origin);
-    log?.(`${req.method} ${req.url} -> ${answer.status} (${Date.now() - started} ms)`);
+    log?.(`${request.method} ${pathname} -> ${answer.status} (${Date.now() - started} ms)`);
+    return responseOf(answer, request.headers.get("origin"));
   };
 
-  const server = createServer((req, res) => {
-    const running = handle(req, res);
-    handlers.add(running);
-    void running.finally(() => handlers.delete(running));
+  /** What the bridge refuses itself (a body over the cap, late, a method fetch cannot carry). */
+  const refuse = (refusal: Refusal): Response => {
+    const headers = headerRecord(refusal.headers);
+    recordOf(refusal.method, refusal.target, headers, new Uint8Array(0));
+    const path = pathOf(refusal.target.split("?")[0]!);
+    const answer = refusal.status === 413
+      ? detail(413, `Request body is larger than ${maxBodyBytes} bytes`)
+      : refusal.status === 405 && path !== undefined
+      ? {
+        ...detail(405, "Method Not Allowed"),
+        headers: { allow: path === "completion" ? "POST" : "GET" },
+      }
+      : refusal.status === 405
+      ? detail(404, "Not Found")
+      : detail(refusal.status, refusal.message);
+    log?.(`${refusal.method} ${refusal.target.split("?")[0]} -> ${answer.status}`);
+    return responseOf(answer, headers.origin ?? null);
+  };
+
+  const server = await serveHttp(handle, {
+    hostname: "127.0.0.1",
+    port: options.port ?? 0,
+    maxBodyBytes,
+    headersTimeout: HEADERS_TIMEOUT_MS,
+    idleTimeout: IDLE_TIMEOUT_MS,
+    bodyTimeout: BODY_TIMEOUT_MS,
+    refuse,
   });
-  server.on("connection", (socket: Socket) => {
-    sockets.add(socket);
-    socket.on("close", () => sockets.delete(socket));
-  });
-  const port = await new Promise<number>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(options.port ?? 0, "127.0.0.1", () => {
-      server.off("error", reject);
-      const address = server.address();
-      if (address !== null && typeof address === "object") resolve(address.port);
-      else reject(new Error("Cannot start test router: no port"));
-    });
-  });
-  const url = `http://127.0.0.1:${port}`;
+  const { url, port } = server;
   log?.(`listening on ${url}`);
 
   let closing: Promise<void> | undefined;
@@ -545,11 +549,7 @@ export const startTestRouter = async (options: TestRouterOptions = {}): Promise<
       closed = true;
       faults.clear();
       for (const done of [...pendingWaits]) done();
-      const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeAllConnections?.();
-      for (const socket of sockets) socket.destroy();
-      await stopped;
-      await Promise.allSettled([...handlers]);
+      await server.close();
     })();
 
   return {

@@ -12,7 +12,7 @@
  */
 import process from "node:process";
 import { startTestRouter, type TestRouterOptions } from "./router.ts";
-import { type CorsOrigins, isOrigin } from "./cors.ts";
+import { type CorsOrigins, isOrigin } from "../server/cors.ts";
 
 /** The command line of the serve program, parsed. */
 export interface ServeArgs {

@@ -11,6 +11,8 @@
 import { APIConnectionError } from "../errors.ts";
 import { PUBLIC_KEY_PATH, SECURE_COMPLETION_PATH } from "../protocol/endpoints.ts";
 import { PROTOCOL_REQUEST_HEADERS } from "../protocol/headers.ts";
+// Loopback hosts are potentially trustworthy to browsers: no mixed-content block for them.
+import { isLoopback } from "../protocol/loopback.ts";
 
 /** The page (or worker) this code runs in. */
 export interface BrowserPage {
@@ -46,11 +48,6 @@ export const browserPage = (): BrowserPage | undefined => {
   const origin = typeof g.location?.origin === "string" ? g.location.origin : "";
   return { protocol, origin };
 };
-
-/** Hosts browsers treat as potentially trustworthy: no mixed-content block for them. */
-const isLoopback = (hostname: string): boolean =>
-  hostname === "localhost" || hostname.endsWith(".localhost") || hostname === "[::1]" ||
-  /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname);
 
 /** Whether a page loaded over `https:` would block `url` as mixed content. */
 const isMixedContent = (page: BrowserPage, url: string): boolean => {

@@ -1,8 +1,8 @@
 /**
- * Reads an HTTP body up to a cap, holding memory near the cap whatever the chunking or content
- * encoding: chunks are copied into blocks the reader owns, which double in size but never pass
- * the cap in all, so no chunk of the platform's `fetch` is kept (Deno's each pin a 64 KiB
- * buffer, so keeping a 1-byte drip's chunks costs ~64 KiB per byte).
+ * Reads the router's answers up to a cap (an Effect over `@effect/platform`'s response stream),
+ * holding memory near the cap whatever the chunking or content encoding: the bytes gather in
+ * the one capped accumulator (`protocol/capped_buffer.ts`), which keeps no platform chunk.
+ * Request bodies are read by `server/read_body.ts` on the same accumulator, wiping chunks.
  *
  * @module
  */
@@ -10,9 +10,7 @@ import type * as HttpClientError from "@effect/platform/HttpClientError";
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse";
 import * as Effect from "effect/Effect";
 import * as Stream from "effect/Stream";
-
-/** First capacity of the owned buffer when the length is not known. */
-const INITIAL_CAPACITY = 16 * 1024;
+import { makeCappedBuffer } from "../protocol/capped_buffer.ts";
 
 /**
  * The body length the router declared, when it is the length of what we read: a
@@ -49,69 +47,13 @@ export const readCapped = <E>(
   const declared = declaredLength(response.headers);
   if (declared !== undefined && declared > cap) return Effect.fail(tooLarge());
   return Effect.suspend(() => {
-    // The first chunk is kept as is until a second one arrives: one platform chunk at most.
-    let first: Uint8Array | undefined;
-    const blocks: Uint8Array<ArrayBuffer>[] = [];
-    let block: Uint8Array<ArrayBuffer> | undefined;
-    let used = 0; // bytes in `block`
-    let allocated = 0; // bytes in all blocks
-    let size = 0;
-    const newBlock = (needed: number) => {
-      const wanted = blocks.length === 0 && declared !== undefined && declared >= needed
-        ? declared
-        : Math.max(needed, INITIAL_CAPACITY, allocated);
-      block = new Uint8Array(Math.min(cap - allocated, wanted));
-      blocks.push(block);
-      allocated += block.length;
-      used = 0;
-    };
-    const copy = (chunk: Uint8Array) => {
-      let offset = 0;
-      while (offset < chunk.length) {
-        if (block === undefined || used === block.length) newBlock(chunk.length - offset);
-        const n = Math.min(block!.length - used, chunk.length - offset);
-        block!.set(
-          offset === 0 && n === chunk.length ? chunk : chunk.subarray(offset, offset + n),
-          used,
-        );
-        used += n;
-        offset += n;
-      }
-    };
+    const buffer = makeCappedBuffer(cap, { declared });
     return response.stream.pipe(
       // No body at all (a 204, a 304) is an empty body: bad data for the caller to judge, not
       // a failed connection to retry.
       Stream.catchAll((e) => e.reason === "EmptyBody" ? Stream.empty : Stream.fail(e)),
-      Stream.runForEach((chunk) => {
-        if (size + chunk.length > cap) return Effect.fail(tooLarge());
-        if (first === undefined && blocks.length === 0) {
-          first = chunk;
-        } else {
-          if (first !== undefined) {
-            const kept = first;
-            first = undefined;
-            copy(kept);
-          }
-          copy(chunk);
-        }
-        size += chunk.length;
-        return Effect.void;
-      }),
-      Effect.map(() => {
-        if (first !== undefined) return first as Uint8Array<ArrayBuffer>;
-        if (blocks.length === 0) return new Uint8Array(0);
-        if (blocks.length === 1) {
-          return size === blocks[0]!.length ? blocks[0]! : blocks[0]!.subarray(0, size);
-        }
-        const out = new Uint8Array(size);
-        let offset = 0;
-        for (const b of blocks) {
-          const n = Math.min(b.length, size - offset);
-          out.set(n === b.length ? b : b.subarray(0, n), offset);
-          offset += n;
-        }
-        return out;
-      }),
+      Stream.runForEach((chunk) => buffer.push(chunk) ? Effect.void : Effect.fail(tooLarge())),
+      Effect.map(() => buffer.result()),
     );
   });
 };

@@ -174,10 +174,17 @@ Deno.test("client.fetch refuses api_key and base_url in the body", async () => {
   });
 });
 
-Deno.test("client.fetch answers 404 in OpenAI's shape for other paths and methods", async () => {
+Deno.test("client.fetch answers 404 in OpenAI's shape for other paths, 405 for other methods", async () => {
   await withClient(async (client, router) => {
+    for (const method of ["GET", "PUT", "DELETE"]) {
+      const wrong = await client.fetch("http://x.invalid/v1/chat/completions", { method });
+      assert.equal(wrong.status, 405, method);
+      assert.equal(wrong.headers.get("allow"), "POST");
+      const body = await wrong.json();
+      assert.equal(body.error.code, "method_not_allowed");
+      assert.equal(body.error.type, "invalid_request_error");
+    }
     const cases: Array<[string, string]> = [
-      ["GET", "http://x.invalid/v1/chat/completions"],
       ["POST", "http://x.invalid/v1/completions"],
       ["POST", "http://x.invalid/v1/chat/completions/extra"],
       ["GET", "http://x.invalid/v1/models"],

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { startTestRouter } from "../../src/testing/router.ts";
-import { CORS_REQUEST_HEADERS } from "../../src/testing/cors.ts";
+import { PROTOCOL_REQUEST_HEADERS } from "../../src/protocol/headers.ts";
 import { chat, completionHeaders, fetchRouterKey, generateClientKeys } from "./_plain_client.ts";
 
 const PAGE = "http://127.0.0.1:5173";
@@ -67,7 +67,7 @@ Deno.test("startTestRouter({ cors: true }) answers preflights of both endpoints 
         "access-control-expose-headers": "Retry-After, WWW-Authenticate",
       });
     }
-    assert.deepEqual(CORS_REQUEST_HEADERS, [
+    assert.deepEqual(PROTOCOL_REQUEST_HEADERS.split(", "), [
       "Content-Type",
       "X-Payload-ID",
       "X-Public-Key",
