@@ -115,6 +115,8 @@ export class SecureByteContext {
   #used = false;
 
   /**
+   * Wraps a secret buffer; nothing is copied.
+   *
    * @param data The secret: an `ArrayBuffer` (as nomyo-js takes), or a `Uint8Array` over the
    *   whole of one.
    * @param useSecure Zero it after use (default `true`, as in nomyo-js).
