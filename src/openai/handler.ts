@@ -1,8 +1,9 @@
 /**
  * The one OpenAI-compatible request handler behind `client.fetch`, the local proxy and the
  * streaming shape: `POST …/chat/completions` with an OpenAI JSON body in, the decrypted answer
- * out as OpenAI JSON or as an OpenAI event stream. Everything else is a 404 in OpenAI's error
- * shape.
+ * out as OpenAI JSON or as an OpenAI event stream; `POST …/responses` (the Responses API)
+ * translated to the same chat request and back (see `responses_door.ts`). Everything else is a
+ * 404 in OpenAI's error shape.
  *
  * @module
  */
@@ -12,6 +13,7 @@ import { parseJsonBounded } from "../protocol/json.ts";
 import { decodeUtf8Strict } from "../protocol/utf8.ts";
 import { chunksOf } from "./chunks.ts";
 import { errorResponse, fetchFailure, libraryErrorResponse, requestIdHeaders } from "./errors.ts";
+import { RESPONSES_PATH, responsesDoor } from "./responses_door.ts";
 import { SSE_HEADERS, sseBody } from "./sse.ts";
 
 /** What the handler needs from a client: one encrypted, non-streaming completion. */
@@ -40,7 +42,7 @@ export const MAX_REQUEST_BYTES: number = MAX_PLAINTEXT_BYTES;
 const notFound = (): Response =>
   errorResponse(
     404,
-    "Cannot serve request: only POST /chat/completions is served here",
+    "Cannot serve request: only POST /chat/completions and POST /responses are served here",
     "not_found",
   );
 
@@ -98,6 +100,9 @@ const bearerToken = (authorization: string | null): string | undefined => {
  * - The answer is the completion as JSON (with `_metadata`, and `x-request-id` and
  *   `x-payload-id` = payload id),
  *   or with `stream: true` an OpenAI event stream (see `completionToChunks`).
+ * - `POST` to a path ending in `/responses`: the same, with the body a Responses request
+ *   translated to the chat request (a field the protocol cannot serve is a 400 naming it) and
+ *   the answer a `Response` object or the Responses event stream (see `responsesDoor`).
  * - Errors: see `libraryErrorResponse`; bad JSON 400, too large 413, anything else 404.
  *   Failures without a status reject, as `fetch` does (see `fetchFailure`); an abort rejects
  *   with the signal's reason.
@@ -107,7 +112,8 @@ const bearerToken = (authorization: string | null): string | undefined => {
  */
 export const makeOpenAIHandler = (backend: CompletionBackend): OpenAIHandler => async (request) => {
   const { pathname } = new URL(request.url);
-  if (request.method !== "POST" || !/(^|\/)chat\/completions$/.test(pathname)) {
+  const isResponses = RESPONSES_PATH.test(pathname);
+  if (request.method !== "POST" || !(isResponses || /(^|\/)chat\/completions$/.test(pathname))) {
     await request.body?.cancel().catch(() => undefined);
     return notFound();
   }
@@ -157,7 +163,12 @@ export const makeOpenAIHandler = (backend: CompletionBackend): OpenAIHandler => 
       "invalid_request",
     );
   }
-  if (typeof body.model !== "string" || !Array.isArray(body.messages)) {
+  // The Responses API: its body translated to the one chat request, its answer back.
+  const door = isResponses
+    ? responsesDoor({ ...body, stream, stream_options: streamOptions })
+    : undefined;
+  if (door instanceof Response) return door;
+  if (door === undefined && (typeof body.model !== "string" || !Array.isArray(body.messages))) {
     return errorResponse(
       400,
       "Cannot send request: model must be a string and messages an array",
@@ -168,7 +179,7 @@ export const makeOpenAIHandler = (backend: CompletionBackend): OpenAIHandler => 
   const securityTier = bodyTier === undefined || bodyTier === null ? headerTier : bodyTier;
   let completion: ChatCompletion;
   try {
-    completion = await backend.create(body as unknown as ChatCompletionRequest, {
+    completion = await backend.create(door?.request ?? body as unknown as ChatCompletionRequest, {
       apiKey: backend.hasApiKey ? undefined : bearerToken(request.headers.get("authorization")),
       securityTier: securityTier as string | undefined,
       signal: request.signal,
@@ -182,6 +193,7 @@ export const makeOpenAIHandler = (backend: CompletionBackend): OpenAIHandler => 
     return answer;
   }
   const headers = requestIdHeaders({ payloadId: completion._metadata.payload_id });
+  if (door !== undefined) return door.answer(completion, headers);
   if (stream === true) {
     const includeUsage = isRecord(streamOptions) && streamOptions.include_usage === true;
     return new Response(sseBody(chunksOf(completion, { includeUsage })), {
