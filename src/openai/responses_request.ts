@@ -368,7 +368,7 @@ const translateInput = (input: unknown): ChatMessage[] => {
     if (type === "item_reference") {
       return unsupported(
         at,
-        "answers are not stored, so nothing can be referenced: send the item itself " +
+        "an item_reference needs stored answers and none are stored: send the item itself " +
           "(with the AI SDK: providerOptions.openai.store = false)",
       );
     }
