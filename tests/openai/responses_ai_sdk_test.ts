@@ -16,6 +16,8 @@ import {
   type ToolSet,
 } from "npm:ai@7";
 import type { SecureChatCompletion } from "../../src/promise/secure_chat_completion.ts";
+import type { ChatCompletion } from "../../src/protocol/chat.ts";
+import { responsesDoor } from "../../src/openai/responses_door.ts";
 import { assertSealed, lastPlaintext, withClient } from "./_setup.ts";
 import { completions } from "../_client.ts";
 
@@ -155,4 +157,59 @@ Deno.test("AI SDK openai provider: a second turn needs store: false, else a 400 
       { role: "user", content: [{ type: "text", text: "two" }] },
     ]);
   });
+});
+
+/** A `fetch` that answers `/responses` with the door's own answer to `completion`. */
+const answering = (completion: ChatCompletion): typeof fetch => async (input, init) => {
+  const request = new Request(input, init);
+  const door = responsesDoor(await request.json());
+  assert.ok(!(door instanceof Response));
+  return door.answer(completion, {});
+};
+
+const thinkingAnswer = (finishReason: string): ChatCompletion =>
+  ({
+    id: "chatcmpl-1",
+    object: "chat.completion",
+    created: 1_700_000_000,
+    model: "m",
+    choices: [{
+      index: 0,
+      message: {
+        role: "assistant",
+        content: "Echo: cut sh",
+        refusal: null,
+        reasoning_content: "thinking it over",
+      },
+      finish_reason: finishReason,
+      logprobs: null,
+    }],
+    usage: { prompt_tokens: 3, completion_tokens: 4, total_tokens: 7 },
+    _metadata: {
+      payload_id: "p1",
+      is_encrypted: true,
+      encryption_algorithm: "hybrid-aes256-rsa4096",
+      response_status: "success",
+    },
+  }) as unknown as ChatCompletion;
+
+Deno.test("AI SDK openai provider reads a reasoning item and a cut answer", async () => {
+  const provider = (finishReason: string) =>
+    createOpenAI({
+      baseURL: "https://nomyo.invalid/v1",
+      apiKey: "unused",
+      fetch: answering(thinkingAnswer(finishReason)),
+    })("m");
+  const generated = await generateText({ model: provider("length"), prompt: "p", maxRetries: 0 });
+  assert.equal(generated.text, "Echo: cut sh");
+  assert.equal(generated.finishReason, "length");
+  assert.equal(generated.usage.outputTokens, 4);
+  const streamed = streamText({ model: provider("length"), prompt: "p", maxRetries: 0 });
+  let text = "";
+  for await (const part of streamed.textStream) text += part;
+  assert.equal(text, "Echo: cut sh");
+  assert.equal(await streamed.finishReason, "length");
+  const stopped = await generateText({ model: provider("stop"), prompt: "p", maxRetries: 0 });
+  assert.equal(stopped.finishReason, "stop");
+  assert.equal(stopped.reasoning.length, 1, "the reasoning item is read as reasoning");
 });
