@@ -45,8 +45,7 @@ export class Refused {
 const MAX_NAMED = 64;
 
 /** A caller's string in a message: quoted, cut to 64 characters. */
-export const quote = (value: string): string =>
-  JSON.stringify(value.length > MAX_NAMED ? `${value.slice(0, MAX_NAMED)}…` : value);
+export const quote = (value: string): string => JSON.stringify(keyName(value));
 
 /** Refuses the field `param` (throws {@linkcode Refused}): "… <param> <detail>". */
 export const refuse = (param: string, code: ResponsesRefusalCode, detail: string): never => {
@@ -65,11 +64,16 @@ export const unsupported = (param: string, why: string): never =>
 /** The own property `key` of `o` (a polluted prototype is never read). */
 export const own = (o: Json, key: string): unknown => Object.hasOwn(o, key) ? o[key] : undefined;
 
+/** A caller's key as part of a field name: cut to 64 characters. */
+export const keyName = (key: string): string =>
+  key.length > MAX_NAMED ? `${key.slice(0, MAX_NAMED)}…` : key;
+
 /** Refuses every own key of `o` that is not in `known`. */
 export const closedKeys = (o: Json, known: ReadonlySet<string>, at: string): void => {
   for (const key of Object.keys(o)) {
     if (!known.has(key)) {
-      refuse(at === "" ? key : `${at}.${key}`, "unknown_parameter", "is not a known parameter");
+      const name = keyName(key);
+      refuse(at === "" ? name : `${at}.${name}`, "unknown_parameter", "is not a known parameter");
     }
   }
 };

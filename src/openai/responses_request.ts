@@ -19,6 +19,7 @@ import {
   integerAt,
   isUnset,
   type Json,
+  keyName,
   numberAt,
   objectAt,
   onlyUnset,
@@ -154,8 +155,15 @@ const TOP_LEVEL_KEYS = new Set([
 
 const NO_STATE = "answers are not stored (the router keeps no state): send the whole conversation";
 
+/**
+ * The client's own fields, not the Responses API's: left for the client to read, exactly as on
+ * the chat door (the handler takes them out before this translation; should one still be here,
+ * it goes on unchanged to where the chat door's would).
+ */
+const CLIENT_FIELDS = ["security_tier", "api_key", "base_url"] as const;
+
 const translate = (body: Json): ResponsesTranslation => {
-  closedKeys(body, TOP_LEVEL_KEYS, "");
+  closedKeys(body, new Set([...TOP_LEVEL_KEYS, ...CLIENT_FIELDS]), "");
   const get = (key: string): unknown => own(body, key);
 
   // What needs state or OpenAI's servers.
@@ -202,6 +210,7 @@ const translate = (body: Json): ResponsesTranslation => {
     const value = get(key);
     if (!isUnset(value)) request[key] = stringAt(value, key);
   }
+  for (const key of CLIENT_FIELDS) if (Object.hasOwn(body, key)) request[key] = body[key];
   const retention = get("prompt_cache_retention");
   if (!isUnset(retention)) {
     request.prompt_cache_retention = stringAt(retention, "prompt_cache_retention");
@@ -271,7 +280,7 @@ const translate = (body: Json): ResponsesTranslation => {
   let echoMetadata: Json = {};
   if (!isUnset(metadata)) {
     const entries = objectAt(metadata, "metadata");
-    for (const key of Object.keys(entries)) stringAt(entries[key], `metadata.${key}`);
+    for (const key of Object.keys(entries)) stringAt(entries[key], `metadata.${keyName(key)}`);
     echoMetadata = entries;
   }
 
@@ -329,7 +338,10 @@ const translate = (body: Json): ResponsesTranslation => {
  * Anything else is refused with the field named (see the module's documentation). Only own
  * properties are read, so a polluted `Object.prototype` changes nothing.
  *
- * @param body The parsed JSON body, without the client's own fields (`security_tier` …).
+ * The client's own fields (`security_tier`, `api_key`, `base_url`) are not translated: when
+ * present they go on unchanged, for the client to read as it does on the chat door.
+ *
+ * @param body The parsed JSON body.
  * @returns The translation, or the refusal naming the field.
  */
 export const translateResponsesRequest = (

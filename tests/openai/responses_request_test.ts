@@ -415,3 +415,17 @@ Deno.test("translateResponsesRequest() reads null as not set", () => {
   });
   assert.deepEqual(request, { model: "m", messages: [{ role: "user", content: "hi" }] });
 });
+
+Deno.test("translateResponsesRequest() leaves the client's own fields to the client", () => {
+  const { request } = translated({ ...base, security_tier: "high" });
+  assert.equal(request.security_tier, "high", "where the chat door's would go");
+  assert.equal(refused({ ...base, securityTier: "high" }).param, "securityTier");
+});
+
+Deno.test("translateResponsesRequest() cuts a caller's key short in the refusal", () => {
+  const key = "k".repeat(100_000);
+  const refusal = refused({ ...base, [key]: 1 });
+  assert.equal(refusal.param, `${"k".repeat(64)}…`);
+  assert.ok(refusal.message.length < 300);
+  assert.ok(refused({ ...base, metadata: { [key]: 1 } }).param.length < 80);
+});
