@@ -134,7 +134,10 @@ const ROLES = new Set(["user", "system", "developer", "assistant"]);
 /** Translates `input` (a string, or messages and items) into chat messages. */
 export const translateInput = (input: unknown): ChatMessage[] => {
   if (typeof input === "string") return [{ role: "user", content: input }];
-  const items = arrayAt(input, "input");
+  if (!Array.isArray(input)) {
+    return refuse("input", "invalid_type", "must be a string or a list of items");
+  }
+  const items: ReadonlyArray<unknown> = input;
   const messages: ChatMessage[] = [];
   let turn: Turn | undefined;
   const flush = (): void => {

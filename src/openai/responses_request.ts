@@ -162,8 +162,10 @@ const NO_STATE = "answers are not stored (the router keeps no state): send the w
  */
 const CLIENT_FIELDS = ["security_tier", "api_key", "base_url"] as const;
 
+const KNOWN_KEYS: ReadonlySet<string> = new Set([...TOP_LEVEL_KEYS, ...CLIENT_FIELDS]);
+
 const translate = (body: Json): ResponsesTranslation => {
-  closedKeys(body, new Set([...TOP_LEVEL_KEYS, ...CLIENT_FIELDS]), "");
+  closedKeys(body, KNOWN_KEYS, "");
   const get = (key: string): unknown => own(body, key);
 
   // What needs state or OpenAI's servers.
@@ -191,11 +193,11 @@ const translate = (body: Json): ResponsesTranslation => {
   }
   request.messages = messages;
 
-  const setNumber = (key: string, to: string = key): number | null => {
+  const setNumber = (key: string): number | null => {
     const value = get(key);
     if (isUnset(value)) return null;
     const n = numberAt(value, key);
-    request[to] = n;
+    request[key] = n;
     return n;
   };
   const temperature = setNumber("temperature");
