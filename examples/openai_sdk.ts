@@ -1,6 +1,7 @@
 /**
  * The official OpenAI SDK, end-to-end encrypted: hand it `client.fetch` and every chat
- * completion it sends goes sealed through `SecureChatCompletion` (create, stream, tools).
+ * completion it sends goes sealed through `SecureChatCompletion` (create, stream, tools, and the
+ * Responses API's `responses.create`, translated to a chat completion).
  *
  *   npx --yes deno@2 run --allow-net --allow-read --allow-env examples/openai_sdk.ts
  *
@@ -66,6 +67,10 @@ try {
   const call = withTool.choices[0]?.message.tool_calls?.[0];
   console.log("tool call:", call?.type === "function" ? call.function.name : "(none)");
 
+  // The Responses API: translated to the same encrypted chat completion and back.
+  const response = await openai.responses.create({ model, input: "Hello from responses" });
+  console.log("responses:", response.output_text);
+
   try {
     await openai.models.list(); // not a chat completion: answered 404 locally, nothing sent
   } catch (error) {
@@ -75,6 +80,7 @@ try {
   if (router !== undefined) {
     const ok = answer.choices[0]?.message.content === "Echo: Hello from the OpenAI SDK" &&
       streamed === "Echo: Stream this, please" &&
+      response.output_text === "Echo: Hello from responses" &&
       call?.type === "function" && call.function.name === "get_weather";
     console.log(ok ? "openai_sdk: ok" : "openai_sdk: FAILED");
     if (!ok) process.exitCode = 1;

@@ -1,8 +1,9 @@
 /**
  * The one OpenAI-compatible request handler behind `client.fetch`, the local proxy and the
  * streaming shape: `POST …/chat/completions` with an OpenAI JSON body in, the decrypted answer
- * out as OpenAI JSON or as an OpenAI event stream. Another method on that path is a 405,
- * everything else a 404, in OpenAI's error shape.
+ * out as OpenAI JSON or as an OpenAI event stream; `POST …/responses` (the Responses API)
+ * translated to the same chat request and back (see `responses_door.ts`). Another method on
+ * those paths is a 405, everything else a 404, in OpenAI's error shape.
  *
  * @module
  */
@@ -23,6 +24,7 @@ import {
   payloadTooLargeResponse,
   requestIdHeaders,
 } from "./errors.ts";
+import { RESPONSES_PATH, responsesDoor } from "./responses_door.ts";
 import { SSE_HEADERS, sseBody } from "./sse.ts";
 
 /** What the handler needs from a client: one encrypted, non-streaming completion. */
@@ -50,12 +52,13 @@ export type OpenAIHandler = (request: Request) => Promise<Response>;
 export const MAX_REQUEST_BYTES: number = MAX_PLAINTEXT_BYTES;
 
 /**
- * Whether the handler serves a path: any path ending in `/chat/completions`.
+ * Whether the handler serves a path: any path ending in `/chat/completions` or `/responses`.
  *
  * @param pathname A URL's path.
- * @returns `true` for the chat completion endpoint.
+ * @returns `true` for the chat completion and Responses endpoints.
  */
-export const servesPath = (pathname: string): boolean => /(^|\/)chat\/completions$/.test(pathname);
+export const servesPath = (pathname: string): boolean =>
+  /(^|\/)chat\/completions$/.test(pathname) || RESPONSES_PATH.test(pathname);
 
 /**
  * The answer to a request the handler does not serve: 405 naming the allowed methods on the
@@ -76,7 +79,7 @@ export const notServedResponse = (pathname: string, method: string, allow = "POS
     )
     : errorResponse(
       404,
-      "Cannot serve request: only POST /chat/completions is served here",
+      "Cannot serve request: only POST /chat/completions and POST /responses are served here",
       "not_found",
     );
 
@@ -121,8 +124,11 @@ const bearerToken = (authorization: string | null): string | undefined => {
  * - The answer is the completion as JSON (with `_metadata`, and `x-request-id` and
  *   `x-payload-id` = payload id),
  *   or with `stream: true` an OpenAI event stream (see `completionToChunks`).
+ * - `POST` to a path ending in `/responses`: the same, with the body a Responses request
+ *   translated to the chat request (a field the protocol cannot serve is a 400 naming it) and
+ *   the answer a `Response` object or the Responses event stream (see `responsesDoor`).
  * - Errors: see `libraryErrorResponse`; bad JSON 400, too large 413 (`PayloadTooLarge`),
- *   another method on the endpoint 405, anything else 404. Failures without a status reject,
+ *   another method on an endpoint 405, anything else 404. Failures without a status reject,
  *   as `fetch` does (see `fetchFailure`), or with `failures: "answer"` are answered 502 / 504
  *   (see `connectionFailureResponse`); an abort rejects with the signal's reason.
  *
@@ -174,7 +180,20 @@ async (request) => {
   const split = splitRequest(parsed, HANDLER_DOOR);
   if (Either.isLeft(split)) return errorResponse(400, split.left.message, "invalid_request");
   const { body, fields } = split.right;
-  if (typeof ownData(body, "model") !== "string" || !Array.isArray(ownData(body, "messages"))) {
+  // The Responses API: its body (with its own `stream` and `stream_options`, own data only)
+  // translated to the one chat request, its answer back.
+  const door = RESPONSES_PATH.test(pathname)
+    ? responsesDoor({
+      ...body,
+      stream: ownData(parsed, "stream"),
+      stream_options: ownData(parsed, "stream_options"),
+    })
+    : undefined;
+  if (door instanceof Response) return door;
+  if (
+    door === undefined &&
+    (typeof ownData(body, "model") !== "string" || !Array.isArray(ownData(body, "messages")))
+  ) {
     return errorResponse(
       400,
       "Cannot send request: model must be a string and messages an array",
@@ -185,7 +204,7 @@ async (request) => {
   const securityTier = fields.securityTier === undefined ? headerTier : fields.securityTier;
   let completion: ChatCompletion;
   try {
-    completion = await backend.create(body, {
+    completion = await backend.create(door?.request ?? body, {
       apiKey: backend.hasApiKey ? undefined : bearerToken(request.headers.get("authorization")),
       securityTier: securityTier as string | undefined,
       signal: request.signal,
@@ -200,6 +219,7 @@ async (request) => {
     throw fetchFailure(error);
   }
   const headers = requestIdHeaders({ payloadId: completion._metadata.payload_id });
+  if (door !== undefined) return door.answer(completion, headers);
   if (fields.stream) {
     return new Response(sseBody(chunksOf(completion, { includeUsage: fields.includeUsage })), {
       status: 200,

@@ -191,7 +191,8 @@ export class SecureChatCompletion implements AsyncDisposable {
   /**
    * A WHATWG `fetch` to hand to OpenAI-compatible SDKs, which then send every chat completion
    * end-to-end encrypted through this client: `POST …/chat/completions` (JSON or
-   * `stream: true` event streams) is served by `create()`, anything else answers 404. Router
+   * `stream: true` event streams) is served by `create()`, as is the Responses API's
+   * `POST …/responses` (translated to a chat completion and back), anything else answers 404. Router
    * errors keep their status in OpenAI's error shape, so each SDK raises its own class; the
    * client has already retried, so set the SDK's `maxRetries: 0`. The API key is the client's
    * when it has one, else the SDK's `Authorization: Bearer` value.

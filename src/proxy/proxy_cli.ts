@@ -22,8 +22,9 @@ const USAGE = `Usage: deno task proxy [--port N] [--base-url URL] [--allow-http]
                        [--host H] [--allow-remote] [--security-tier TIER]
                        [--allow-origin URL]...
 
-Serves an OpenAI-compatible POST /v1/chat/completions (JSON and SSE) whose every request goes
-end-to-end encrypted to the NOMYO router. Point any OpenAI tool at the printed URL.
+Serves an OpenAI-compatible POST /v1/chat/completions and POST /v1/responses (JSON and SSE)
+whose every request goes end-to-end encrypted to the NOMYO router. Point any OpenAI tool at the
+printed URL.
 
   --port N             port (default 8080; 0 picks a free one)
   --base-url URL       router (default: NOMYO_BASE_URL, else https://api.nomyo.ai)

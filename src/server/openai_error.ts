@@ -14,8 +14,8 @@ export interface OpenAIErrorBody {
     readonly message: string;
     /** OpenAI's error type, e.g. `"invalid_request_error"`, or `"security_error"`. */
     readonly type: string;
-    /** Always `null`. */
-    readonly param: null;
+    /** The request field at fault (a refused Responses parameter), else `null`. */
+    readonly param: string | null;
     /** A stable code: the library's error tag or reason. */
     readonly code: string | null;
   };
@@ -61,7 +61,8 @@ export const requestIdHeaders = (
  * @param code A stable code.
  * @param options The error type (default by status), `Retry-After` seconds, `retry: false`
  * to send `x-should-retry: false` (honoured by openai-node), the ids of the request (see
- * {@linkcode requestIdHeaders}) and any other headers (e.g. `Allow`).
+ * {@linkcode requestIdHeaders}), any other headers (e.g. `Allow`), and the field at fault as
+ * `param`.
  * @returns The answer.
  */
 export const errorResponse = (
@@ -75,13 +76,14 @@ export const errorResponse = (
     readonly requestID?: string | undefined;
     readonly payloadId?: string | undefined;
     readonly headers?: Readonly<Record<string, string>>;
+    readonly param?: string;
   } = {},
 ): Response => {
   const body: OpenAIErrorBody = {
     error: {
       message,
       type: options.type ?? TYPE_BY_STATUS[status] ?? (status >= 500 ? "server_error" : "error"),
-      param: null,
+      param: options.param ?? null,
       code,
     },
   };
