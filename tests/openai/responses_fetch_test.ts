@@ -133,10 +133,12 @@ Deno.test("client.fetch /responses: a refused field is a 400 with param, nothing
   });
 });
 
-Deno.test("client.fetch /responses: other methods and sub-paths stay 404", async () => {
+Deno.test("client.fetch /responses: other methods are 405, sub-paths 404", async () => {
   await withClient(async (client, router) => {
     const get = await client.fetch(URL_);
-    assert.equal(get.status, 404);
+    assert.equal(get.status, 405);
+    assert.equal(get.headers.get("allow"), "POST");
+    assert.equal((await get.json()).error.code, "method_not_allowed");
     for (const path of ["/v1/responses/resp_1", "/v1/responses/resp_1/cancel", "/v1/responsesx"]) {
       const response = await post(client, { model: "m", input: "x" }, {}, `http://h${path}`);
       assert.equal(response.status, 404, path);
