@@ -355,8 +355,13 @@ const PCR_KEY = /^(?:[0-9]|1[0-9]|2[0-3])$/;
 const SHA256_HEX = /^[0-9a-f]{64}$/;
 const loadedAt = Date.now();
 
-/** The PCR values sorted by index; a `TypeError` for anything that is not a PCR bank. */
-const checkPcrValues = (values: Readonly<Record<string, string>>): Array<[number, string]> => {
+/**
+ * The PCR values as `[index, hex]` sorted by index, own data properties only.
+ *
+ * @param values PCR index (decimal string, 0–23) → 64 lowercase hex digits.
+ * @returns The entries; a `TypeError` for anything that is not a non-empty sha256 bank.
+ */
+export const pcrEntries = (values: Readonly<Record<string, string>>): Array<[number, string]> => {
   if (typeof values !== "object" || values === null) {
     throw new TypeError("Cannot make quote: pcrValues is not an object");
   }
@@ -401,7 +406,7 @@ export const makeSoftwareQuote = async (
   if (typeof payloadId !== "string") {
     throw new TypeError("Cannot make quote: payloadId is not a string");
   }
-  const entries = checkPcrValues(options.pcrValues ?? DEFAULT_PCR_VALUES);
+  const entries = pcrEntries(options.pcrValues ?? DEFAULT_PCR_VALUES);
   const aik = await generateSoftwareAik(options.aik ?? "rsassa");
   // The name is nameAlg || H(TPMT_PUBLIC); a key under a primary would hash its parent's too.
   const name = concat(u16(ALG.SHA256), await sha256(aik.tpmtPublic));
