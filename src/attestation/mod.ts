@@ -29,7 +29,12 @@
 export {
   ATTESTATION_NOTES,
   type AttestationClockInfo,
+  type AttestationReport,
   type AttestationResult,
+  type AttestationRouter,
+  type AttestationStep,
+  type AttestationStepName,
+  type AttestationStepStatus,
   type AttestationVerifyOptions,
   type AttestedResponse,
   type QuoteVerifyOptions,
