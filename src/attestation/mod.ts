@@ -44,6 +44,15 @@ export {
   verifyQuote,
 } from "./tpm_quote.ts";
 export {
+  type AttestationEvidence,
+  type AttestedAnswer,
+  EVIDENCE_FORMAT,
+  type EvidencePolicy,
+  exportEvidence,
+  verifyEvidence,
+  verifyEvidenceEffect,
+} from "./evidence.ts";
+export {
   AttestationVerifier,
   AttestationVerifierLive,
   makeAttestationVerifier,

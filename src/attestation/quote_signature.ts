@@ -19,6 +19,12 @@ import type {
 } from "./tpm_structures.ts";
 
 const SHA256_BYTES = 32;
+
+// TPMA_OBJECT (TPM 2.0 Part 2, 8.3): an AIK is fixedTPM (bit 1), restricted (16) and sign
+// (18); it never decrypts (17), and the reserved bits (0, 3, 8, 9, 12-15, 20-31) are zero.
+const AIK_REQUIRED = (1 << 1) | (1 << 16) | (1 << 18);
+const AIK_FORBIDDEN = ((1 << 0) | (1 << 3) | (1 << 8) | (1 << 9) | (0xf << 12) | (1 << 17) |
+  (0xfff << 20)) >>> 0;
 const P256_BYTES = 32;
 
 const stripLeadingZeros = (bytes: Uint8Array<ArrayBuffer>): Uint8Array<ArrayBuffer> => {
@@ -148,8 +154,9 @@ const signatureError = (state: string, payloadId: string): AttestationError =>
   });
 
 /**
- * Imports the AIK into WebCrypto for the signature's scheme, after checking that key, scheme
- * and hash go together.
+ * Imports the AIK into WebCrypto for the signature's scheme, after checking that its
+ * attributes are an AIK's (a restricted signing key, fixed to its TPM: only such a key signs
+ * nothing but TPM-made structures) and that key, scheme and hash go together.
  *
  * @param aik The parsed AIK public area.
  * @param signature The parsed signature (its scheme decides the WebCrypto algorithm).
@@ -161,6 +168,16 @@ export const importAik = (
   signature: TpmSignature,
   payloadId: string,
 ): Effect.Effect<ImportedAik, AttestationError> => {
+  const attributes = aik.objectAttributes;
+  if ((attributes & AIK_REQUIRED) !== AIK_REQUIRED || (attributes & AIK_FORBIDDEN) !== 0) {
+    return Effect.fail(
+      new AttestationError({
+        reason: "malformed",
+        message: "Cannot accept AIK: its attributes are not those of a restricted signing key",
+        payloadId,
+      }),
+    );
+  }
   const problem = incompatibility(aik, signature);
   if (problem !== undefined) return Effect.fail(signatureError(problem, payloadId));
   return Effect.tryPromise({
