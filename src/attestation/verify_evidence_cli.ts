@@ -67,6 +67,7 @@ export const formatReport = (report: AttestationReport): string[] => {
   const lines = [`${"step".padEnd(width)}  status   detail`];
   for (const s of report.steps) {
     // Details are the library's own words; control characters never reach the terminal.
+    // deno-lint-ignore no-control-regex
     const detail = s.detail.replace(/[\u0000-\u001f\u007f]/g, "?");
     lines.push(`${name(s).padEnd(width)}  ${s.status.padEnd(7)}  ${detail}`);
   }

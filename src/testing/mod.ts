@@ -27,6 +27,7 @@ export {
   type TestRouterOptions,
 } from "./router.ts";
 export {
+  type ClockParts,
   DEFAULT_PCR_VALUES,
   makeSoftwareQuote,
   type SoftwareAikScheme,
