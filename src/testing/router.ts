@@ -55,7 +55,7 @@ export interface TestRouterOptions {
   readonly tpm?: boolean | SoftwareQuoteOptions;
   /**
    * Makes the block put at `_metadata.tpm_attestation` of answers, whatever their tier
-   * (`undefined`: none); wins over the quotes of `tpm`.
+   * (`undefined`: none), or a Promise of it; wins over the quotes of `tpm`.
    */
   readonly attestation?: (payloadId: string) => unknown;
   /** Unix seconds for `processed_at` and `created`; default the clock, floored. */
@@ -397,7 +397,7 @@ export const startTestRouter = async (options: TestRouterOptions = {}): Promise<
     const invalid = checkChatRequest(request);
     if (invalid !== undefined) return fail(400, invalid);
     const attestation = options.attestation !== undefined
-      ? options.attestation(payloadId)
+      ? await options.attestation(payloadId)
       : tier === "maximum" && tpm !== undefined
       ? (await makeSoftwareQuote(payloadId, tpm)).block
       : undefined;
