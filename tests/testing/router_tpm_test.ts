@@ -3,6 +3,7 @@
  * id, which the client's attestation check and `verifyAttestation()` accept.
  */
 import assert from "node:assert/strict";
+import { Either, Encoding } from "effect";
 import { SecureCompletionClient } from "../../src/promise/secure_completion_client.ts";
 import type { ClientOptions } from "../../src/client/options.ts";
 import { verifyAttestation } from "../../src/attestation/tpm_quote.ts";
@@ -110,4 +111,56 @@ Deno.test("parseServeArgs() reads --tpm and --tpm=SCHEME", () => {
   assert.equal(parseServeArgs(["--tpm"]).tpmAik, undefined);
   assert.equal(parseServeArgs(["--tpm=ecdsa"]).tpmAik, "ecdsa");
   assert.throws(() => parseServeArgs(["--tpm=sha1"]), TypeError);
+});
+
+const hasTpm2Tools = await new Deno.Command("tpm2_checkquote", {
+  args: ["--version"],
+  stdout: "null",
+  stderr: "null",
+}).output().then((o) => o.success, () => false);
+if (!hasTpm2Tools) {
+  console.warn(
+    "tpm2_checkquote is missing (apt-get install tpm2-tools): its router test is ignored",
+  );
+}
+
+Deno.test({
+  name: "the TPM test router's blocks, as sent, pass tpm2_checkquote with the AIK's TPM2B_PUBLIC",
+  ignore: !hasTpm2Tools,
+  fn: async () => {
+    for (const aik of ["rsassa", "ecdsa"] as const) {
+      await withClient({ tpm: { aik } }, { securityTier: "maximum" }, async (client) => {
+        const answer = await client.sendSecureRequest(ask, crypto.randomUUID());
+        const block = answer._metadata.tpm_attestation!;
+        const dir = await Deno.makeTempDir({ prefix: "nomyo-router-quote-" });
+        try {
+          const decode = (b64: unknown) => Either.getOrThrow(Encoding.decodeBase64(String(b64)));
+          await Deno.writeFile(`${dir}/aik.pub`, decode(block.aik_pubkey_b64));
+          await Deno.writeFile(`${dir}/quote.bin`, decode(block.quote_b64));
+          await Deno.writeFile(`${dir}/sig.bin`, decode(block.signature_b64));
+          const nonce = new Uint8Array(
+            await crypto.subtle.digest(
+              "SHA-256",
+              new TextEncoder().encode(answer._metadata.payload_id),
+            ),
+          ).subarray(0, 16);
+          const check = (qualification: Uint8Array) =>
+            new Deno.Command("tpm2_checkquote", {
+              args: [
+                ...["-u", `${dir}/aik.pub`, "-m", `${dir}/quote.bin`, "-s", `${dir}/sig.bin`],
+                ...["-g", "sha256", "-q", Encoding.encodeHex(qualification)],
+              ],
+              stdout: "null",
+              stderr: "null",
+            }).output();
+          assert.equal((await check(nonce)).success, true, `${aik}: tpm2_checkquote accepts`);
+          const other = nonce.slice();
+          other[0] = other[0]! ^ 1;
+          assert.equal((await check(other)).success, false, `${aik}: another nonce is refused`);
+        } finally {
+          await Deno.remove(dir, { recursive: true });
+        }
+      });
+    }
+  },
 });
