@@ -419,7 +419,24 @@ export type AttestationErrorReason =
   /** The signature does not verify with the AIK. */
   | "BadSignature"
   /** The PCR values differ from the caller's baseline. */
-  | "BaselineMismatch";
+  | "BaselineMismatch"
+  /** The quote's `TPMS_CLOCK_INFO.safe` is 0: the TPM clock may have gone backwards. */
+  | "UnsafeClock";
+
+/**
+ * A step of attestation verification, in the order the steps run: reading the evidence
+ * document (offline verification only), parsing the block, the nonce binding to the payload
+ * id, the PCR digest, importing the AIK, the signature, each baseline PCR, the clock.
+ */
+export type AttestationStepName =
+  | "evidence"
+  | "parse"
+  | "nonce"
+  | "pcr_digest"
+  | "aik"
+  | "signature"
+  | "pcr_baseline"
+  | "clock";
 
 /**
  * A TPM attestation block failed verification; `reason` names the rule.
@@ -436,16 +453,24 @@ export class AttestationError extends NomyoError<"AttestationError"> {
   override readonly _tag = "AttestationError" as const;
   /** The rule that failed. */
   readonly reason: AttestationErrorReason;
+  /** The verification step that failed, when verification got that far. */
+  readonly step: AttestationStepName | undefined;
   /**
    * Makes the error.
    *
-   * @param args The rule, a message and the payload id.
+   * @param args The rule, a message, the payload id and the step that failed.
    */
   constructor(
-    args: { reason: AttestationErrorReason; message: string; payloadId?: string | undefined },
+    args: {
+      reason: AttestationErrorReason;
+      message: string;
+      payloadId?: string | undefined;
+      step?: AttestationStepName | undefined;
+    },
   ) {
     super(args);
     this.reason = args.reason;
+    this.step = args.step;
   }
 }
 

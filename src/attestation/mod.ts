@@ -29,7 +29,12 @@
 export {
   ATTESTATION_NOTES,
   type AttestationClockInfo,
+  type AttestationReport,
   type AttestationResult,
+  type AttestationRouter,
+  type AttestationStep,
+  type AttestationStepName,
+  type AttestationStepStatus,
   type AttestationVerifyOptions,
   type AttestedResponse,
   type QuoteVerifyOptions,
@@ -38,6 +43,15 @@ export {
   verifyAttestationEffect,
   verifyQuote,
 } from "./tpm_quote.ts";
+export {
+  type AttestationEvidence,
+  type AttestedAnswer,
+  EVIDENCE_FORMAT,
+  type EvidencePolicy,
+  exportEvidence,
+  verifyEvidence,
+  verifyEvidenceEffect,
+} from "./evidence.ts";
 export {
   AttestationVerifier,
   layerAttestationVerifier,

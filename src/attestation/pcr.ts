@@ -101,28 +101,23 @@ export const checkPcrs = (
   });
 
 /**
- * Compares the quoted PCR values with the caller's baseline, case-insensitively. Every PCR the
- * baseline names must be in the quote with the same value.
+ * Checks the caller's baseline: at least one PCR, keys that are decimal PCR indices, values of
+ * 64 hex digits (any case). Only own properties are read. Anything else is a caller bug and
+ * dies with a `TypeError`.
  *
- * A baseline that is empty, names a PCR with a key that is not a decimal index, or gives a
- * value that is not 64 hex digits is a caller bug and dies with a `TypeError`.
- *
- * @param pcrs The checked PCR values (lowercase hex).
  * @param baseline PCR index → expected hex value.
- * @param payloadId The request's payload id, for the error.
- * @returns `true` once compared, or an `AttestationError` `"BaselineMismatch"`.
+ * @returns The entries as `[index, lowercase hex]`, in ascending index order.
  */
-export const checkBaseline = (
-  pcrs: Readonly<Record<string, string>>,
+export const checkBaselineShape = (
   baseline: Readonly<Record<string, string>>,
-  payloadId: string,
-): Effect.Effect<true, AttestationError> =>
+): Effect.Effect<ReadonlyArray<readonly [string, string]>> =>
   Effect.suspend(() => {
-    const entries = Object.entries(baseline);
-    if (entries.length === 0) {
-      return Effect.die(new TypeError("Cannot check PCR baseline: it is empty"));
+    if (typeof baseline !== "object" || baseline === null || Array.isArray(baseline)) {
+      return Effect.die(new TypeError("Cannot check PCR baseline: it is not an object"));
     }
-    for (const [key, expected] of entries) {
+    const entries: Array<readonly [string, string]> = [];
+    for (const key of Object.keys(baseline)) {
+      const expected: unknown = Object.getOwnPropertyDescriptor(baseline, key)?.value;
       if (!PCR_INDEX.test(key)) {
         return Effect.die(new TypeError("Cannot check PCR baseline: a key is not a PCR index"));
       }
@@ -131,18 +126,10 @@ export const checkBaseline = (
           new TypeError(`Cannot check PCR baseline: PCR ${key} is not 64 hex digits`),
         );
       }
+      entries.push([key, expected.toLowerCase()]);
     }
-    for (const [key, expected] of entries) {
-      const seen = Object.hasOwn(pcrs, key) ? pcrs[key] : undefined;
-      if (seen !== expected.toLowerCase()) {
-        return Effect.fail(
-          new AttestationError({
-            reason: "BaselineMismatch",
-            message: `Cannot accept attestation: PCR ${key} differs from the baseline`,
-            payloadId,
-          }),
-        );
-      }
+    if (entries.length === 0) {
+      return Effect.die(new TypeError("Cannot check PCR baseline: it is empty"));
     }
-    return Effect.succeed(true as const);
+    return Effect.succeed(entries.sort(([a], [b]) => Number(a) - Number(b)));
   });

@@ -12,16 +12,19 @@ import * as Effect from "effect/Effect";
 import * as Encoding from "effect/Encoding";
 import { AttestationError } from "../errors.ts";
 import type {
-  TpmEccPublic,
   TpmEcdsaSignature,
   TpmPublic,
-  TpmRsaPublic,
-  TpmRsaSignature,
   TpmSignature,
   TpmSignatureScheme,
 } from "./tpm_structures.ts";
 
 const SHA256_BYTES = 32;
+
+// TPMA_OBJECT (TPM 2.0 Part 2, 8.3): an AIK is fixedTPM (bit 1), restricted (16) and sign
+// (18); it never decrypts (17), and the reserved bits (0, 3, 8, 9, 12-15, 20-31) are zero.
+const AIK_REQUIRED = (1 << 1) | (1 << 16) | (1 << 18);
+const AIK_FORBIDDEN = ((1 << 0) | (1 << 3) | (1 << 8) | (1 << 9) | (0xf << 12) | (1 << 17) |
+  (0xfff << 20)) >>> 0;
 const P256_BYTES = 32;
 
 const stripLeadingZeros = (bytes: Uint8Array<ArrayBuffer>): Uint8Array<ArrayBuffer> => {
@@ -56,63 +59,66 @@ export const ecdsaP1363 = (
   return out;
 };
 
-const verifyRsa = async (
-  aik: TpmRsaPublic,
-  signature: TpmRsaSignature,
-  quote: Uint8Array<ArrayBuffer>,
-): Promise<boolean> => {
+/** The AIK as a WebCrypto key for the scheme that signed. */
+export interface ImportedAik {
+  /** The verification key. */
+  readonly key: CryptoKey;
+  /** The scheme it verifies. */
+  readonly scheme: TpmSignatureScheme;
+  /** RSA-PSS: the salt lengths a TPM may use (the hash length, or the maximum). */
+  readonly saltLengths: readonly number[];
+}
+
+const importKey = async (aik: TpmPublic, scheme: TpmSignatureScheme): Promise<ImportedAik> => {
+  if (aik.type === "ecc") {
+    const jwk: JsonWebKey = {
+      kty: "EC",
+      crv: "P-256",
+      x: Encoding.encodeBase64Url(aik.x),
+      y: Encoding.encodeBase64Url(aik.y),
+      ext: true,
+    };
+    const algorithm = { name: "ECDSA", namedCurve: "P-256" };
+    const key = await crypto.subtle.importKey("jwk", jwk, algorithm, false, ["verify"]);
+    return { key, scheme, saltLengths: [] };
+  }
   const jwk: JsonWebKey = {
     kty: "RSA",
     n: Encoding.encodeBase64Url(aik.modulus),
     e: Encoding.encodeBase64Url(uintBytes(aik.exponent)),
     ext: true,
   };
-  if (signature.sigAlg === "rsassa") {
-    const algorithm = { name: "RSASSA-PKCS1-v1_5", hash: "SHA-256" };
-    const key = await crypto.subtle.importKey("jwk", jwk, algorithm, false, ["verify"]);
-    return await crypto.subtle.verify(algorithm, key, signature.signature, quote);
-  }
-  const algorithm = { name: "RSA-PSS", hash: "SHA-256" };
-  const key = await crypto.subtle.importKey("jwk", jwk, algorithm, false, ["verify"]);
+  const name = scheme === "rsassa" ? "RSASSA-PKCS1-v1_5" : "RSA-PSS";
+  const key = await crypto.subtle.importKey("jwk", jwk, { name, hash: "SHA-256" }, false, [
+    "verify",
+  ]);
   // libtpms uses a salt as long as the hash; some hardware TPMs use the maximum
   // (emLen - hLen - 2, RFC 8017 9.1.1). Both are accepted, nothing in between.
   const emLength = Math.ceil((bitLength(aik.modulus) - 1) / 8);
-  const saltLengths = [SHA256_BYTES, emLength - SHA256_BYTES - 2];
-  for (const saltLength of saltLengths) {
-    if (saltLength < 0) continue;
-    const ok = await crypto.subtle.verify(
-      { name: "RSA-PSS", saltLength },
-      key,
-      signature.signature,
-      quote,
-    );
-    if (ok) return true;
-  }
-  return false;
+  const saltLengths = scheme === "rsapss"
+    ? [SHA256_BYTES, emLength - SHA256_BYTES - 2].filter((n) => n >= 0)
+    : [];
+  return { key, scheme, saltLengths };
 };
 
-const verifyEcdsa = async (
-  aik: TpmEccPublic,
-  signature: TpmEcdsaSignature,
+const verifyWith = async (
+  aik: ImportedAik,
+  signature: TpmSignature,
   quote: Uint8Array<ArrayBuffer>,
 ): Promise<boolean> => {
-  const rs = ecdsaP1363(signature);
-  if (rs === undefined) return false; // already refused by incompatibility()
-  const jwk: JsonWebKey = {
-    kty: "EC",
-    crv: "P-256",
-    x: Encoding.encodeBase64Url(aik.x),
-    y: Encoding.encodeBase64Url(aik.y),
-    ext: true,
-  };
-  const key = await crypto.subtle.importKey(
-    "jwk",
-    jwk,
-    { name: "ECDSA", namedCurve: "P-256" },
-    false,
-    ["verify"],
-  );
-  return await crypto.subtle.verify({ name: "ECDSA", hash: "SHA-256" }, key, rs, quote);
+  if (signature.sigAlg === "ecdsa") {
+    const rs = ecdsaP1363(signature);
+    if (rs === undefined) return false; // already refused by incompatibility()
+    return await crypto.subtle.verify({ name: "ECDSA", hash: "SHA-256" }, aik.key, rs, quote);
+  }
+  if (signature.sigAlg === "rsassa") {
+    return await crypto.subtle.verify("RSASSA-PKCS1-v1_5", aik.key, signature.signature, quote);
+  }
+  for (const saltLength of aik.saltLengths) {
+    const algorithm = { name: "RSA-PSS", saltLength };
+    if (await crypto.subtle.verify(algorithm, aik.key, signature.signature, quote)) return true;
+  }
+  return false;
 };
 
 /** Why the key, scheme and hash cannot go together, or `undefined` when they can. */
@@ -140,8 +146,75 @@ const incompatibility = (aik: TpmPublic, signature: TpmSignature): string | unde
   return undefined;
 };
 
+const signatureError = (state: string, payloadId: string): AttestationError =>
+  new AttestationError({
+    reason: "BadSignature",
+    message: `Cannot verify quote signature: ${state}`,
+    payloadId,
+  });
+
 /**
- * Verifies `signature` over SHA-256 of `quote` with the AIK.
+ * Imports the AIK into WebCrypto for the signature's scheme, after checking that its
+ * attributes are an AIK's (a restricted signing key, fixed to its TPM: only such a key signs
+ * nothing but TPM-made structures) and that key, scheme and hash go together.
+ *
+ * @param aik The parsed AIK public area.
+ * @param signature The parsed signature (its scheme decides the WebCrypto algorithm).
+ * @param payloadId The request's payload id, for the error.
+ * @returns The key, or an `AttestationError` `"BadSignature"`.
+ */
+export const importAik = (
+  aik: TpmPublic,
+  signature: TpmSignature,
+  payloadId: string,
+): Effect.Effect<ImportedAik, AttestationError> => {
+  const attributes = aik.objectAttributes;
+  if ((attributes & AIK_REQUIRED) !== AIK_REQUIRED || (attributes & AIK_FORBIDDEN) !== 0) {
+    return Effect.fail(
+      new AttestationError({
+        reason: "Malformed",
+        message: "Cannot accept AIK: its attributes are not those of a restricted signing key",
+        payloadId,
+      }),
+    );
+  }
+  const problem = incompatibility(aik, signature);
+  if (problem !== undefined) return Effect.fail(signatureError(problem, payloadId));
+  return Effect.tryPromise({
+    try: () => importKey(aik, signature.sigAlg),
+    catch: () => signatureError("WebCrypto refused the AIK", payloadId),
+  });
+};
+
+/**
+ * Verifies `signature` over SHA-256 of `quote` with an imported AIK.
+ *
+ * @param aik The AIK from {@linkcode importAik}.
+ * @param signature The parsed signature.
+ * @param quote The exact `TPMS_ATTEST` bytes that were signed.
+ * @param payloadId The request's payload id, for the error.
+ * @returns The scheme that verified, or an `AttestationError` `"BadSignature"`.
+ */
+export const verifyWithAik = (
+  aik: ImportedAik,
+  signature: TpmSignature,
+  quote: Uint8Array<ArrayBuffer>,
+  payloadId: string,
+): Effect.Effect<TpmSignatureScheme, AttestationError> =>
+  Effect.tryPromise({
+    try: () => verifyWith(aik, signature, quote),
+    catch: () => signatureError("WebCrypto refused the key or signature", payloadId),
+  }).pipe(
+    Effect.filterOrFail(
+      (ok) => ok,
+      () => signatureError("it does not verify with the AIK", payloadId),
+    ),
+    Effect.as(signature.sigAlg),
+  );
+
+/**
+ * Verifies `signature` over SHA-256 of `quote` with the AIK: {@linkcode importAik}, then
+ * {@linkcode verifyWithAik}.
  *
  * @param aik The parsed AIK public area.
  * @param signature The parsed signature.
@@ -154,31 +227,8 @@ export const verifyQuoteSignature = (
   signature: TpmSignature,
   quote: Uint8Array<ArrayBuffer>,
   payloadId: string,
-): Effect.Effect<TpmSignatureScheme, AttestationError> => {
-  const fail = (state: string) =>
-    new AttestationError({
-      reason: "BadSignature",
-      message: `Cannot verify quote signature: ${state}`,
-      payloadId,
-    });
-  const problem = incompatibility(aik, signature);
-  if (problem !== undefined) return Effect.fail(fail(problem));
-  return Effect.tryPromise({
-    try: async () => {
-      if (aik.type === "rsa" && signature.sigAlg !== "ecdsa") {
-        return await verifyRsa(aik, signature, quote);
-      }
-      if (aik.type === "ecc" && signature.sigAlg === "ecdsa") {
-        return await verifyEcdsa(aik, signature, quote);
-      }
-      return false;
-    },
-    catch: () => fail("WebCrypto refused the key or signature"),
-  }).pipe(
-    Effect.filterOrFail(
-      (ok) => ok,
-      () => fail("it does not verify with the AIK"),
-    ),
-    Effect.as(signature.sigAlg),
+): Effect.Effect<TpmSignatureScheme, AttestationError> =>
+  Effect.flatMap(
+    importAik(aik, signature, payloadId),
+    (key) => verifyWithAik(key, signature, quote, payloadId),
   );
-};

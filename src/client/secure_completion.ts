@@ -11,7 +11,8 @@ import * as Effect from "effect/Effect";
 import * as Layer from "effect/Layer";
 import * as Redacted from "effect/Redacted";
 import type * as Schedule from "effect/Schedule";
-import { verifyAttestationEffect } from "../attestation/tpm_quote.ts";
+import { withAttestationResult } from "../attestation/evidence.ts";
+import { type AttestationRouter, verifyAttestationEffect } from "../attestation/tpm_quote.ts";
 import { HybridCipher } from "../crypto/hybrid_cipher.ts";
 import { SecureBytes } from "../crypto/secure_bytes.ts";
 import {
@@ -242,19 +243,22 @@ export const makeSecureCompletion = (
         Effect.tapError((e) => Effect.logDebug(`attempt failed: ${e._tag}: ${e.message}`)),
       );
 
+    /** Verifies as `attestation` says; a verified answer carries its report. */
     const checkAttestation = (
       completion: ChatCompletion,
+      router: AttestationRouter,
     ): Effect.Effect<ChatCompletion, AttestationError> => {
-      if (attestation === "off") return Effect.succeed(completion);
+      // Only the client writes attestation_result: a router's own is dropped.
       if (
-        attestation === "verify-if-present" && completion._metadata.tpm_attestation === undefined
+        attestation === "off" ||
+        (attestation === "verify-if-present" && completion._metadata.tpm_attestation === undefined)
       ) {
-        return Effect.succeed(completion);
+        return Effect.succeed(withAttestationResult(completion, undefined));
       }
       return verifyAttestationEffect(
         completion,
         config.pcrBaseline === undefined ? {} : { pcrBaseline: config.pcrBaseline },
-      ).pipe(Effect.as(completion));
+      ).pipe(Effect.map((result) => withAttestationResult(completion, { ...result, router })));
     };
 
     const create = (
@@ -327,22 +331,28 @@ export const makeSecureCompletion = (
           securityTier,
           timeout,
         };
+        // The router key of the last attempt sent: the one the answer came back for.
+        let sentTo: RsaPublicKey | undefined;
+        const sendTo = (routerKey: RsaPublicKey) => {
+          sentTo = routerKey;
+          return attempt(plaintext, pair, routerKey, send);
+        };
         const withFreshRouterKey = Effect.gen(function* () {
           // One attempt: the retry below is the one budget of key fetch and sends.
           const routerKey = yield* routerKeys.getOnce(baseUrl);
-          return yield* attempt(plaintext, pair, routerKey, send).pipe(
+          return yield* sendTo(routerKey).pipe(
             // The router could not open the package: its key changed. Fetch it, try once more.
             Effect.catchIf(isRouterDecryptFailure, () =>
-              Effect.flatMap(
-                routerKeys.refresh(baseUrl, routerKey),
-                (fresh) => attempt(plaintext, pair, fresh, send),
-              )),
+              Effect.flatMap(routerKeys.refresh(baseUrl, routerKey), sendTo)),
           );
         });
         const completion = yield* Effect.retry(withFreshRouterKey, config.retry).pipe(
           Effect.annotateLogs({ payload_id: payloadId }),
         );
-        return yield* checkAttestation(completion);
+        return yield* checkAttestation(completion, {
+          url: baseUrl,
+          keyFingerprint: sentTo?.fingerprint ?? "",
+        });
       }));
 
     return { create };

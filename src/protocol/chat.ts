@@ -378,6 +378,11 @@ export interface ResponseMetadata {
   readonly response_status: "success";
   /** The router's TPM quote, as it sent it. */
   readonly tpm_attestation?: TpmAttestation;
+  /**
+   * The client's verification report (`AttestationResult`, plain JSON), when attestation is
+   * `"verify-if-present"` or `"require"` and the quote verified; never the router's.
+   */
+  readonly attestation_result?: { readonly verified: true; readonly [key: string]: unknown };
   /** Anything else the router put into `_metadata`. */
   readonly [key: string]: unknown;
 }

@@ -1,6 +1,6 @@
 /**
  * Test support for `@nomyo/client`: a NOMYO-compatible router to run in-process (echo model,
- * fault injection, key rotation, attestation blocks), and a recording `SecureBytes` that proves
+ * fault injection, key rotation, TPM quotes made in software), and a recording `SecureBytes` that proves
  * buffers were zeroed. For tests and local development only.
  *
  * @example
@@ -26,4 +26,12 @@ export {
   testRouter,
   type TestRouterOptions,
 } from "./router.ts";
+export {
+  type ClockParts,
+  DEFAULT_PCR_VALUES,
+  makeSoftwareQuote,
+  type SoftwareAikScheme,
+  type SoftwareQuote,
+  type SoftwareQuoteOptions,
+} from "./software_tpm.ts";
 export { makeRecordingSecureBytes, type RecordingSecureBytes } from "./recording_secure_bytes.ts";

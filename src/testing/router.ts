@@ -37,9 +37,11 @@ import {
   tamperPackage,
 } from "./faults.ts";
 import { generateRouterKey, importCallerKey, type RouterKey } from "./router_key_pair.ts";
+import { makeSoftwareQuote, pcrEntries, type SoftwareQuoteOptions } from "./software_tpm.ts";
 
 export type { Fault, Tamper } from "./faults.ts";
 export type { CorsOrigins } from "../server/cors.ts";
+export { DEFAULT_PCR_VALUES, type SoftwareQuoteOptions } from "./software_tpm.ts";
 
 /** Options of {@linkcode startTestRouter}. */
 export interface TestRouterOptions {
@@ -52,9 +54,17 @@ export interface TestRouterOptions {
   readonly keySize?: 2048 | 4096;
   /** When set, require `Authorization: Bearer <apiKey>` on completions, else 401. */
   readonly apiKey?: string;
-  /** Whether the router has a TPM; default `false`: tier `maximum` is answered 503. */
-  readonly tpm?: boolean;
-  /** Makes the block put at `_metadata.tpm_attestation` of answers (`undefined`: none). */
+  /**
+   * Whether the router has a TPM; default `false`: tier `maximum` is answered 503. With `true`
+   * (or options), `maximum`-tier answers carry a `_metadata.tpm_attestation` quote made in
+   * software for their payload id: a fresh AIK per request (`aik`, default `"rsassa"`) over
+   * `pcrValues` (default {@linkcode DEFAULT_PCR_VALUES}). It proves nothing about a machine.
+   */
+  readonly tpm?: boolean | SoftwareQuoteOptions;
+  /**
+   * Makes the block put at `_metadata.tpm_attestation` of answers, whatever their tier
+   * (`undefined`: none), or a Promise of it; wins over the quotes of `tpm`.
+   */
   readonly attestation?: (payloadId: string) => unknown;
   /**
    * Rewrites each answer before it is sealed: called with the echo model's completion (a fresh
@@ -206,6 +216,24 @@ const checkOptions = (options: TestRouterOptions): void => {
   checkCorsOption(options.cors);
 };
 
+/** The own `aik` and `pcrValues` of the `tpm` option (a bad value is a `TypeError` at start). */
+const softwareTpmOptions = (tpm: SoftwareQuoteOptions): SoftwareQuoteOptions => {
+  if (typeof tpm !== "object" || tpm === null) {
+    throw new TypeError("Cannot start test router: tpm must be a boolean or an object");
+  }
+  const aik = Object.getOwnPropertyDescriptor(tpm, "aik")?.value;
+  const pcrValues = Object.getOwnPropertyDescriptor(tpm, "pcrValues")?.value;
+  if (aik !== undefined && aik !== "rsassa" && aik !== "rsapss" && aik !== "ecdsa") {
+    throw new TypeError("Cannot start test router: tpm.aik must be rsassa, rsapss or ecdsa");
+  }
+  return {
+    ...(aik === undefined ? {} : { aik }),
+    ...(pcrValues === undefined
+      ? {}
+      : { pcrValues: Object.fromEntries(pcrEntries(pcrValues).map(([i, v]) => [String(i), v])) }),
+  };
+};
+
 /** Checks the `cors` option: a boolean, or a non-empty list of exact origins. */
 const checkCorsOption = (cors: unknown): void => {
   if (cors === undefined || typeof cors === "boolean") return;
@@ -265,6 +293,11 @@ export const startTestRouter = async (options: TestRouterOptions = {}): Promise<
     allowHeaders: PROTOCOL_REQUEST_HEADERS,
     exposeHeaders: EXPOSED_HEADERS,
   });
+  const tpm: SoftwareQuoteOptions | undefined = options.tpm === true
+    ? {}
+    : options.tpm === undefined || options.tpm === false
+    ? undefined
+    : softwareTpmOptions(options.tpm);
 
   let key: RouterKey = await generateRouterKey(keySize);
   const retiredKeys: CryptoKey[] = [];
@@ -345,7 +378,7 @@ export const startTestRouter = async (options: TestRouterOptions = {}): Promise<
     if (tier !== undefined && !TIERS.has(tier)) {
       return fail(400, `Invalid ${SECURITY_TIER_HEADER}: expected standard, high or maximum`);
     }
-    if (tier === "maximum" && options.tpm !== true) {
+    if (tier === "maximum" && (options.tpm === undefined || options.tpm === false)) {
       return fail(503, "Security tier maximum is unavailable: this router has no TPM");
     }
     const parsed = parsePackage(body, payloadId);
@@ -372,7 +405,11 @@ export const startTestRouter = async (options: TestRouterOptions = {}): Promise<
     record.plaintext = request;
     const invalid = checkChatRequest(request);
     if (invalid !== undefined) return fail(400, invalid);
-    const attestation = options.attestation?.(payloadId);
+    const attestation = options.attestation !== undefined
+      ? await options.attestation(payloadId)
+      : tier === "maximum" && tpm !== undefined
+      ? (await makeSoftwareQuote(payloadId, tpm)).block
+      : undefined;
     const metadata: EchoMetadata = {
       ...(tier === undefined ? {} : { model_tier: tier }),
       ...(attestation === undefined ? {} : { tpm_attestation: attestation }),

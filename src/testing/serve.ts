@@ -2,7 +2,7 @@
  * Runs the test router as a program, for interop tests with other clients:
  *
  * ```sh
- * deno run --allow-net=127.0.0.1 src/testing/serve.ts --port 8080 [--key-size 4096] [--api-key KEY] [--tpm] [--log] [--cors[=ORIGIN,…]]
+ * deno run --allow-net=127.0.0.1 src/testing/serve.ts --port 8080 [--key-size 4096] [--api-key KEY] [--tpm[=rsassa|rsapss|ecdsa]] [--log] [--cors[=ORIGIN,…]]
  * ```
  *
  * It prints exactly `listening on http://127.0.0.1:PORT` on stdout once it serves, and stops on
@@ -13,6 +13,7 @@
 import process from "node:process";
 import { startTestRouter, type TestRouterOptions } from "./router.ts";
 import { type CorsOrigins, isOrigin } from "../server/cors.ts";
+import type { SoftwareAikScheme } from "./software_tpm.ts";
 
 /** The command line of the serve program, parsed. */
 export interface ServeArgs {
@@ -22,8 +23,13 @@ export interface ServeArgs {
   readonly keySize: 2048 | 4096;
   /** `--api-key KEY`, when given. */
   readonly apiKey?: string;
-  /** `--tpm`: accept the `maximum` tier. */
+  /**
+   * `--tpm`: accept the `maximum` tier and attach a software TPM quote to its answers;
+   * `--tpm=ecdsa` (or `rsassa`, `rsapss`) chooses the AIK.
+   */
   readonly tpm: boolean;
+  /** The AIK scheme of `--tpm=SCHEME`, when given. */
+  readonly tpmAik?: SoftwareAikScheme;
   /** `--log`: one line per request on stderr. */
   readonly log: boolean;
   /** `--cors` (any origin) or `--cors=ORIGIN,…` (those); `false` without the flag. */
@@ -32,7 +38,7 @@ export interface ServeArgs {
 
 /** The usage text printed on a bad command line. */
 export const SERVE_USAGE =
-  "usage: serve.ts [--port N] [--key-size 2048|4096] [--api-key KEY] [--tpm] [--log] [--cors[=ORIGIN,…]]";
+  "usage: serve.ts [--port N] [--key-size 2048|4096] [--api-key KEY] [--tpm[=rsassa|rsapss|ecdsa]] [--log] [--cors[=ORIGIN,…]]";
 
 /**
  * Parses the serve program's arguments.
@@ -45,6 +51,7 @@ export const parseServeArgs = (argv: ReadonlyArray<string>): ServeArgs => {
   let keySize: 2048 | 4096 = 2048;
   let apiKey: string | undefined;
   let tpm = false;
+  let tpmAik: SoftwareAikScheme | undefined;
   let log = false;
   let cors: false | CorsOrigins = false;
   for (let i = 0; i < argv.length; i++) {
@@ -77,6 +84,12 @@ export const parseServeArgs = (argv: ReadonlyArray<string>): ServeArgs => {
         break;
       case "--tpm":
         tpm = true;
+        if (inline !== undefined) {
+          if (inline !== "rsassa" && inline !== "rsapss" && inline !== "ecdsa") {
+            throw new TypeError(`Cannot parse arguments: --tpm takes rsassa, rsapss or ecdsa`);
+          }
+          tpmAik = inline;
+        }
         break;
       case "--log":
         log = true;
@@ -88,7 +101,15 @@ export const parseServeArgs = (argv: ReadonlyArray<string>): ServeArgs => {
         throw new TypeError(`Cannot parse arguments: unknown argument ${name}`);
     }
   }
-  return { port, keySize, tpm, log, cors, ...(apiKey === undefined ? {} : { apiKey }) };
+  return {
+    port,
+    keySize,
+    tpm,
+    log,
+    cors,
+    ...(apiKey === undefined ? {} : { apiKey }),
+    ...(tpmAik === undefined ? {} : { tpmAik }),
+  };
 };
 
 /** `--cors` and `--cors=*`: any origin; `--cors=https://a,https://b`: those. */
@@ -124,7 +145,7 @@ export const runServe = async (
   const options: TestRouterOptions = {
     port: args.port,
     keySize: args.keySize,
-    tpm: args.tpm,
+    tpm: args.tpm && args.tpmAik !== undefined ? { aik: args.tpmAik } : args.tpm,
     log: args.log,
     cors: args.cors,
     ...(args.apiKey === undefined ? {} : { apiKey: args.apiKey }),

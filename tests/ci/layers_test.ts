@@ -20,6 +20,7 @@ export const LAYERS: Readonly<Record<string, number>> = {
   promise: 7,
   effect_ai: 7,
   proxy: 8,
+  tools: 8,
 };
 
 const src = new URL("../../src/", import.meta.url);
