@@ -35,17 +35,7 @@ import {
 } from "./_round_trip.ts";
 import { SecureChatCompletion } from "../src/promise/secure_chat_completion.ts";
 import { startTestRouter } from "../src/testing/router.ts";
-
-/** Which runtime this is, and its version. */
-export const runtimeInfo = (): { readonly name: string; readonly version: string } => {
-  const g = globalThis as {
-    Deno?: { version: { deno: string; v8: string } };
-    Bun?: { version: string };
-  };
-  if (g.Deno !== undefined) return { name: "Deno", version: g.Deno.version.deno };
-  if (g.Bun !== undefined) return { name: "Bun", version: g.Bun.version };
-  return { name: "Node", version: process.versions.node ?? "?" };
-};
+import { runtimeInfo } from "./_runtime.ts";
 
 const log = (line: string): void => {
   process.stderr.write(`[${runtimeInfo().name}] ${line}\n`);
