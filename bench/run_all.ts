@@ -255,7 +255,9 @@ if (cipher.length > 0) {
 }
 
 interface RpsResult {
-  encrypted: Array<{ inFlight: number; rps: number; medianMs: number }>;
+  cores?: number;
+  rsa?: Record<"shared" | "distinct", Record<"1" | "16", number>>;
+  encrypted: Array<{ inFlight: number; rps: number; medianMs: number; cpuPct?: number }>;
   plain: Array<{ inFlight: number; rps: number; medianMs: number }>;
   checks: {
     coldBurstKeyFetches: number;
@@ -269,6 +271,7 @@ if (rps.length > 0) {
   markdownTable(
     "Round trips through the in-process test router (RSA-4096 both ends, 1 KiB each way):",
     ["runtime", "req/s @1", "req/s @4", "req/s @16", "16 vs 1", "median ms @1"]
+      .concat(["CPU % @1 / @16", "RSA decrypt/s @1 → @16 (shared key / 16 keys)"])
       .concat(["plain req/s @1 / @16", "key fetches (cold burst of 16 / total)"])
       .concat(["extra round trips"]),
     1,
@@ -284,11 +287,23 @@ if (rps.length > 0) {
         fmt(at(16).rps, 1),
         `×${fmt(at(16).rps / at(1).rps)}`,
         fmt(at(1).medianMs, 1),
+        at(1).cpuPct === undefined
+          ? ""
+          : `${fmt(at(1).cpuPct!, 0)} / ${fmt(at(16).cpuPct!, 0)} of ${x.cores! * 100}`,
+        x.rsa === undefined
+          ? ""
+          : `${fmt(x.rsa.shared["1"], 0)} → ${fmt(x.rsa.shared["16"], 0)} / ${
+            fmt(x.rsa.distinct["1"], 0)
+          } → ${fmt(x.rsa.distinct["16"], 0)}`,
         `${fmt(p(1).rps, 0)} / ${fmt(p(16).rps, 0)}`,
         `${c.coldBurstKeyFetches} / ${c.totalKeyFetches} (${c.clientRequests} requests)`,
         c.extraRoundTrips,
       ];
     }),
+    "CPU %: what this process (client and router) used while 1 and 16 requests were in flight, " +
+      "in % of one core, of all cores: near the total, the cores bound the throughput. RSA " +
+      "decrypt/s: raw RSA-OAEP-4096 private-key operations at 1 and 16 in flight, with one " +
+      "shared key and with 16 imports of it: how far the runtime runs them in parallel.",
   );
 }
 
