@@ -7,7 +7,9 @@
  *
  * @module
  */
+import * as Either from "effect/Either";
 import * as Encoding from "effect/Encoding";
+import { decodePackage, encodePackageParts, parsePackage } from "../../src/protocol/package.ts";
 import {
   type Base64Codec,
   base64Codecs,
@@ -26,6 +28,8 @@ export interface CodecReport {
   readonly failures: ReadonlyArray<string>;
   /** How many hostile inputs every codec refused (each must be refused by all). */
   readonly refused: number;
+  /** Large bodies `parsePackage` read exactly as `decodePackage(JSON.parse(...))` did. */
+  readonly bodies: number;
 }
 
 /** Standard base64 strings that are not canonical: every codec must refuse every one. */
@@ -209,5 +213,71 @@ export const runCodecCases = (): CodecReport => {
       );
     }
   }
-  return { codecs: all.map(([name]) => name), checked, failures, refused };
+  // parsePackage's large-body path finds the ciphertext's closing quote its own way per runtime
+  // (Buffer's memchr on Node and Bun, string search elsewhere): quotes, escapes and bytes outside
+  // ASCII put before, at and after its 64 KiB search chunks must give what JSON.parse gives.
+  const fatal = new TextDecoder("utf-8", { fatal: true });
+  const referenceParse = (body: Uint8Array): string => {
+    let value: unknown;
+    try {
+      value = JSON.parse(fatal.decode(body));
+    } catch {
+      return "Cannot open package: body is not UTF-8 JSON";
+    }
+    const result = decodePackage(value, "p");
+    return Either.isLeft(result)
+      ? result.left.message
+      : Array.from(result.right.sealed.subarray(0, 64)).join(",") +
+        `/${result.right.sealed.length}`;
+  };
+  const fast = (body: Uint8Array): string => {
+    const result = parsePackage(body, "p");
+    if (Either.isLeft(result)) return result.left.message;
+    // A body JSON.parse refuses is refused by both with the same message (checked above).
+    return Array.from(result.right.sealed.subarray(0, 64)).join(",") +
+      `/${result.right.sealed.length}`;
+  };
+  /** The longest text `JSON.parse` was given while `parsePackage(body)` ran. */
+  const longestJsonParse = (body: Uint8Array): number => {
+    const parse = JSON.parse;
+    let longest = 0;
+    JSON.parse =
+      ((text: string, reviver?: (this: unknown, key: string, value: unknown) => unknown) => {
+        longest = Math.max(longest, text.length);
+        return parse(text, reviver);
+      }) as typeof JSON.parse;
+    try {
+      parsePackage(body, "p");
+    } finally {
+      JSON.parse = parse;
+    }
+    return longest;
+  };
+  const pkg = encodePackageParts({
+    wrappedKey: bytesOf(512),
+    nonce: bytesOf(12),
+    sealed: bytesOf(150_000 + 16),
+  });
+  const start = pkg.indexOf(0x3a, pkg.indexOf(0x63)) + 2; // after `"ciphertext":"`
+  let bodies = 0;
+  const EDITS: ReadonlyArray<ReadonlyArray<number>> = [[0x22], [0x5c, 0x22], [0xc3, 0xa9], [0x80], [
+    0xe2,
+    0x82,
+  ], [0x22, 0x2c, 0x22, 0x78, 0x22, 0x3a, 0x22]];
+  for (const offset of [0, 100, 65_534, 65_535, 65_536, 65_537, 131_072, 199_999]) {
+    for (const edit of EDITS) {
+      const body = new Uint8Array(pkg.length + edit.length);
+      body.set(pkg.subarray(0, start + offset));
+      body.set(edit, start + offset);
+      body.set(pkg.subarray(start + offset), start + offset + edit.length);
+      const want = referenceParse(body);
+      check(fast(body) === want, () => `parsePackage, bytes ${edit} at ${offset}: not ${want}`);
+      bodies++;
+    }
+  }
+  check(fast(pkg) === referenceParse(pkg) && !fast(pkg).startsWith("Cannot"), () => "parsePackage");
+  // The fast path was taken: JSON.parse never saw the ciphertext.
+  check(longestJsonParse(pkg) < 2048, () => "parsePackage handed the ciphertext to JSON.parse");
+  bodies++;
+  return { codecs: all.map(([name]) => name), checked, failures, refused, bodies };
 };

@@ -3,7 +3,9 @@
  * Deno and Bun; `node`: Node's and Bun's `Buffer`; `portable`) encodes exactly as effect's
  * `Encoding` and accepts and refuses exactly the same strings and body bytes, hostile ones
  * included. The cases (`_base64_codec_cases.ts`) run here under Deno, and bundled under Node
- * (20 as installed, and 24) and Bun, where the `node` and `native` codecs take their own paths.
+ * (20 as installed, and 24) and Bun, where the `node` and `native` codecs take their own paths;
+ * with them `parsePackage`'s large-body path, which finds the ciphertext's end with `Buffer` on
+ * Node and Bun and by string search on Deno.
  */
 import assert from "node:assert/strict";
 import { base64Codecs } from "../../src/protocol/base64.ts";
@@ -17,9 +19,10 @@ const assertReport = (report: CodecReport, runtime: string): void => {
   assert.ok(report.codecs.length >= 2, `${runtime}: a second codec is compared with it`);
   // Each hostile string, inside and after long text, and each hostile byte at five places.
   assert.ok(report.refused >= HOSTILE_STRINGS.length * 2 + 190 * 5, `${runtime}: cases ran`);
+  assert.ok(report.bodies >= 49, `${runtime}: large bodies were parsed`);
 };
 
-Deno.test("base64 codecs agree and refuse the same hostile inputs under Deno", () => {
+Deno.test("base64 codecs agree, refuse the same hostile inputs, and parsePackage reads large bodies as JSON.parse does, under Deno", () => {
   assert.equal(base64Codecs.active, "native", "Deno has Uint8Array.prototype.setFromBase64");
   assertReport(runCodecCases(), "Deno");
 });
@@ -44,7 +47,7 @@ const runtimes: ReadonlyArray<[string, string, string[], ReadonlyArray<string>]>
 ];
 
 for (const [runtime, command, prefix, codecs] of runtimes) {
-  Deno.test(`base64 codecs agree and refuse the same hostile inputs under ${runtime}`, async () => {
+  Deno.test(`base64 codecs agree, refuse the same hostile inputs, and parsePackage reads large bodies as JSON.parse does, under ${runtime}`, async () => {
     const { success, stdout, stderr } = await new Deno.Command(command, {
       args: [...prefix, await bundle()],
       stdout: "piped",
