@@ -6,7 +6,8 @@
  * - `create()`: `SecureChatCompletion.create(request)`, the baseline;
  * - `create({ stream: true })`: the streaming shape, every chunk consumed;
  * - `client.fetch` via openai-node: `openai.chat.completions.create()` with `fetch: client.fetch`
- *   (openai v7 wants Node ≥ 22: on Node 20 this door is reported as skipped, with the reason);
+ *   (openai v7 declares Node ≥ 22; it runs on Node 20 here, and where it does not load the door
+ *   is reported as skipped, with the reason);
  * - the proxy over HTTP: `serveProxy({ handler: client.fetch })`, then a plain `fetch` to it.
  *
  * Runtime-neutral; `run_all.ts` bundles it for Node and Bun (as `cross_runtime.ts`). Prints
