@@ -22,6 +22,7 @@
  *
  * @module
  */
+import os from "node:os";
 import process from "node:process";
 import { makeKeys, requestOfSize, SIZES } from "./_fixtures.ts";
 import { makeCipherCase, type Op } from "./_ops.ts";
@@ -35,17 +36,7 @@ import {
 } from "./_round_trip.ts";
 import { SecureChatCompletion } from "../src/promise/secure_chat_completion.ts";
 import { startTestRouter } from "../src/testing/router.ts";
-
-/** Which runtime this is, and its version. */
-export const runtimeInfo = (): { readonly name: string; readonly version: string } => {
-  const g = globalThis as {
-    Deno?: { version: { deno: string; v8: string } };
-    Bun?: { version: string };
-  };
-  if (g.Deno !== undefined) return { name: "Deno", version: g.Deno.version.deno };
-  if (g.Bun !== undefined) return { name: "Bun", version: g.Bun.version };
-  return { name: "Node", version: process.versions.node ?? "?" };
-};
+import { runtimeInfo } from "./_runtime.ts";
 
 const log = (line: string): void => {
   process.stderr.write(`[${runtimeInfo().name}] ${line}\n`);
@@ -117,6 +108,66 @@ const cipherMode = async (): Promise<void> => {
   emit({ mode: "cipher", sizes });
 };
 
+/** `runInFlight`, and the CPU this process used meanwhile, in % of one core. */
+const withCpu = async (
+  run: () => Promise<Throughput>,
+): Promise<Throughput & { cpuPct: number }> => {
+  const before = process.cpuUsage();
+  const t = performance.now();
+  const result = await run();
+  const used = process.cpuUsage(before);
+  return { ...result, cpuPct: (used.user + used.system) / 10 / (performance.now() - t) };
+};
+
+/**
+ * RSA-OAEP-4096 private-key decryptions per second at 1 and 16 in flight, with one shared
+ * `CryptoKey` and with 16 separate imports of the same key: whether the runtime runs them in
+ * parallel at all, and whether sharing one key serialises them.
+ */
+const rsaScaling = async (
+  durationMs: number,
+): Promise<Record<"shared" | "distinct", Record<"1" | "16", number>>> => {
+  const algorithm = { name: "RSA-OAEP", hash: "SHA-256" } as const;
+  const pair = await crypto.subtle.generateKey(
+    { ...algorithm, modulusLength: 4096, publicExponent: new Uint8Array([1, 0, 1]) },
+    true,
+    ["encrypt", "decrypt"],
+  );
+  const pkcs8 = await crypto.subtle.exportKey("pkcs8", pair.privateKey);
+  const copies = await Promise.all(
+    Array.from(
+      { length: 16 },
+      () => crypto.subtle.importKey("pkcs8", pkcs8, algorithm, false, ["decrypt"]),
+    ),
+  );
+  const sealed = await crypto.subtle.encrypt(algorithm, pair.publicKey, new Uint8Array(32));
+  const rate = async (inFlight: number, key: (worker: number) => CryptoKey): Promise<number> => {
+    let done = 0;
+    const begin = performance.now();
+    const end = begin + durationMs;
+    await Promise.all(Array.from({ length: inFlight }, async (_, worker) => {
+      while (performance.now() < end) {
+        await crypto.subtle.decrypt(algorithm, key(worker), sealed);
+        done++;
+      }
+    }));
+    return done / ((performance.now() - begin) / 1000);
+  };
+  const result = {
+    shared: {
+      "1": await rate(1, () => pair.privateKey),
+      "16": await rate(16, () => pair.privateKey),
+    },
+    distinct: { "1": await rate(1, (w) => copies[w]!), "16": await rate(16, (w) => copies[w]!) },
+  };
+  log(
+    `RSA-4096 decrypt/s, shared key ${result.shared["1"].toFixed(0)} → ${
+      result.shared["16"].toFixed(0)
+    }, 16 separate keys ${result.distinct["1"].toFixed(0)} → ${result.distinct["16"].toFixed(0)}`,
+  );
+  return result;
+};
+
 const rpsMode = async (): Promise<void> => {
   const duration = quick ? 1500 : 5000;
   const levels = [1, 4, 16];
@@ -128,7 +179,7 @@ const rpsMode = async (): Promise<void> => {
   const coldFetches = enc.router.publicKeyFetches;
   log(`cold burst of 16 done in ${((performance.now() - t) / 1000).toFixed(1)} s`);
   log(`waited ${((await waitForIdle(30_000)) / 1000).toFixed(1)} s for background key generation`);
-  const encrypted: Throughput[] = [];
+  const encrypted: Array<Throughput & { cpuPct: number }> = [];
   let sent = 16;
   const create = (): Promise<unknown> => {
     sent++;
@@ -136,12 +187,12 @@ const rpsMode = async (): Promise<void> => {
   };
   for (const inFlight of levels) {
     await runInFlight(create, inFlight, 300); // warm-up
-    const r = await runInFlight(create, inFlight, duration);
+    const r = await withCpu(() => runInFlight(create, inFlight, duration));
     encrypted.push(r);
     log(
       `encrypted, ${inFlight} in flight: ${r.rps.toFixed(1)} req/s (median ${
         r.medianMs.toFixed(1)
-      } ms)`,
+      } ms, CPU ${r.cpuPct.toFixed(0)} % of one core)`,
     );
   }
   const records = enc.router.requests;
@@ -166,8 +217,11 @@ const rpsMode = async (): Promise<void> => {
     );
   }
   await plain.close();
+  const rsa = await rsaScaling(quick ? 700 : 2000);
   emit({
     mode: "rps",
+    cores: os.cpus().length,
+    rsa,
     payload: "1 KiB",
     encrypted,
     plain: plainResults,

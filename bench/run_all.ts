@@ -1,27 +1,29 @@
 /**
- * Runs `cross_runtime.ts` under Deno, Node and Bun and prints one table: per runtime and payload
- * size, the client's cost per request, the WebCrypto floor and their ratio; requests per second
- * at 1, 4 and 16 in flight; the router key checks; request latency with key rotation off and
- * on; heap after N sequential requests.
+ * Runs `cross_runtime.ts` and `doors.ts` under Deno, Node 20, Node 24 and Bun and prints the
+ * tables: per runtime and payload size, the client's cost per request, the WebCrypto floor and
+ * their ratio; requests per second at 1, 4 and 16 in flight; the router key checks; what each
+ * door costs against `create()`; request latency with key rotation off and on; heap after N
+ * sequential requests.
  *
  * ```sh
  * npx --yes deno@2 run -A bench/run_all.ts           # full: about 10 minutes on 2 cores
  * npx --yes deno@2 run -A bench/run_all.ts --quick   # about 4 minutes
  * ```
  *
- * Options: `--quick`; `--runtimes deno,node,bun`; `--modes cipher,rps,rotation,heap`; `--requests N`
- * (heap run, default 10,000, quick 1,000); `--json FILE` to keep the raw results.
+ * Options: `--quick`; `--runtimes deno,node,node24,bun`; `--modes cipher,rps,doors,rotation,heap`;
+ * `--requests N` (heap run, default 10,000, quick 1,000); `--json FILE` to keep the raw results.
  *
  * Node runs a bundle made with `deno bundle --platform browser` (Node cannot run TypeScript
- * here); Bun runs the same bundle; Deno runs the sources. Node is `node` on the PATH, Bun comes
- * from `npx --yes bun@1`.
+ * here); Bun runs the same bundle; Deno runs the sources. Node 20 is `node` on the PATH, Node 24
+ * comes from `npx --yes node@24`, Bun from `npx --yes bun@1`.
  *
  * @module
  */
 
 interface Runtime {
-  readonly id: "deno" | "node" | "bun";
-  readonly command: (script: "source" | "bundle") => { cmd: string; args: string[] };
+  readonly id: "deno" | "node" | "node24" | "bun";
+  /** The command that runs `script` (a source file for Deno, a bundle for the others). */
+  readonly command: (script: string) => { cmd: string; args: string[] };
 }
 
 interface Run {
@@ -35,14 +37,16 @@ const pick = (name: string): string | undefined => {
   const i = argv.indexOf(name);
   return i >= 0 ? argv[i + 1] : undefined;
 };
-const runtimes = (pick("--runtimes") ?? "deno,node,bun").split(",");
-const modes = (pick("--modes") ?? "cipher,rps,rotation,heap").split(",");
+const runtimes = (pick("--runtimes") ?? "deno,node,node24,bun").split(",");
+const modes = (pick("--modes") ?? "cipher,rps,doors,rotation,heap").split(",");
 const requests = pick("--requests") ?? (quick ? "1000" : "10000");
 const jsonOut = pick("--json");
 const root = new URL("..", import.meta.url).pathname;
 const source = `${root}bench/cross_runtime.ts`;
 const tmp = await Deno.makeTempDir({ prefix: "nomyo-bench-" });
 const bundle = `${tmp}/cross_runtime.mjs`;
+const doorsSource = `${root}bench/doors.ts`;
+const doorsBundle = `${tmp}/doors.mjs`;
 const deno = Deno.execPath();
 
 const run = async (cmd: string, args: string[]): Promise<string> => {
@@ -58,8 +62,9 @@ const run = async (cmd: string, args: string[]): Promise<string> => {
   return text;
 };
 
-const bunPath = async (): Promise<string> =>
-  (await run("npx", ["--yes", "bun@1", "-e", "console.log(process.execPath)"])).trim();
+/** The executable `npx --yes <pkg>` runs, resolved once (npx costs a second per start). */
+const npxPath = async (pkg: string): Promise<string> =>
+  (await run("npx", ["--yes", pkg, "-e", "console.log(process.execPath)"])).trim();
 
 const denoFlags = [
   "run",
@@ -69,15 +74,23 @@ const denoFlags = [
   "--v8-flags=--expose-gc",
 ];
 
-const bun = runtimes.includes("bun") ? await bunPath() : "";
+const bun = runtimes.includes("bun") ? await npxPath("bun@1") : "";
+const node24 = runtimes.includes("node24") ? await npxPath("node@24") : "";
 const table: Record<string, Runtime> = {
-  deno: {
-    id: "deno",
-    command: (s) => ({ cmd: deno, args: [...denoFlags, s === "source" ? source : bundle] }),
-  },
-  node: { id: "node", command: () => ({ cmd: "node", args: ["--expose-gc", bundle] }) },
-  bun: { id: "bun", command: () => ({ cmd: bun, args: [bundle] }) },
+  deno: { id: "deno", command: (s) => ({ cmd: deno, args: [...denoFlags, "--allow-sys", s] }) },
+  node: { id: "node", command: (s) => ({ cmd: "node", args: ["--expose-gc", s] }) },
+  node24: { id: "node24", command: (s) => ({ cmd: node24, args: ["--expose-gc", s] }) },
+  bun: { id: "bun", command: (s) => ({ cmd: bun, args: [s] }) },
 };
+/** The script of `mode` for runtime `id`: the sources for Deno, the bundles elsewhere. */
+const scriptOf = (id: string, mode: string): string =>
+  mode === "doors"
+    ? (id === "deno" ? doorsSource : doorsBundle)
+    : mode === "verify"
+    ? (id === "deno" ? verifySource : verifyBundle)
+    : id === "deno"
+    ? source
+    : bundle;
 
 const verifySource = `${root}bench/verify_protocol.ts`;
 const verifyBundle = `${tmp}/verify_protocol.mjs`;
@@ -86,14 +99,15 @@ if (runtimes.some((r) => r !== "deno") || modes.includes("heap")) {
   console.error(`bundling ${source} and ${verifySource} for Node and Bun`);
   await run(deno, ["bundle", "--platform", "browser", "--quiet", "-o", bundle, source]);
   await run(deno, ["bundle", "--platform", "browser", "--quiet", "-o", verifyBundle, verifySource]);
+  await run(deno, ["bundle", "--platform", "browser", "--quiet", "-o", doorsBundle, doorsSource]);
 }
 
 // The fast paths of src/protocol are checked on each runtime before anything is measured.
 for (const id of runtimes) {
-  const { cmd, args } = table[id]?.command(id === "deno" ? "source" : "bundle") ??
-    { cmd: "", args: [] };
-  const script = id === "deno" ? verifySource : verifyBundle;
-  const out = await run(cmd, [...args.slice(0, -1), script]);
+  const rt = table[id];
+  if (rt === undefined) throw new TypeError(`unknown runtime ${id}`);
+  const { cmd, args } = rt.command(scriptOf(id, "verify"));
+  const out = await run(cmd, args);
   console.error(`[${id}] ${out.trim().split("\n").join(" — ")}`);
 }
 
@@ -136,8 +150,8 @@ const begin = performance.now();
 for (const id of runtimes) {
   const rt = table[id];
   if (rt === undefined) throw new TypeError(`unknown runtime ${id}`);
-  const { cmd, args } = rt.command(id === "deno" ? "source" : "bundle");
   for (const mode of modes) {
+    const { cmd, args } = rt.command(scriptOf(id, mode));
     const extra = quick ? ["--quick"] : [];
     if (mode === "heap") {
       const router = await startRouterProcess();
@@ -158,6 +172,8 @@ for (const id of runtimes) {
       } finally {
         await router.stop();
       }
+    } else if (mode === "doors") {
+      results.push(parse(await run(cmd, [...args, ...extra])));
     } else {
       results.push(parse(await run(cmd, [...args, mode, ...extra])));
     }
@@ -167,6 +183,8 @@ const minutes = (performance.now() - begin) / 60_000;
 
 // ---- tables ----
 const fmt = (n: number, digits = 2): string => n.toFixed(digits);
+/** A runtime as the tables name it: Node 20 and Node 24 are two rows. */
+const label = (r: Run): string => `${r.runtime.name} ${r.runtime.version}`;
 const byMode = (mode: string) =>
   results.filter((r) => (r.result as { mode?: string }).mode === mode);
 const lines: string[] = [];
@@ -218,7 +236,7 @@ if (cipher.length > 0) {
     2,
     cipher.flatMap((r) =>
       (r.result as { sizes: CipherSize[] }).sizes.map((s) => [
-        `${r.runtime.name} ${r.runtime.version}`,
+        label(r),
         s.size,
         fmt(s.both.projectMs),
         fmt(s.both.floorMs),
@@ -237,7 +255,9 @@ if (cipher.length > 0) {
 }
 
 interface RpsResult {
-  encrypted: Array<{ inFlight: number; rps: number; medianMs: number }>;
+  cores?: number;
+  rsa?: Record<"shared" | "distinct", Record<"1" | "16", number>>;
+  encrypted: Array<{ inFlight: number; rps: number; medianMs: number; cpuPct?: number }>;
   plain: Array<{ inFlight: number; rps: number; medianMs: number }>;
   checks: {
     coldBurstKeyFetches: number;
@@ -251,6 +271,7 @@ if (rps.length > 0) {
   markdownTable(
     "Round trips through the in-process test router (RSA-4096 both ends, 1 KiB each way):",
     ["runtime", "req/s @1", "req/s @4", "req/s @16", "16 vs 1", "median ms @1"]
+      .concat(["CPU % @1 / @16", "RSA decrypt/s @1 → @16 (shared key / 16 keys)"])
       .concat(["plain req/s @1 / @16", "key fetches (cold burst of 16 / total)"])
       .concat(["extra round trips"]),
     1,
@@ -260,18 +281,79 @@ if (rps.length > 0) {
       const p = (n: number) => x.plain.find((e) => e.inFlight === n)!;
       const c = x.checks;
       return [
-        r.runtime.name,
+        label(r),
         fmt(at(1).rps, 1),
         fmt(at(4).rps, 1),
         fmt(at(16).rps, 1),
         `×${fmt(at(16).rps / at(1).rps)}`,
         fmt(at(1).medianMs, 1),
+        at(1).cpuPct === undefined
+          ? ""
+          : `${fmt(at(1).cpuPct!, 0)} / ${fmt(at(16).cpuPct!, 0)} of ${x.cores! * 100}`,
+        x.rsa === undefined
+          ? ""
+          : `${fmt(x.rsa.shared["1"], 0)} → ${fmt(x.rsa.shared["16"], 0)} / ${
+            fmt(x.rsa.distinct["1"], 0)
+          } → ${fmt(x.rsa.distinct["16"], 0)}`,
         `${fmt(p(1).rps, 0)} / ${fmt(p(16).rps, 0)}`,
         `${c.coldBurstKeyFetches} / ${c.totalKeyFetches} (${c.clientRequests} requests)`,
         c.extraRoundTrips,
       ];
     }),
+    "CPU %: what this process (client and router) used while 1 and 16 requests were in flight, " +
+      "in % of one core, of all cores: near the total, the cores bound the throughput. RSA " +
+      "decrypt/s: raw RSA-OAEP-4096 private-key operations at 1 and 16 in flight, with one " +
+      "shared key and with 16 imports of it: how far the runtime runs them in parallel.",
   );
+}
+
+interface DoorsResult {
+  sizes: Array<
+    {
+      size: string;
+      rounds: number;
+      doors: Array<{ door: string; medianMs: number; ratio: number }>;
+    }
+  >;
+  skipped?: string;
+}
+const doors = byMode("doors");
+if (doors.length > 0) {
+  const names = [
+    "create()",
+    "create({ stream: true })",
+    "client.fetch via openai-node",
+    "proxy over HTTP",
+  ];
+  markdownTable(
+    "Doors: the same request through each door against `create()`, same client, same router " +
+      "(in-process, RSA-4096 both ends), alternating rounds, median ms and ratio to `create()`:",
+    ["runtime", "payload", ...names, "rounds"],
+    2,
+    doors.flatMap((r) =>
+      (r.result as unknown as DoorsResult).sizes.map((s) => [
+        label(r),
+        s.size,
+        ...names.map((name) => {
+          const d = s.doors.find((x) => x.door === name);
+          return d === undefined || !Number.isFinite(d.medianMs)
+            ? "skipped"
+            : name === "create()"
+            ? `${fmt(d.medianMs)} ms`
+            : `${fmt(d.medianMs)} ms (×${fmt(d.ratio)})`;
+        }),
+        s.rounds,
+      ])
+    ),
+    "create({ stream: true }): the streaming shape, every chunk consumed; client.fetch via " +
+      "openai-node: `openai.chat.completions.create()` with `fetch: client.fetch`; proxy over " +
+      "HTTP: `serveProxy({ handler: client.fetch })` and a plain `fetch` to it (one more HTTP " +
+      "hop, JSON both ways).",
+  );
+  for (const r of doors) {
+    const skipped = (r.result as unknown as DoorsResult).skipped;
+    if (skipped !== undefined) lines.push(`${label(r)}: ${skipped}`, "");
+  }
 }
 
 interface RotationRun {
@@ -292,7 +374,7 @@ if (rotation.length > 0) {
     2,
     rotation.flatMap((r) =>
       (r.result as unknown as { runs: RotationRun[] }).runs.map((x) => [
-        r.runtime.name,
+        label(r),
         x.rotationMs === 0 ? "off" : `every ${x.rotationMs / 1000} s`,
         x.requests,
         x.clientKeysSeen,
@@ -325,7 +407,7 @@ if (heap.length > 0) {
     heap.map((r) => {
       const h = r.result as unknown as HeapResult;
       return [
-        r.runtime.name,
+        label(r),
         h.requests,
         fmt(h.heapStartMB, 1),
         fmt(h.heapEndMB, 1),

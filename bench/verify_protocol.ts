@@ -160,12 +160,21 @@ const checkBytesDecode = (text: Uint8Array, what: () => string): void => {
   const ascii = asciiText(text);
   const want = ascii === undefined ? undefined : referenceDecode(ascii);
   const length = strictBase64LengthOfBytes(text);
-  let got: Uint8Array | undefined;
-  if (length !== undefined) {
-    const target = new Uint8Array(length);
-    got = decodeBase64StrictBytesInto(text, target) ? target : undefined;
+  const decoders: Array<[string, (text: Uint8Array, target: Uint8Array) => boolean]> = [
+    ["decodeBase64StrictBytesInto", decodeBase64StrictBytesInto],
+    ...codecs.map(([name, codec]): [string, Base64Codec["decodeBytesInto"]] => [
+      `${name}.decodeBytesInto`,
+      codec.decodeBytesInto,
+    ]),
+  ];
+  for (const [name, decode] of decoders) {
+    let got: Uint8Array | undefined;
+    if (length !== undefined) {
+      const target = new Uint8Array(length);
+      got = decode(text, target) ? target : undefined;
+    }
+    expect(sameBytes(want, got), () => `${name}: ${what()}`);
   }
-  expect(sameBytes(want, got), what);
 };
 // 48 KiB of bytes (64 Ki characters) per chunk: both sides of the first boundaries.
 const BOUNDARY_SIZES = [0, 1, 2, 3, 49_151, 49_152, 49_153, 49_154, 98_303, 98_304, 98_306];
@@ -181,6 +190,16 @@ for (const n of BOUNDARY_SIZES) {
       out[written] === 0x21,
     () => `encodeBase64Into of ${n} bytes`,
   );
+  for (const [name, codec] of codecs) {
+    const host = new Uint8Array(base64Length(n) + 8).fill(0x21);
+    const into = host.subarray(3, host.length - 1);
+    const count = codec.encodeInto(bytes, into);
+    expect(
+      count === good.length && new TextDecoder().decode(into.subarray(0, count)) === good &&
+        host[2] === 0x21 && host[3 + count] === 0x21,
+      () => `${name}.encodeInto of ${n} bytes`,
+    );
+  }
   const parts = {
     wrappedKey: Uint8Array.from({ length: 512 }, () => rnd(256)),
     nonce: Uint8Array.from({ length: 12 }, () => rnd(256)),
@@ -211,6 +230,21 @@ for (const n of BOUNDARY_SIZES) {
         inserted,
         () => `decodeBase64StrictBytesInto, ${junk} put at ${pos} of ${n}`,
       );
+    }
+  }
+}
+
+// Every byte outside ASCII, in a short text and at a chunk boundary of a long one.
+{
+  const short = new TextEncoder().encode(Encoding.encodeBase64(Uint8Array.of(1, 2, 3, 4, 5, 6)));
+  const long = new TextEncoder().encode(
+    Encoding.encodeBase64(Uint8Array.from({ length: 98_304 }, () => rnd(256))),
+  );
+  for (let byte = 0x80; byte <= 0xff; byte++) {
+    for (const [text, pos] of [[short, 0], [short, 5], [long, 65_535], [long, 65_536]] as const) {
+      const replaced = text.slice();
+      replaced[pos] = byte;
+      checkBytesDecode(replaced, () => `byte ${byte} at ${pos} of ${text.length}`);
     }
   }
 }

@@ -30,7 +30,7 @@ import {
 import { isJsonObject } from "../protocol/json.ts";
 import { checkBaselineShape, checkPcrs } from "./pcr.ts";
 import { importAik, verifyWithAik } from "./quote_signature.ts";
-import { decodeStrictBase64 } from "./strict_base64.ts";
+import { decodeBase64Strict } from "../protocol/base64.ts";
 import {
   parseTpm2bPublic,
   parseTpmsAttest,
@@ -144,6 +144,37 @@ const readBlock = (
     });
   });
 
+/**
+ * Longest `*_b64` text accepted: 6 KiB of bytes is far above an RSA-4096 key or signature, so
+ * hostile input is refused before any decoding work.
+ */
+export const MAX_BASE64_LENGTH = 8192;
+
+/**
+ * A `*_b64` field as bytes: strict, canonical standard base64 (one spelling per byte string;
+ * `Encoding.decodeBase64` from `effect` would drop CR and LF and accept non-zero padding bits).
+ * Fails with `"Malformed"` over {@linkcode MAX_BASE64_LENGTH}, `"BadBase64"` otherwise.
+ */
+const decodeField = (
+  text: string,
+  field: string,
+  payloadId: string,
+): Effect.Effect<Uint8Array<ArrayBuffer>, AttestationError> => {
+  if (text.length > MAX_BASE64_LENGTH) {
+    return Effect.fail(error(
+      "Malformed",
+      `Cannot decode ${field}: longer than ${MAX_BASE64_LENGTH} characters`,
+      payloadId,
+    ));
+  }
+  const bytes = decodeBase64Strict(text);
+  return bytes === undefined
+    ? Effect.fail(
+      error("BadBase64", `Cannot decode ${field}: not canonical standard base64`, payloadId),
+    )
+    : Effect.succeed(bytes);
+};
+
 /** Gives a payload-less parse or decode error the request's payload id. */
 const withPayloadId = (payloadId: string) => (e: AttestationError): AttestationError =>
   error(e.reason, e.message, payloadId);
@@ -172,8 +203,7 @@ const parseBlock = (
 ): Effect.Effect<ParsedBlock, AttestationError> =>
   Effect.gen(function* () {
     const fields = yield* readBlock(block, payloadId);
-    const decode = (text: string, field: string) =>
-      decodeStrictBase64(text, field).pipe(Effect.mapError(withPayloadId(payloadId)));
+    const decode = (text: string, field: string) => decodeField(text, field, payloadId);
     const aikBytes = yield* decode(fields.aik_pubkey_b64, "aik_pubkey_b64");
     const quoteBytes = yield* decode(fields.quote_b64, "quote_b64");
     const signatureBytes = yield* decode(fields.signature_b64, "signature_b64");

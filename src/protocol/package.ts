@@ -13,6 +13,7 @@ import type * as ParseResult from "effect/ParseResult";
 import * as Schema from "effect/Schema";
 import { SecurityError } from "../errors.ts";
 import { isJsonObject, isWithinDepth, MAX_JSON_DEPTH } from "./json.ts";
+import { nativeBuffer } from "./native_buffer.ts";
 import { decodeUtf8Strict, decodeUtf8StrictContinued } from "./utf8.ts";
 import {
   base64Length,
@@ -244,6 +245,30 @@ const QUOTE = 0x22;
 const isJsonSpace = (c: number | undefined): boolean =>
   c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
 
+const asciiDecoder = new TextDecoder();
+/** Bytes searched per string by {@linkcode indexOfQuote} where there is no native `Buffer`. */
+const SEARCH_CHUNK = 64 * 1024;
+
+/**
+ * `body.indexOf(QUOTE, from)`, fast: `Uint8Array.prototype.indexOf` walks a megabyte in about
+ * 0.8 ms on Node and Deno, `Buffer`'s `memchr` in 0.02 ms, and V8's string search in 0.1 ms.
+ * Where there is no native `Buffer`, each chunk is decoded and searched as a string; a chunk
+ * that is not one character per byte (not ASCII) is searched as bytes.
+ */
+const indexOfQuote = (body: Uint8Array, from: number): number => {
+  if (nativeBuffer !== undefined) {
+    return nativeBuffer.from(body.buffer, body.byteOffset, body.byteLength).indexOf(QUOTE, from);
+  }
+  for (let i = from; i < body.length; i += SEARCH_CHUNK) {
+    const end = Math.min(i + SEARCH_CHUNK, body.length);
+    const chunk = body.subarray(i, end);
+    const text = asciiDecoder.decode(chunk);
+    const at = text.length === chunk.length ? text.indexOf('"') : chunk.indexOf(QUOTE);
+    if (at !== -1) return i + at;
+  }
+  return -1;
+};
+
 /** Where the first `"ciphertext"` starts in `body`, or -1. */
 const findCiphertextKey = (body: Uint8Array): number => {
   const rest = CIPHERTEXT_KEY_REST;
@@ -283,7 +308,7 @@ const parseLargePackage = (
   while (isJsonSpace(body[i])) i++;
   if (body[i] !== QUOTE) return undefined;
   const open = i;
-  const close = body.indexOf(QUOTE, open + 1);
+  const close = indexOfQuote(body, open + 1);
   if (close === -1) return undefined;
   const sentinel = `nomyo-${
     Array.from(crypto.getRandomValues(new Uint32Array(4)), (n) => n.toString(36)).join("-")
