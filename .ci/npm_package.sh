@@ -5,8 +5,9 @@
 #
 #   .ci/npm_package.sh build WORK      deno task build:npm, then publint and attw (esm-only)
 #   .ci/npm_package.sh install WORK    npm pack; a fresh project installs the tarball with its own
-#                                      effect@3 and @effect/platform from the npm registry; exactly
-#                                      one effect and one @effect/platform in it (npm query)
+#                                      effect@3, @effect/platform and @effect/ai (the optional
+#                                      peer) from the npm registry; exactly one effect and one
+#                                      @effect/platform in it (npm query)
 #   .ci/npm_package.sh typecheck WORK  tsc --strict of tests/npm/app.ts against the package's .d.ts
 #   .ci/npm_package.sh run WORK RT     the compiled app under RT: node (the PATH's), node24, bun
 #
@@ -67,7 +68,7 @@ install() {
   echo "npm: $(basename "$tarball"), $(du -k "$tarball" | cut -f1) KiB packed"
   printf '{ "name": "nomyo-npm-app", "private": true, "type": "module" }\n' >"$app/package.json"
   (cd "$app" && bounded 600 npm install --no-audit --no-fund "$tarball" effect@3 @effect/platform \
-    "$TYPESCRIPT" "$TYPES_NODE") || return 1
+    @effect/ai "$TYPESCRIPT" "$TYPES_NODE") || return 1
   (cd "$app" && npm ls effect @effect/platform --all) || { echo "npm: npm ls reports a problem"; return 1; }
   local name count
   for name in effect @effect/platform; do

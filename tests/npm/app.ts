@@ -6,7 +6,9 @@
  * - an encrypted round trip through `SecureChatCompletion`, asserting the echo answer;
  * - a tampered answer rejected with `SecurityError` (`instanceof`, `_tag`, `reason`);
  * - the app's own Effect layers: a service of the app built on `SecureCompletion` from
- *   `nomyoLayer`, given the app's `FetchHttpClient.layer`, and `Effect.catchTag("SecurityError")`.
+ *   `nomyoLayer`, given the app's `FetchHttpClient.layer`, and `Effect.catchTag("SecurityError")`;
+ * - `./effect-ai`: `LanguageModel.generateText` of the app's `@effect/ai` over the client;
+ * - `./proxy`: the local encrypting proxy (node:http) answering a plain OpenAI request.
  *
  * Prints `npm app: ok (<runtime>)` when every check passed; any failure throws (exit code 1).
  * Deno type-checks it too, resolving `@nomyo/client` to this repository's sources.
@@ -17,19 +19,24 @@ import * as Context from "effect/Context";
 import * as Effect from "effect/Effect";
 import * as Layer from "effect/Layer";
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient";
+import * as LanguageModel from "@effect/ai/LanguageModel";
 import {
   type ChatCompletion,
   type CompletionError,
   NomyoError,
   nomyoLayer,
+  nomyoLayerFetch,
   SecureChatCompletion,
   SecureCompletion,
   SecurityError,
 } from "@nomyo/client";
+import * as NomyoLanguageModel from "@nomyo/client/effect-ai";
+import { serveProxy } from "@nomyo/client/proxy";
 import { startTestRouter, type TestRouter } from "@nomyo/client/testing";
 
 const runtime = (): string => {
-  const versions = process.versions as { readonly bun?: string; readonly node?: string };
+  const versions = process.versions as { readonly bun?: string; readonly deno?: string };
+  if (versions.deno !== undefined) return `Deno ${versions.deno}`;
   return versions.bun !== undefined ? `Bun ${versions.bun}` : `Node ${process.version}`;
 };
 
@@ -95,10 +102,40 @@ const effectApi = async (router: TestRouter): Promise<void> => {
   assert.equal(caught, "caught DecryptionFailed");
 };
 
+const effectAi = async (router: TestRouter): Promise<void> => {
+  const live = NomyoLanguageModel.layer({ model: "echo" }).pipe(
+    Layer.provide(nomyoLayerFetch({ baseUrl: router.url, allowHttp: true })),
+  );
+  const response = await Effect.runPromise(
+    LanguageModel.generateText({ prompt: "Hello, Effect AI" }).pipe(Effect.provide(live)),
+  );
+  assert.equal(response.text, "Echo: Hello, Effect AI");
+};
+
+const proxy = async (router: TestRouter): Promise<void> => {
+  const client = new SecureChatCompletion({ baseUrl: router.url, allowHttp: true });
+  const running = await serveProxy({ handler: client.fetch });
+  try {
+    const response = await fetch(`${running.url}/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ model: "echo", messages: [{ role: "user", content: "via proxy" }] }),
+    });
+    assert.equal(response.status, 200);
+    const body = await response.json() as { choices?: Array<{ message?: { content?: string } }> };
+    assert.equal(body.choices?.[0]?.message?.content, "Echo: via proxy");
+  } finally {
+    await running.close();
+    await client.dispose();
+  }
+};
+
 const router = await startTestRouter();
 try {
   await promiseApi(router);
   await effectApi(router);
+  await effectAi(router);
+  await proxy(router);
 } finally {
   await router.close();
 }
