@@ -13,11 +13,16 @@
  *   it the types of the main entry point.
  * - README.md and LICENSE copied in.
  *
- * The build tools live in `dist/.npm-build/` (git-ignored), installed there with `npm`, never
+ * The build tools live in `dist/.npm-build/` (and `dist/.npm-build-<package>/`) (git-ignored), installed there with `npm`, never
  * dependencies of the package. The type packages the sources are compiled against are the
  * versions deno.lock locked for the tests.
  *
- *   deno run --allow-read --allow-write --allow-env --allow-run .ci/npm/build.ts
+ * Then the same for each other package of the workspace listed in {@linkcode PACKAGES}
+ * (`packages/effect4` → `dist/npm-effect4/`): its own modules only, its workspace dependencies
+ * (`@nomyo/client`) as npm dependencies on their version, compiled against the tarball of the
+ * package built before it.
+ *
+ *   deno run --allow-read --allow-write --allow-env --allow-run .ci/npm/build.ts [package dir…]
  *
  * @module
  */
@@ -28,9 +33,45 @@ const TOOLS: Readonly<Record<string, string>> = {
   "@types/node": "20.19.43",
 };
 
-/** The npm packages the sources import, each with its import-map key. */
-const DEPENDENCIES = ["effect", "@effect/platform"] as const;
-const OPTIONAL_PEERS = ["@effect/ai"] as const;
+/** How one package of the workspace becomes an npm package. */
+interface PackageSpec {
+  /** Output folder, relative to the repository. */
+  readonly outDir: string;
+  /** npm packages of the import map that are `dependencies` (never bundled). */
+  readonly dependencies: ReadonlyArray<string>;
+  /** npm packages of the import map that are optional `peerDependencies`. */
+  readonly optionalPeers: ReadonlyArray<string>;
+  /** Workspace packages it imports by name: `dependencies` on their version. */
+  readonly workspaceDependencies: ReadonlyArray<string>;
+  /** Whether to add the single-file browser build of its main entry point. */
+  readonly browser: boolean;
+  readonly description: string;
+  readonly keywords: ReadonlyArray<string>;
+}
+
+/** The workspace's packages, by folder; built in this order (a dependency first). */
+const PACKAGES: Readonly<Record<string, PackageSpec>> = {
+  ".": {
+    outDir: "dist/npm",
+    dependencies: ["effect", "@effect/platform"],
+    optionalPeers: ["@effect/ai"],
+    workspaceDependencies: [],
+    browser: true,
+    description:
+      "OpenAI-compatible chat completions, end-to-end encrypted (AES-256-GCM, RSA-OAEP-SHA256) for NOMYO secure inference routers; Effect services and a Promise API",
+    keywords: ["nomyo", "openai", "encryption", "e2ee", "effect", "llm", "webcrypto"],
+  },
+  "packages/effect4": {
+    outDir: "dist/npm-effect4",
+    dependencies: ["effect"],
+    optionalPeers: [],
+    workspaceDependencies: ["@nomyo/client"],
+    browser: false,
+    description:
+      "The end-to-end encrypted NOMYO client (@nomyo/client) as an Effect 4 service: create, a Stream of chunks, scoped disposal, typed errors",
+    keywords: ["nomyo", "openai", "encryption", "e2ee", "effect", "effect4", "llm"],
+  },
+};
 
 /** Oldest Node.js the package runs on (CI runs 20 and 24). */
 const NODE_ENGINE = ">=20";
@@ -41,15 +82,12 @@ const BUNDLE_TIMEOUT_MS = 180_000;
 
 const root = new URL("../../", import.meta.url);
 const rootPath = decodeURIComponent(root.pathname).replace(/\/$/, "");
-const outDir = `${rootPath}/dist/npm`;
-const buildDir = `${rootPath}/dist/.npm-build`;
-const stageDir = `${buildDir}/stage`;
 
 interface DenoJson {
   readonly name: string;
   readonly version: string;
   readonly license: string;
-  readonly exports: Readonly<Record<string, string>>;
+  readonly exports: string | Readonly<Record<string, string>>;
   readonly imports: Readonly<Record<string, string>>;
   readonly compilerOptions?: Readonly<Record<string, unknown>>;
 }
@@ -99,16 +137,34 @@ const rangeOf = (deno: DenoJson, name: string): string => {
   return match[2]!;
 };
 
-/** The version deno.lock resolved for `name` (the tests ran against it). */
-const lockedVersion = (lock: { specifiers?: Record<string, string> }, name: string): string => {
-  for (const [specifier, resolved] of Object.entries(lock.specifiers ?? {})) {
-    if (specifier.startsWith(`npm:${name}@`)) return resolved.split("_")[0]!;
+/** The version deno.lock resolved for `name` at `range` (the tests ran against it). */
+const lockedVersion = (
+  lock: { specifiers?: Record<string, string> },
+  name: string,
+  range: string,
+): string => {
+  const specifiers = lock.specifiers ?? {};
+  // Deno writes `^0.97.0` as `0.97`: the exact key first, then the same major.minor.
+  const exact = specifiers[`npm:${name}@${range}`];
+  if (exact !== undefined) return exact.split("_")[0]!;
+  const wanted = /^\^?(\d+)\.(\d+)/.exec(range);
+  for (const [specifier, resolved] of Object.entries(specifiers)) {
+    if (!specifier.startsWith(`npm:${name}@`)) continue;
+    const version = resolved.split("_")[0]!;
+    const [major, minor] = version.split(".");
+    if (wanted !== null && major === wanted[1] && (major !== "0" || minor === wanted[2])) {
+      return version;
+    }
   }
-  return fail(`Cannot build: deno.lock has no version of ${name}`);
+  return fail(`Cannot build: deno.lock has no version of ${name}@${range}`);
 };
 
-/** Installs the tools and the type packages in `dist/.npm-build/`, unless already there. */
-const installToolchain = async (versions: Readonly<Record<string, string>>): Promise<void> => {
+/** Installs the tools and the type packages in `buildDir`, unless already there. */
+const installToolchain = async (
+  buildDir: string,
+  versions: Readonly<Record<string, string>>,
+  fingerprint = "",
+): Promise<void> => {
   await Deno.mkdir(buildDir, { recursive: true });
   const manifest = JSON.stringify(
     { private: true, type: "module", dependencies: versions },
@@ -117,7 +173,7 @@ const installToolchain = async (versions: Readonly<Record<string, string>>): Pro
   ) + "\n";
   const stamp = `${buildDir}/node_modules/.nomyo-toolchain.json`;
   const installed = await Deno.readTextFile(stamp).catch(() => "");
-  if (installed === manifest) return;
+  if (installed === manifest + fingerprint) return;
   await Deno.writeTextFile(`${buildDir}/package.json`, manifest);
   console.log(
     `build:npm: installing ${Object.entries(versions).map(([n, v]) => `${n}@${v}`).join(" ")}`,
@@ -131,21 +187,30 @@ const installToolchain = async (versions: Readonly<Record<string, string>>): Pro
       timeoutMs: INSTALL_TIMEOUT_MS,
     },
   );
-  await Deno.writeTextFile(stamp, manifest);
+  await Deno.writeTextFile(stamp, manifest + fingerprint);
 };
 
-/** The local modules of `entry`'s module graph, as paths relative to the repository. */
-const localModules = async (entry: string): Promise<ReadonlyArray<string>> => {
+/**
+ * The modules of `entry`'s module graph inside `packageDir`, as paths relative to it. Modules
+ * elsewhere in the repository belong to a workspace dependency, imported by name.
+ */
+const localModules = async (
+  packageDir: string,
+  entry: string,
+): Promise<ReadonlyArray<string>> => {
   const info = JSON.parse(
     await run(Deno.execPath(), ["info", "--json", entry], {
-      cwd: rootPath,
+      cwd: packageDir,
       timeoutMs: COMPILE_TIMEOUT_MS,
     }),
   ) as { modules?: ReadonlyArray<{ specifier?: string }> };
-  const prefix = root.href;
+  const prefix = `file://${encodeURI(packageDir)}/`;
+  const nested = Object.keys(PACKAGES).filter((dir) => dir !== ".").map((dir) =>
+    `file://${encodeURI(`${rootPath}/${dir}`)}/`
+  ).filter((other) => other !== prefix);
   return (info.modules ?? [])
     .map((m) => m.specifier ?? "")
-    .filter((s) => s.startsWith(prefix))
+    .filter((s) => s.startsWith(prefix) && !nested.some((other) => s.startsWith(other)))
     .map((s) => decodeURIComponent(s.slice(prefix.length)));
 };
 
@@ -194,30 +259,74 @@ const gzipSize = async (bytes: Uint8Array<ArrayBuffer>): Promise<number> => {
   return (await new Response(zipped).arrayBuffer()).byteLength;
 };
 
-const main = async (): Promise<void> => {
-  const deno = await readJson(`${rootPath}/deno.json`) as DenoJson;
-  const lock = await readJson(`${rootPath}/deno.lock`) as { specifiers?: Record<string, string> };
-  const typeVersions = Object.fromEntries(
-    [...DEPENDENCIES, ...OPTIONAL_PEERS].map((name) => [name, lockedVersion(lock, name)]),
-  );
-  await installToolchain({ ...TOOLS, ...typeVersions });
+/** deno.json's `exports`, as a map (a string is the `"."` entry). */
+const exportsOf = (deno: DenoJson): ReadonlyArray<[string, string]> =>
+  typeof deno.exports === "string" ? [[".", deno.exports]] : Object.entries(deno.exports);
 
-  // Stage the entry points' local modules, keeping their paths.
-  const entries = Object.entries(deno.exports);
+/** `npm pack` of a built package into `dir`; returns the tarball's path. */
+const pack = async (packageOut: string, dir: string): Promise<string> => {
+  const name = (await run("npm", ["pack", "--silent", "--pack-destination", dir, packageOut], {
+    cwd: rootPath,
+    timeoutMs: INSTALL_TIMEOUT_MS,
+  })).trim().split("\n").at(-1) ?? "";
+  return name === ""
+    ? fail(`Cannot build: npm pack ${packageOut} named no tarball`)
+    : `${dir}/${name}`;
+};
+
+/** Builds the package in `dir` (a key of {@linkcode PACKAGES}) into its `outDir`. */
+const buildPackage = async (dir: string, lock: LockJson): Promise<void> => {
+  const spec = PACKAGES[dir] ?? fail(`Cannot build: no npm package is described for ${dir}`);
+  const packageDir = dir === "." ? rootPath : `${rootPath}/${dir}`;
+  const outDir = `${rootPath}/${spec.outDir}`;
+  const buildDir = `${rootPath}/dist/.npm-build${dir === "." ? "" : `-${dir.split("/").at(-1)}`}`;
+  const stageDir = `${buildDir}/stage`;
+  const deno = await readJson(`${packageDir}/deno.json`) as DenoJson;
+
+  // The workspace dependencies, by name: their npm version and the tarball to compile against.
+  const workspace: Record<string, string> = {};
+  const tarballs: Record<string, string> = {};
+  let fingerprint = "";
+  for (const name of spec.workspaceDependencies) {
+    const other = await workspacePackage(name);
+    const built = await readJson(`${rootPath}/${other.outDir}/package.json`).catch(() =>
+      fail(`Cannot build ${dir}: ${name} is not built yet (${other.outDir}/)`)
+    ) as { version: string };
+    workspace[name] = `^${built.version}`;
+    await Deno.mkdir(buildDir, { recursive: true });
+    const tarball = await pack(`./${other.outDir}`, buildDir);
+    tarballs[name] = `file:${tarball}`;
+    // A rebuilt dependency is installed again, though its path is the same.
+    const digest = await crypto.subtle.digest("SHA-256", await Deno.readFile(tarball));
+    fingerprint += `${name} ${
+      Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("")
+    }\n`;
+  }
+  const typeVersions = Object.fromEntries(
+    [...spec.dependencies, ...spec.optionalPeers].map((
+      name,
+    ) => [name, lockedVersion(lock, name, rangeOf(deno, name))]),
+  );
+  await installToolchain(buildDir, { ...TOOLS, ...typeVersions, ...tarballs }, fingerprint);
+
+  // Stage the entry points' own modules, keeping their paths.
+  const entries = exportsOf(deno);
   const modules = new Set<string>();
   for (const [, path] of entries) {
-    for (const module of await localModules(path)) modules.add(module);
+    for (const module of await localModules(packageDir, path)) modules.add(module);
   }
   await Deno.remove(stageDir, { recursive: true }).catch(() => {});
   for (const module of modules) {
     const target = `${stageDir}/${module}`;
     await Deno.mkdir(target.slice(0, target.lastIndexOf("/")), { recursive: true });
-    await Deno.copyFile(`${rootPath}/${module}`, target);
+    await Deno.copyFile(`${packageDir}/${module}`, target);
   }
 
   // tsc, with deno.json's strictness; the Node types are for ./testing and ./proxy (node:http).
+  const rootDeno = await readJson(`${rootPath}/deno.json`) as DenoJson;
   const tsconfig = {
     compilerOptions: {
+      ...rootDeno.compilerOptions,
       ...deno.compilerOptions,
       target: "ES2022",
       module: "NodeNext",
@@ -248,65 +357,100 @@ const main = async (): Promise<void> => {
   await rewriteDeclarations(emitted);
   await assertNoTsSpecifiers(emitted);
 
-  // The single-file browser build of the main entry point, Effect inside.
-  const mainEntry = deno.exports["."] ?? fail('Cannot build: deno.json exports no "."');
-  await Deno.mkdir(`${outDir}/browser`, { recursive: true });
-  await run(Deno.execPath(), [
-    "bundle",
-    "--platform",
-    "browser",
-    "--minify",
-    "-o",
-    `${outDir}/browser/nomyo.mjs`,
-    mainEntry,
-  ], { cwd: rootPath, timeoutMs: BUNDLE_TIMEOUT_MS });
-  await Deno.writeTextFile(
-    `${outDir}/browser/nomyo.d.mts`,
-    `/** Types of browser/nomyo.mjs: the main entry point's (Effect's come from \`effect\`). */\n` +
-      `export * from "../${stem(mainEntry).replace(/^\.\//, "")}.js";\n`,
-  );
-
   // package.json: the exports map mirrors deno.json's.
   const exportsMap: Record<string, unknown> = {};
   for (const [key, path] of entries) {
     exportsMap[key] = { types: `${stem(path)}.d.ts`, import: `${stem(path)}.js` };
   }
-  exportsMap["./browser"] = { types: "./browser/nomyo.d.mts", import: "./browser/nomyo.mjs" };
+  if (spec.browser) {
+    // The single-file browser build of the main entry point, Effect inside.
+    const mainEntry = entries.find(([key]) => key === ".")?.[1] ??
+      fail(`Cannot build: ${dir}/deno.json exports no "."`);
+    await Deno.mkdir(`${outDir}/browser`, { recursive: true });
+    await run(Deno.execPath(), [
+      "bundle",
+      "--platform",
+      "browser",
+      "--minify",
+      "-o",
+      `${outDir}/browser/nomyo.mjs`,
+      mainEntry,
+    ], { cwd: packageDir, timeoutMs: BUNDLE_TIMEOUT_MS });
+    await Deno.writeTextFile(
+      `${outDir}/browser/nomyo.d.mts`,
+      `/** Types of browser/nomyo.mjs: the main entry point's (Effect's come from \`effect\`). */\n` +
+        `export * from "../${stem(mainEntry).replace(/^\.\//, "")}.js";\n`,
+    );
+    exportsMap["./browser"] = { types: "./browser/nomyo.d.mts", import: "./browser/nomyo.mjs" };
+  }
   exportsMap["./package.json"] = "./package.json";
+  const optional = spec.optionalPeers.length > 0;
   const packageJson = {
     name: deno.name,
     version: deno.version,
-    description:
-      "OpenAI-compatible chat completions, end-to-end encrypted (AES-256-GCM, RSA-OAEP-SHA256) for NOMYO secure inference routers; Effect services and a Promise API",
+    description: spec.description,
     license: deno.license,
     type: "module",
     exports: exportsMap,
     // No module runs code on import beyond its own definitions.
     sideEffects: false,
     engines: { node: NODE_ENGINE },
-    dependencies: Object.fromEntries(DEPENDENCIES.map((name) => [name, rangeOf(deno, name)])),
-    peerDependencies: Object.fromEntries(OPTIONAL_PEERS.map((name) => [name, rangeOf(deno, name)])),
-    peerDependenciesMeta: Object.fromEntries(
-      OPTIONAL_PEERS.map((name) => [name, { optional: true }]),
-    ),
-    keywords: ["nomyo", "openai", "encryption", "e2ee", "effect", "llm", "webcrypto"],
+    dependencies: {
+      ...workspace,
+      ...Object.fromEntries(spec.dependencies.map((name) => [name, rangeOf(deno, name)])),
+    },
+    ...(optional
+      ? {
+        peerDependencies: Object.fromEntries(
+          spec.optionalPeers.map((name) => [name, rangeOf(deno, name)]),
+        ),
+        peerDependenciesMeta: Object.fromEntries(
+          spec.optionalPeers.map((name) => [name, { optional: true }]),
+        ),
+      }
+      : {}),
+    keywords: spec.keywords,
   };
   await Deno.writeTextFile(`${outDir}/package.json`, JSON.stringify(packageJson, null, 2) + "\n");
-  await Deno.copyFile(`${rootPath}/README.md`, `${outDir}/README.md`);
-  await Deno.copyFile(`${rootPath}/LICENSE`, `${outDir}/LICENSE`);
+  await Deno.copyFile(`${packageDir}/README.md`, `${outDir}/README.md`);
+  await Deno.copyFile(`${packageDir}/LICENSE`, `${outDir}/LICENSE`);
 
   const files = await walk(outDir);
   let total = 0;
   for (const file of files) total += (await Deno.stat(file)).size;
-  const browser = await Deno.readFile(`${outDir}/browser/nomyo.mjs`);
   console.log(
-    `build:npm: dist/npm/ ${deno.name}@${deno.version}: ${modules.size} modules, ${files.length} files, ${
+    `build:npm: ${spec.outDir}/ ${deno.name}@${deno.version}: ${modules.size} modules, ${files.length} files, ${
       kib(total)
     }`,
   );
-  console.log(
-    `build:npm: browser/nomyo.mjs ${kib(browser.length)}, ${kib(await gzipSize(browser))} gzipped`,
-  );
+  if (spec.browser) {
+    const browser = await Deno.readFile(`${outDir}/browser/nomyo.mjs`);
+    console.log(
+      `build:npm: browser/nomyo.mjs ${kib(browser.length)}, ${
+        kib(await gzipSize(browser))
+      } gzipped`,
+    );
+  }
+};
+
+/** The spec of the workspace package named `name` in its deno.json. */
+const workspacePackage = async (name: string): Promise<PackageSpec> => {
+  for (const [dir, spec] of Object.entries(PACKAGES)) {
+    const deno = await readJson(`${rootPath}/${dir}/deno.json`) as DenoJson;
+    if (deno.name === name) return spec;
+  }
+  return fail(`Cannot build: ${name} is no package of the workspace`);
+};
+
+type LockJson = { readonly specifiers?: Record<string, string> };
+
+const main = async (): Promise<void> => {
+  const lock = await readJson(`${rootPath}/deno.lock`) as LockJson;
+  // No argument: every package, in PACKAGES' order (a workspace dependency first).
+  const wanted = Deno.args.length > 0
+    ? Deno.args.map((a) => a.replace(/\/+$/, "").replace(/^\.\/(?=.)/, ""))
+    : Object.keys(PACKAGES);
+  for (const dir of wanted) await buildPackage(dir, lock);
 };
 
 try {
