@@ -88,7 +88,7 @@ pack() {
 
 # "path version" of every installed copy of package $1 in the app, one per line.
 copies() {
-  (cd "$app" && npm query "[name=\"$1\"]") | node -e '
+  (cd "$app" && timeout -k 10 120 npm query "[name=\"$1\"]") | node -e '
     let s = "";
     process.stdin.on("data", (d) => s += d).on("end", () => {
       const seen = new Map(JSON.parse(s).map((p) => [p.path, p.version]));
@@ -100,7 +100,7 @@ install_effect3() {
   local client=$1
   (cd "$app" && bounded 600 npm install --no-audit --no-fund "$client" effect@3 @effect/platform \
     @effect/ai "$TYPESCRIPT" "$TYPES_NODE") || return 1
-  (cd "$app" && npm ls effect @effect/platform --all) || { echo "npm: npm ls reports a problem"; return 1; }
+  (cd "$app" && timeout -k 10 120 npm ls effect @effect/platform --all) || { echo "npm: npm ls reports a problem"; return 1; }
   local name found
   for name in effect @effect/platform; do
     found=$(copies "$name") || return 1
@@ -118,7 +118,7 @@ install_effect4() {
   effect4=$(pack dist/npm-effect4) || return 1
   (cd "$app" && bounded 600 npm install --no-audit --no-fund "$client" "$effect4" effect@4 \
     "$TYPESCRIPT" "$TYPES_NODE") || return 1
-  (cd "$app" && npm ls effect --all) || { echo "npm: npm ls reports a problem"; return 1; }
+  (cd "$app" && timeout -k 10 120 npm ls effect --all) || { echo "npm: npm ls reports a problem"; return 1; }
   local found
   found=$(copies effect) || return 1
   printf 'npm: copies of effect installed:\n%s\n' "$found"
