@@ -6,6 +6,11 @@
  *
  *   deno run --allow-run --allow-read --allow-write --allow-net=127.0.0.1 --allow-env tests/browser/run.ts
  *
+ * With `--single-file <path>` (e.g. the npm package's `dist/npm/browser/nomyo.mjs`), it loads that
+ * file instead, unbundled, from a plain page (`<script type="module">` importing it, as a page
+ * without a bundler does) and checks an encrypted round trip and the `APIConnectionError` class of
+ * the router without CORS through it. Prints the file's size.
+ *
  * Chromium is `$CHROMIUM` or `chromium` on the PATH (.ci/run installs Debian's). Everything is
  * bounded: each phase has a deadline, and the browser and routers are killed on the way out.
  * Chromium's background services are turned off and every host name other than 127.0.0.1 is
@@ -18,6 +23,17 @@ const PAGE_TIMEOUT_MS = 120_000;
 const API_KEY = "browser-test-key";
 
 const root = new URL("../../", import.meta.url);
+
+/** `--single-file <path>` or `--single-file=<path>`: the single-file build to load unbundled. */
+const singleFileArg = (args: ReadonlyArray<string>): string | undefined => {
+  const at = args.findIndex((a) => a === "--single-file" || a.startsWith("--single-file="));
+  if (at === -1) return undefined;
+  const arg = args[at]!;
+  const path = arg.includes("=") ? arg.slice(arg.indexOf("=") + 1) : args[at + 1];
+  if (path === undefined || path === "") throw new TypeError("--single-file needs a path");
+  return path;
+};
+const singleFile = singleFileArg(Deno.args);
 const deno = Deno.execPath();
 const work = await Deno.makeTempDir({ prefix: "nomyo-browser-" });
 const cleanups: Array<() => Promise<void>> = [];
@@ -84,6 +100,19 @@ const bundle = async (): Promise<Uint8Array<ArrayBuffer>> => {
   return bytes;
 };
 
+/** The single-file build, as it will be served. */
+const readSingleFile = async (path: string): Promise<Uint8Array<ArrayBuffer>> => {
+  const bytes = await Deno.readFile(path).catch((e: Error) => {
+    throw new Error(`cannot read ${path} (run \`deno task build:npm\` first): ${e.message}`);
+  });
+  console.log(
+    `browser: single file ${path}: ${kib(bytes.length)} (${bytes.length} bytes), ${
+      kib(await gzipSize(bytes))
+    } gzipped`,
+  );
+  return bytes;
+};
+
 /** `deno task serve …`; resolves with its URL once it prints the listening line. */
 const startRouter = async (args: ReadonlyArray<string>): Promise<string> => {
   const child = new Deno.Command(deno, {
@@ -113,18 +142,74 @@ const startRouter = async (args: ReadonlyArray<string>): Promise<string> => {
   return url;
 };
 
-/** The page server: index.html, page.js, and POST /result with the page's outcome. */
+/** The checks of the plain page that imports the single-file build as it is served. */
+const SINGLE_FILE_PAGE = `
+const params = new URLSearchParams(location.search);
+const report = (body) => fetch("/result", { method: "POST", body: JSON.stringify(body) });
+const describe = (e) => \`\${e?.name}: \${e?.message}\`;
+const check = async (name, run) => {
+  try {
+    return { name, ok: true, detail: await run() };
+  } catch (e) {
+    return { name, ok: false, detail: describe(e) };
+  }
+};
+try {
+  const nomyo = await import("/nomyo.mjs");
+  const { SecureChatCompletion, APIConnectionError, NomyoError } = nomyo;
+  const apiKey = params.get("key");
+  const checks = [];
+  checks.push(await check("single-file build: encrypted round trip", async () => {
+    const client = new SecureChatCompletion({ baseUrl: params.get("router"), allowHttp: true, apiKey });
+    try {
+      const answer = await client.create({
+        model: "echo",
+        messages: [{ role: "user", content: "Hello from nomyo.mjs 🔐" }],
+        security_tier: "high",
+      });
+      const content = answer.choices[0]?.message.content;
+      if (content !== "Echo: Hello from nomyo.mjs 🔐") throw new Error(\`unexpected answer \${content}\`);
+      if (answer._metadata?.is_encrypted !== true) throw new Error("the answer was not marked encrypted");
+      return content;
+    } finally {
+      await client.dispose();
+    }
+  }));
+  checks.push(await check("single-file build: APIConnectionError without CORS", async () => {
+    const client = new SecureChatCompletion({
+      baseUrl: params.get("nocors"), allowHttp: true, apiKey, maxRetries: 0, timeout: 20000,
+    });
+    try {
+      await client.create({ model: "echo", messages: [{ role: "user", content: "refused" }] });
+    } catch (e) {
+      if (!(e instanceof APIConnectionError) || !(e instanceof NomyoError)) throw e;
+      return describe(e);
+    } finally {
+      await client.dispose();
+    }
+    throw new Error("a router without CORS answered a cross-origin page");
+  }));
+  await report({ userAgent: navigator.userAgent, checks });
+} catch (e) {
+  await report({ fatal: \`cannot load /nomyo.mjs: \${describe(e)}\` });
+}
+`;
+
+/** The page server: index.html, its script, and POST /result with the page's outcome. */
 const servePage = (script: Uint8Array<ArrayBuffer>) => {
   let deliver: (value: unknown) => void = () => {};
   const result = new Promise<unknown>((resolve) => deliver = resolve);
   const html = `<!doctype html><meta charset="utf-8"><title>@nomyo/client browser test</title>` +
-    `<script type="module" src="/page.js"></script>`;
+    (singleFile === undefined
+      ? `<script type="module" src="/page.js"></script>`
+      : `<script type="module">${SINGLE_FILE_PAGE}</script>`);
+  const scriptPath = singleFile === undefined ? "/page.js" : "/nomyo.mjs";
   const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async (req) => {
     const { pathname } = new URL(req.url);
     if (req.method === "GET" && pathname === "/") {
       return new Response(html, { headers: { "content-type": "text/html; charset=utf-8" } });
     }
-    if (req.method === "GET" && pathname === "/page.js") {
+    if (req.method === "GET" && pathname === scriptPath) {
       return new Response(script, { headers: { "content-type": "text/javascript" } });
     }
     if (req.method === "POST" && pathname === "/result") {
@@ -189,7 +274,7 @@ interface PageResult {
 
 let failures = 0;
 try {
-  const script = await bundle();
+  const script = singleFile === undefined ? await bundle() : await readSingleFile(singleFile);
   const page = servePage(script);
   const corsRouter = await startRouter([`--cors=${page.origin}`, "--api-key", API_KEY]);
   const plainRouter = await startRouter(["--api-key", API_KEY]);
@@ -211,7 +296,10 @@ try {
   if (result.fatal !== undefined) throw new Error(`the page failed: ${result.fatal}`);
   console.log(`browser: ${result.userAgent}`);
   const checks = result.checks ?? [];
-  if (checks.length !== 5) throw new Error(`the page reported ${checks.length} checks, not 5`);
+  const expected = singleFile === undefined ? 5 : 2;
+  if (checks.length !== expected) {
+    throw new Error(`the page reported ${checks.length} checks, not ${expected}`);
+  }
   for (const { name, ok, detail } of checks) {
     console.log(`browser: ${ok ? "ok" : "FAILED"} ${name}: ${detail}`);
     if (!ok) failures++;
