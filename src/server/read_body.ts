@@ -44,7 +44,7 @@ const TIMED_OUT: unique symbol = Symbol("timed out");
  * @returns The body or why there is none.
  */
 export const readBody = async (
-  source: AsyncIterable<Uint8Array> | null,
+  source: ReadableStream<Uint8Array> | AsyncIterable<Uint8Array> | null,
   options: ReadBodyOptions,
 ): Promise<BodyRead> => {
   const { maxBytes, declaredLength, deadline } = options;
@@ -64,7 +64,7 @@ export const readBody = async (
     if (deadline.aborted) onLate();
     else deadline.addEventListener("abort", onLate, { once: true });
   });
-  const iterator = source[Symbol.asyncIterator]();
+  const iterator = iteratorOf(source);
   let outcome: BodyRead | undefined;
   try {
     for (;;) {
@@ -98,7 +98,27 @@ export const readBody = async (
   return { kind: "body", bytes: buffer.result() };
 };
 
-const closeSource = async (source: AsyncIterable<Uint8Array> | null): Promise<void> => {
+/**
+ * The chunks of a body: a WHATWG stream through its reader (Safari's streams are not async
+ * iterable, and neither are those of DOM's type declarations), anything else as it iterates.
+ */
+const iteratorOf = (
+  source: ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>,
+): AsyncIterator<Uint8Array> => {
+  if (!(source instanceof ReadableStream)) return source[Symbol.asyncIterator]();
+  const reader = source.getReader();
+  return {
+    next: () => reader.read() as Promise<IteratorResult<Uint8Array>>,
+    return: async () => {
+      await reader.cancel().catch(() => undefined);
+      return { done: true, value: undefined };
+    },
+  };
+};
+
+const closeSource = async (
+  source: ReadableStream<Uint8Array> | AsyncIterable<Uint8Array> | null,
+): Promise<void> => {
   if (source === null) return;
   if (source instanceof ReadableStream) {
     await source.cancel().catch(() => undefined);

@@ -94,3 +94,31 @@ Deno.test("readBody() reports a broken source as failed, wiping what it read", a
   assert.equal(read.kind, "failed");
   assert.ok(wiped(chunks));
 });
+
+Deno.test("readBody() reads a WHATWG stream through its reader, as Safari's (not async iterable)", async () => {
+  const chunks = [new Uint8Array([1, 2]), new Uint8Array([3])];
+  const stream = new ReadableStream<Uint8Array>({
+    start(controller) {
+      for (const chunk of chunks) controller.enqueue(chunk);
+      controller.close();
+    },
+  });
+  // As in Safari: iterating the stream itself is not possible.
+  Object.defineProperty(stream, Symbol.asyncIterator, {
+    value: () => {
+      throw new TypeError("not async iterable");
+    },
+  });
+  const read = await readBody(stream, { maxBytes: 16 });
+  assert.equal(read.kind, "body");
+  assert.deepEqual(read.kind === "body" ? [...read.bytes] : [], [1, 2, 3]);
+
+  const cancelled: unknown[] = [];
+  const big = new ReadableStream<Uint8Array>({
+    pull: (controller) => controller.enqueue(new Uint8Array(8).fill(7)),
+    cancel: (reason) => void cancelled.push(reason ?? "cancelled"),
+  });
+  Object.defineProperty(big, Symbol.asyncIterator, { value: undefined });
+  assert.equal((await readBody(big, { maxBytes: 16 })).kind, "too-large");
+  assert.equal(cancelled.length, 1); // over the cap, the stream is cancelled
+});
