@@ -183,6 +183,7 @@ export {
   RouterKeys,
   type RouterKeysOptions,
 } from "./src/transport/router_keys.ts";
+export type { RouterKeyChange, RouterKeyChangeHandler } from "./src/transport/router_key_trust.ts";
 export {
   type AttemptError,
   layerRouterTransport,
