@@ -183,7 +183,13 @@ export {
   RouterKeys,
   type RouterKeysOptions,
 } from "./src/transport/router_keys.ts";
-export type { RouterKeyChange, RouterKeyChangeHandler } from "./src/transport/router_key_trust.ts";
+export {
+  makeRouterKeyTrust,
+  type RouterKeyChange,
+  type RouterKeyChangeHandler,
+  type RouterKeyTrust,
+  type RouterKeyTrustOptions,
+} from "./src/transport/router_key_trust.ts";
 export {
   type AttemptError,
   layerRouterTransport,

@@ -39,6 +39,18 @@ export interface RouterKeyChange {
 /**
  * Decides on a changed router key: exactly `true` (or a Promise of it) accepts and records the
  * new key; anything else, a throw or a rejection refuses it.
+ *
+ * @example Accept only the new key announced out of band
+ * ```ts
+ * import type { ClientOptions, RouterKeyChangeHandler } from "@nomyo/client";
+ * const announced = "ab".repeat(32); // the router operator's new fingerprint
+ * const onRouterKeyChange: RouterKeyChangeHandler = ({ next }) => next === announced;
+ * const options: ClientOptions = {
+ *   keyDir: "./client_keys",
+ *   routerKeyPolicy: "tofu",
+ *   onRouterKeyChange,
+ * };
+ * ```
  */
 export type RouterKeyChangeHandler = (change: RouterKeyChange) => boolean | Promise<boolean>;
 
@@ -100,7 +112,10 @@ export const makeRouterKeyTrust = (options: RouterKeyTrustOptions): RouterKeyTru
 
   const check = (baseUrl: string, key: RsaPublicKey) =>
     Effect.gen(function* () {
-      const origin = new URL(baseUrl).origin;
+      const origin = URL.canParse(baseUrl) ? new URL(baseUrl).origin : undefined;
+      if (origin === undefined) {
+        return yield* Effect.die(new TypeError("Cannot check router key: baseUrl is not a URL"));
+      }
       const next = key.fingerprint;
       const path = yield* pathOf;
       let known: KnownRouters = yield* readKnownRouters(path);
