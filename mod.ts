@@ -184,6 +184,13 @@ export {
   type RouterKeysOptions,
 } from "./src/transport/router_keys.ts";
 export {
+  makeRouterKeyTrust,
+  type RouterKeyChange,
+  type RouterKeyChangeHandler,
+  type RouterKeyTrust,
+  type RouterKeyTrustOptions,
+} from "./src/transport/router_key_trust.ts";
+export {
   type AttemptError,
   layerRouterTransport,
   makeRouterTransport,

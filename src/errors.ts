@@ -74,6 +74,11 @@ export type SecurityErrorReason =
   | "KeyRejected"
   /** The router key does not match the pinned fingerprint. */
   | "FingerprintMismatch"
+  /**
+   * Under `routerKeyPolicy: "tofu"`: the router's key is not the one recorded for its origin,
+   * and no `onRouterKeyChange` accepted it. Nothing was encrypted to it.
+   */
+  | "RouterKeyChanged"
   /** The randomness or cipher failed while sealing. */
   | "EncryptionFailed"
   /** The router answered a redirect (3xx), or a `fetch` followed one: the protocol has none. */

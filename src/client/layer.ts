@@ -29,6 +29,7 @@ import { generateRsaKeyPair } from "../keys/rsa_key_generation.ts";
 import { refuseRedirects } from "../transport/redirects.ts";
 import { retrySchedule } from "../transport/retry.ts";
 import { layerRouterKeys, type RouterKeys } from "../transport/router_keys.ts";
+import { makeRouterKeyTrust } from "../transport/router_key_trust.ts";
 import { layerRouterTransport, type RouterTransport } from "../transport/router_transport.ts";
 import {
   BASE_URL_NAMES,
@@ -96,7 +97,14 @@ const layerOf = (
     maxResponseBytes: o.maxResponseBytes,
     userAgent: USER_AGENT,
   });
-  const routerKeys = layerRouterKeys({ pin: o.serverKeyFingerprint, retry: schedule }).pipe(
+  const trust = o.routerKeyPolicy === "tofu"
+    ? makeRouterKeyTrust({
+      path: o.knownRoutersPath,
+      dir: o.keyDir,
+      onChange: o.onRouterKeyChange,
+    })
+    : undefined;
+  const routerKeys = layerRouterKeys({ pin: o.serverKeyFingerprint, retry: schedule, trust }).pipe(
     Layer.provideMerge(transport),
   );
   const keyRing = layerKeyRing(keyRingOptions(o));

@@ -22,6 +22,7 @@ import { SecurityError } from "../errors.ts";
 import type { RsaKeySize } from "../keys/rsa_key.ts";
 import { admitBaseUrl } from "./warnings.ts";
 import { type ClosedKeys, closedKeysError } from "../protocol/closed_keys.ts";
+import type { RouterKeyChangeHandler } from "../transport/router_key_trust.ts";
 
 /**
  * Options of `SecureChatCompletion`, `SecureCompletionClient` and `nomyoLayer`. Unknown keys
@@ -82,6 +83,21 @@ export interface ClientOptions {
   readonly maxResponseBytes?: number | undefined;
   /** The `fetch` to use. Default: the runtime's. */
   readonly fetch?: typeof globalThis.fetch | undefined;
+  /**
+   * `"tofu"`: trust on first use. The first key seen for a router origin is recorded in the
+   * known-routers file (`knownRoutersPath`, else `keyDir/known_routers.json`, one of them
+   * required); a later different key is a `SecurityError` `"RouterKeyChanged"` before anything
+   * is encrypted to it, unless `onRouterKeyChange` returns `true`. `serverKeyFingerprint`, when
+   * set, decides instead. Default `"off"`.
+   */
+  readonly routerKeyPolicy?: "off" | "tofu" | undefined;
+  /** The known-routers file of `routerKeyPolicy: "tofu"` (mode 0600). Default: in `keyDir`. */
+  readonly knownRoutersPath?: string | undefined;
+  /**
+   * Under `routerKeyPolicy: "tofu"`, asked when a router's key is not the recorded one: `true`
+   * (or a Promise of it) records and uses the new key; anything else, or a throw, refuses it.
+   */
+  readonly onRouterKeyChange?: RouterKeyChangeHandler | undefined;
 }
 
 /** Default per-attempt timeout: 60 s. */
@@ -125,6 +141,9 @@ const RotationSchedule = Schema.declare((u: unknown): u is Schedule.Schedule<unk
   Schedule.isSchedule(u)
 );
 const ApiKey = Schema.Union(NonEmptyString, Schema.RedactedFromSelf(Schema.String));
+const KeyChangeHandler = Schema.declare((u: unknown): u is RouterKeyChangeHandler =>
+  typeof u === "function"
+);
 
 const withDefault = <S extends Schema.Schema.AnyNoContext>(
   schema: S,
@@ -163,6 +182,9 @@ const Options = Schema.Struct({
   maxRetryAfter: withDefault(Millis, 60_000),
   maxResponseBytes: withDefault(PositiveCount, DEFAULT_MAX_RESPONSE_BYTES),
   fetch: optional(Fetch),
+  routerKeyPolicy: withDefault(Schema.Literal("off", "tofu"), "off"),
+  knownRoutersPath: optional(NonEmptyString),
+  onRouterKeyChange: optional(KeyChangeHandler),
 });
 
 type OptionKey = keyof typeof Options.fields;
@@ -206,6 +228,9 @@ const EXPECTED: { readonly [K in OptionKey]: string } = {
   maxRetryAfter: "a non-negative number of milliseconds",
   maxResponseBytes: "a positive whole number of bytes",
   fetch: "a function (a fetch)",
+  routerKeyPolicy: '"off" or "tofu"',
+  knownRoutersPath: "a non-empty string (a file path)",
+  onRouterKeyChange: "a function returning true, false or a Promise of one",
 };
 
 // The compiler proves that the schema knows every key of `ClientOptions`, and no other: a key
@@ -262,6 +287,11 @@ const RENAMED: Readonly<Record<string, string>> = {
   rsa_key_size: "keySize",
   bits: "keySize",
   max_response_size: "maxResponseBytes",
+  tofu: "routerKeyPolicy",
+  trustOnFirstUse: "routerKeyPolicy",
+  knownHosts: "knownRoutersPath",
+  knownHostsPath: "knownRoutersPath",
+  onKeyChange: "onRouterKeyChange",
 };
 
 /** Options other clients have that this one does not, and what to do instead. */
@@ -364,6 +394,22 @@ const resolveEither = (
         message: `Cannot create client: securityTier must be ${EXPECTED.securityTier}`,
       }),
     );
+  }
+
+  // Trust on first use needs a file, and its options mean nothing without it: a path given with
+  // the policy off would look like protection that is not there.
+  if (o.routerKeyPolicy === "tofu" && o.keyDir === undefined && o.knownRoutersPath === undefined) {
+    return Either.left(
+      refuse('routerKeyPolicy "tofu" needs keyDir or knownRoutersPath (where keys are recorded)'),
+    );
+  }
+  if (o.routerKeyPolicy !== "tofu") {
+    const stray = (["knownRoutersPath", "onRouterKeyChange"] as const).find((k) =>
+      o[k] !== undefined
+    );
+    if (stray !== undefined) {
+      return Either.left(refuse(`${stray} is only used with routerKeyPolicy: "tofu"`));
+    }
   }
 
   const key = o.apiKey ?? (from.environment === false ? undefined : apiKeyFromEnvironment());

@@ -9,7 +9,7 @@
  * | `SecurityError` `RedirectRefused` (the router redirected; nothing was followed) | `HttpRequestError`, reason `Transport` |
  * | `SecurityError` refusing the request (`InsecureTransport`, `HeaderInjection`, `InvalidSecurityTier`, `PayloadTooLarge`) | `MalformedInput` |
  * | `SecurityError` refusing the answer (`MalformedPackage`, `DecryptionFailed`, `MalformedPlaintext`, `ResponseTooLarge`) | `MalformedOutput` |
- * | anything else (`KeyError`, `AttestationError`, `SecurityError` `KeyRejected`, `FingerprintMismatch`, `EncryptionFailed`) | `UnknownError` |
+ * | anything else (`KeyError`, `AttestationError`, `SecurityError` `KeyRejected`, `FingerprintMismatch`, `RouterKeyChanged`, `EncryptionFailed`) | `UnknownError` |
  *
  * The `SecurityError` rows are one `Record` over every reason, so a new reason must be placed.
  *
@@ -55,6 +55,7 @@ const SECURITY_ERROR_KIND: Readonly<Record<SecurityErrorReason, SecurityErrorKin
   RedirectRefused: "transport",
   KeyRejected: "unknown",
   FingerprintMismatch: "unknown",
+  RouterKeyChanged: "unknown",
   EncryptionFailed: "unknown",
 };
 

@@ -49,6 +49,12 @@ export const STALE_TEMP_MILLIS: number = 60 * 1000;
  */
 const TEMP_NAME = /^\.(?:private_key|public_key)\.pem\.(?:(\d{1,10})-)?[0-9a-f]{16}\.tmp$/;
 
+/** The temporary names of one other file (`known_routers.json`): `.<name>.<pid>-<16 hex>.tmp`. */
+const tempNameOf = (name: string): RegExp =>
+  new RegExp(
+    `^\\.${name.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}\\.(\\d{1,10})-[0-9a-f]{16}\\.tmp$`,
+  );
+
 /** Temporary files this process is writing now (a crashed earlier process may have had its pid). */
 const writing = new Set<string>();
 
@@ -168,10 +174,16 @@ export const writeFilesAtomically = (
  *
  * @param fs The file system.
  * @param dir The key directory.
+ * @param name Only the temporary files of this file name (default: the key files').
  * @returns How many files it removed; never fails.
  */
-export const removeStaleTemps = (fs: KeyFileSystem, dir: string): Effect.Effect<number> =>
+export const removeStaleTemps = (
+  fs: KeyFileSystem,
+  dir: string,
+  name?: string,
+): Effect.Effect<number> =>
   Effect.promise(async () => {
+    const pattern = name === undefined ? TEMP_NAME : tempNameOf(name);
     let names: string[];
     try {
       names = await fs.readdir(dir);
@@ -179,10 +191,10 @@ export const removeStaleTemps = (fs: KeyFileSystem, dir: string): Effect.Effect<
       return 0;
     }
     let removed = 0;
-    for (const name of names) {
-      const match = TEMP_NAME.exec(name);
+    for (const entry of names) {
+      const match = pattern.exec(entry);
       if (match === null) continue;
-      const path = fs.join(dir, name);
+      const path = fs.join(dir, entry);
       try {
         // lstat: a symbolic link (never made by writeFilesAtomically) is left alone.
         const stats = await fs.lstat(path);

@@ -48,6 +48,7 @@ const SECURITY_ERROR_STATUS: Readonly<Record<SecurityErrorReason, 400 | 413>> = 
   MalformedPlaintext: 400,
   KeyRejected: 400,
   FingerprintMismatch: 400,
+  RouterKeyChanged: 400,
   EncryptionFailed: 400,
   RedirectRefused: 400,
 };

@@ -14,13 +14,22 @@ import * as FiberId from "effect/FiberId";
 import * as Layer from "effect/Layer";
 import type * as Schedule from "effect/Schedule";
 import type * as Scope from "effect/Scope";
-import { type APIConnectionError, type HttpStatusError, SecurityError } from "../errors.ts";
+import {
+  type APIConnectionError,
+  type HttpStatusError,
+  type KeyError,
+  SecurityError,
+} from "../errors.ts";
 import type { RsaPublicKey } from "../keys/rsa_key.ts";
 import { importPublicKeyPem } from "../keys/rsa_key_import_export.ts";
 import { RouterTransport } from "./router_transport.ts";
+import type { RouterKeyTrust } from "./router_key_trust.ts";
 
-/** Errors of getting a router key. */
-export type RouterKeyError = HttpStatusError | APIConnectionError | SecurityError;
+/**
+ * Errors of getting a router key; `KeyError` only under trust on first use (the known-routers
+ * file could not be read or written).
+ */
+export type RouterKeyError = HttpStatusError | APIConnectionError | SecurityError | KeyError;
 
 /** The router keys in use, per base URL. */
 export interface RouterKeys {
@@ -57,6 +66,11 @@ export interface RouterKeysOptions {
   readonly pin?: string | undefined;
   /** Retries of {@linkcode RouterKeys.get} (`getOnce` and `refresh` do not retry). */
   readonly retry: Schedule.Schedule<unknown, unknown>;
+  /**
+   * Trust on first use (`router_key_trust.ts`), checked on every fetch, the refetch after a
+   * router's "cannot decrypt" included. Not consulted when `pin` is set: the pin decides.
+   */
+  readonly trust?: RouterKeyTrust | undefined;
 }
 
 /** Lower-case hex without separators. */
@@ -104,6 +118,12 @@ export const makeRouterKeys = (
             reason: "FingerprintMismatch",
             message: "Cannot use router key: its fingerprint does not match the pinned one",
           }),
+      ),
+      // Trust on first use: refused here, before any caller can encrypt to the key.
+      Effect.tap((key) =>
+        pin === undefined && options.trust !== undefined
+          ? options.trust.check(baseUrl, key)
+          : Effect.void
       ),
     );
 

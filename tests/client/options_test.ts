@@ -284,6 +284,9 @@ const WRONG: Readonly<Record<keyof ClientOptions, ReadonlyArray<unknown>>> = {
   maxRetryAfter: [-5, "1"],
   maxResponseBytes: [0, 1.5, -1, "1"],
   fetch: ["fetch", {}],
+  routerKeyPolicy: ["on", "TOFU", true],
+  knownRoutersPath: ["", 7],
+  onRouterKeyChange: [true, "yes", {}],
 };
 
 Deno.test("every option of the wrong type or range is a TypeError naming it and what it must be", () => {
@@ -367,6 +370,9 @@ Deno.test("resolveOptions() applies every default, and undefined is the same as 
         maxRetryAfter: 60_000,
         maxResponseBytes: 64 * 1024 * 1024,
         fetch: undefined,
+        routerKeyPolicy: "off",
+        knownRoutersPath: undefined,
+        onRouterKeyChange: undefined,
       });
     }
     const derived = resolveOptions({ keyDir: "k", keyPassword: "password1" });
@@ -401,8 +407,12 @@ Deno.test("resolveOptions() accepts every option with a right value", () => {
     maxRetryAfter: 0,
     maxResponseBytes: 1,
     fetch: loopbackOnly(),
+    routerKeyPolicy: "tofu",
+    knownRoutersPath: "known.json",
+    onRouterKeyChange: () => true,
   });
   assert.equal(Redacted.value(resolved.apiKey!), "k");
+  assert.equal(resolved.routerKeyPolicy, "tofu");
   assert.equal(resolved.keyRotationSchedule, schedule);
   assert.equal(resolved.securityTier, "maximum");
   assert.equal(typeof resolved.fetch, "function");
@@ -697,4 +707,40 @@ Deno.test("nomyoLayerConfig() refuses inherited options before reading any Confi
   const defect = Exit.isFailure(exit) ? Cause.dieOption(exit.cause) : Option.none();
   assert.ok(Option.isSome(defect) && defect.value instanceof TypeError);
   assert.match((defect.value as TypeError).message, /option baseUrl is inherited/);
+});
+
+Deno.test("routerKeyPolicy tofu needs a file, and its options are refused without it", () => {
+  const cases: ReadonlyArray<readonly [Record<string, unknown>, RegExp]> = [
+    [{ routerKeyPolicy: "tofu" }, /routerKeyPolicy "tofu" needs keyDir or knownRoutersPath/],
+    [{ knownRoutersPath: "k.json" }, /knownRoutersPath is only used with routerKeyPolicy: "tofu"/],
+    [{ routerKeyPolicy: "off", knownRoutersPath: "k.json" }, /knownRoutersPath is only used/],
+    [{ onRouterKeyChange: () => true }, /onRouterKeyChange is only used with routerKeyPolicy/],
+  ];
+  for (const [options, message] of cases) {
+    assert.throws(
+      () => resolveOptions(options as never),
+      (e) => e instanceof TypeError && message.test(e.message),
+      JSON.stringify(options),
+    );
+    for (const make of construct(options)) assert.throws(make, TypeError);
+  }
+  assert.equal(resolveOptions({ routerKeyPolicy: "tofu", keyDir: "d" }).routerKeyPolicy, "tofu");
+  assert.equal(
+    resolveOptions({ routerKeyPolicy: "tofu", knownRoutersPath: "k.json" }).knownRoutersPath,
+    "k.json",
+  );
+});
+
+Deno.test("the peers' names for trust on first use suggest the options", () => {
+  for (
+    const [given, meant] of [["tofu", "routerKeyPolicy"], ["knownHosts", "knownRoutersPath"], [
+      "onKeyChange",
+      "onRouterKeyChange",
+    ]]
+  ) {
+    assert.throws(
+      () => resolveOptions({ [given!]: true } as never),
+      (e) => e instanceof TypeError && e.message.includes(`did you mean "${meant}"`),
+    );
+  }
 });

@@ -167,6 +167,7 @@ Deno.test("toAiError() places every SecurityError reason: none falls to UnknownE
     RedirectRefused: "HttpRequestError",
     KeyRejected: "UnknownError",
     FingerprintMismatch: "UnknownError",
+    RouterKeyChanged: "UnknownError",
     EncryptionFailed: "UnknownError",
   };
   for (const [reason, tag] of Object.entries(expected)) {

@@ -25,6 +25,7 @@ const REASONS: Record<SecurityErrorReason, number> = {
   MalformedPlaintext: 400,
   KeyRejected: 400,
   FingerprintMismatch: 400,
+  RouterKeyChanged: 400,
   EncryptionFailed: 400,
   RedirectRefused: 400,
 };
