@@ -81,6 +81,26 @@ Deno.test("AI SDK: tool calls, generated and streamed", async () => {
   });
 });
 
+Deno.test("AI SDK: a disposed client's error says so and is not retried", async () => {
+  const { SecureChatCompletion } = await import("../../src/promise/secure_chat_completion.ts");
+  const client = new SecureChatCompletion({
+    baseUrl: "https://nomyo.invalid",
+    maxRetries: 0,
+    keySize: 2048,
+  });
+  await client.dispose();
+  await assert.rejects(
+    generateText({ model: model(client), prompt: "a" }),
+    (e: unknown) => {
+      // With the default maxRetries (2), a "fetch failed" would come back as a RetryError.
+      assert.ok(e instanceof Error, String(e));
+      assert.match(e.message, /Cannot use client: it was disposed/);
+      assert.doesNotMatch(e.message, /Failed after/);
+      return true;
+    },
+  );
+});
+
 Deno.test("AI SDK: each router status raises APICallError with that status", async () => {
   await withClient(async (client, router) => {
     for (const [status] of STATUSES) {
