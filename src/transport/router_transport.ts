@@ -17,7 +17,7 @@ import * as Effect from "effect/Effect";
 import * as Layer from "effect/Layer";
 import * as Redacted from "effect/Redacted";
 import {
-  APIConnectionError,
+  type APIConnectionError,
   APIConnectionTimeoutError,
   type APIError,
   type HttpStatusError,
