@@ -72,6 +72,7 @@ export {
   type AttestationErrorReason,
   AuthenticationError,
   BadRequestError,
+  ConflictError,
   DECRYPTION_FAILED_MESSAGE,
   DisposedError,
   ForbiddenError,
@@ -88,6 +89,7 @@ export {
   type SecurityErrorReason,
   ServerError,
   ServiceUnavailableError,
+  UnprocessableEntityError,
 } from "./src/errors.ts";
 
 // Wire types

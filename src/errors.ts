@@ -181,6 +181,8 @@ export type APIErrorTag =
   | "AuthenticationError"
   | "ForbiddenError"
   | "NotFoundError"
+  | "ConflictError"
+  | "UnprocessableEntityError"
   | "RateLimitError"
   | "ServerError"
   | "ServiceUnavailableError";
@@ -243,6 +245,20 @@ export class APIError<Tag extends APIErrorTag = "APIError"> extends NomyoError<T
     this.headers = args.headers ?? {};
     this.requestID = args.requestID;
   }
+  /** nomyo-js's name for {@linkcode APIError.status}: the HTTP status. */
+  get statusCode(): number {
+    return this.status;
+  }
+  /**
+   * nomyo-js's name for the router's error body: the parsed body when it was a JSON object
+   * (scrubbed of the request's API key, as `body` and the message are), else `undefined`.
+   */
+  get errorDetails(): Readonly<Record<string, unknown>> | undefined {
+    const body = this.body;
+    return typeof body === "object" && body !== null && !Array.isArray(body)
+      ? body as Readonly<Record<string, unknown>>
+      : undefined;
+  }
 }
 
 /** 400: the router refused the request. Also exported as {@linkcode BadRequestError}. */
@@ -284,6 +300,19 @@ export type PermissionDeniedError = ForbiddenError;
 export class NotFoundError extends APIError<"NotFoundError"> {
   /** Discriminant for `Effect.catchTag`. */
   override readonly _tag = "NotFoundError" as const;
+}
+/** 409 (openai-node's `ConflictError`): the request conflicts with the router's state. Not retried. */
+export class ConflictError extends APIError<"ConflictError"> {
+  /** Discriminant for `Effect.catchTag`. */
+  override readonly _tag = "ConflictError" as const;
+}
+/**
+ * 422 (openai-node's `UnprocessableEntityError`): the router understood the request but cannot
+ * process it. Not retried.
+ */
+export class UnprocessableEntityError extends APIError<"UnprocessableEntityError"> {
+  /** Discriminant for `Effect.catchTag`. */
+  override readonly _tag = "UnprocessableEntityError" as const;
 }
 /** 429: too many requests; retried by default, honouring `Retry-After`. */
 export class RateLimitError extends APIError<"RateLimitError"> {
@@ -486,6 +515,8 @@ export type HttpStatusError =
   | AuthenticationError
   | ForbiddenError
   | NotFoundError
+  | ConflictError
+  | UnprocessableEntityError
   | RateLimitError
   | ServerError
   | ServiceUnavailableError;

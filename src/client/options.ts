@@ -381,7 +381,10 @@ const resolveEither = (
   if (clash !== undefined) {
     return Either.left(refuse(`${first} and ${clash} are aliases but give different URLs`));
   }
-  const baseUrl = admitBaseUrl(first === undefined ? DEFAULT_BASE_URL : o[first]!, o.allowHttp);
+  const baseUrl = admitBaseUrl(first === undefined ? DEFAULT_BASE_URL : o[first]!, o.allowHttp, {
+    action: "create client",
+    name: first ?? "baseUrl",
+  });
   if (Either.isLeft(baseUrl)) return Either.left(baseUrl.left);
 
   if (

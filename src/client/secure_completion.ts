@@ -34,7 +34,7 @@ import { REQUEST_FIELDS, type RequestDoor, splitRequest } from "../protocol/requ
 import { toChatCompletion } from "../protocol/response.ts";
 import { RouterKeys } from "../transport/router_keys.ts";
 import { RouterTransport } from "../transport/router_transport.ts";
-import { admitBaseUrl } from "./warnings.ts";
+import { admitBaseUrlEffect } from "./warnings.ts";
 
 /** What `_metadata.tpm_attestation` checking does with answers. */
 export type AttestationMode = "off" | "verify-if-present" | "require";
@@ -197,7 +197,10 @@ export const makeSecureCompletion = (
     const keyRing = yield* KeyRing;
     const routerKeys = yield* RouterKeys;
     const transport = yield* RouterTransport;
-    const defaultBaseUrl = yield* admitBaseUrl(config.baseUrl, config.allowHttp);
+    const defaultBaseUrl = yield* admitBaseUrlEffect(config.baseUrl, config.allowHttp, {
+      action: "create client",
+      name: "baseUrl",
+    });
     const attestation = config.attestation ?? "off";
 
     /** One attempt: seal with a fresh AES key and nonce, send, open. */
@@ -291,7 +294,10 @@ export const makeSecureCompletion = (
         }
         const baseUrl = baseUrlInput === undefined
           ? defaultBaseUrl
-          : yield* admitBaseUrl(baseUrlInput, config.allowHttp);
+          : yield* admitBaseUrlEffect(baseUrlInput, config.allowHttp, {
+            action: "send request",
+            name: "base_url",
+          });
         const tierInput = (yield* field("securityTier")) ?? config.securityTier;
         const securityTier = tierInput === undefined
           ? undefined

@@ -4,7 +4,7 @@
  *
  * | client error | `AiError` |
  * |---|---|
- * | `APIError` and its subclasses (a router status) | `HttpResponseError`, reason `StatusCode`, `response.status`, `response.headers` with `retry-after` and the router's `x-request-id` when sent |
+ * | `APIError` and its subclasses (a router status; 409 `ConflictError` and 422 `UnprocessableEntityError` too) | `HttpResponseError`, reason `StatusCode`, `response.status`, `response.headers` with `retry-after` and the router's `x-request-id` when sent |
  * | `APIConnectionError` (unreachable, broken, timed out) | `HttpRequestError`, reason `Transport` |
  * | `SecurityError` `RedirectRefused` (the router redirected; nothing was followed) | `HttpRequestError`, reason `Transport` |
  * | `SecurityError` refusing the request (`InsecureTransport`, `HeaderInjection`, `InvalidSecurityTier`, `PayloadTooLarge`) | `MalformedInput` |

@@ -1,8 +1,13 @@
 /**
  * The client's key pair over its life: made (or loaded) in the background when the ring is
- * built, rotated by a fiber owned by the ring's scope, the next pair always generated ahead so
- * that no request ever waits for a rotation. A request takes the pair it seals with and keeps
- * it until its answer is opened, so a rotation mid-request loses nothing.
+ * built, rotated by a fiber owned by the ring's scope. The next pair (the spare) is generated in
+ * the background {@linkcode SPARE_LEAD_MILLIS} before its rotation is due (at once when the
+ * interval is shorter), never alongside the first pair: a short-lived script makes one RSA
+ * generation, not two (a WebCrypto generation cannot be cancelled, and a second one would
+ * compete with the first answer and hold the process after `dispose()`). No request ever waits
+ * for a rotation: requests use the current pair until the new one is installed. A request takes
+ * the pair it seals with and keeps it until its answer is opened, so a rotation mid-request
+ * loses nothing.
  *
  * @module
  */
@@ -10,7 +15,10 @@ import * as Context from "effect/Context";
 import * as Effect from "effect/Effect";
 import * as Fiber from "effect/Fiber";
 import * as Layer from "effect/Layer";
+import * as Clock from "effect/Clock";
 import * as Schedule from "effect/Schedule";
+import * as ScheduleDecision from "effect/ScheduleDecision";
+import * as ScheduleIntervals from "effect/ScheduleIntervals";
 import type * as Scope from "effect/Scope";
 import type { KeyError } from "../errors.ts";
 import { withIdleSleeps } from "./idle_clock.ts";
@@ -27,7 +35,7 @@ export interface ClientKeyPair extends RsaKeyPair {
 export interface KeyRing {
   /** The pair new requests use (waits for the first one to be ready). */
   readonly current: Effect.Effect<ClientKeyPair, KeyError>;
-  /** Rotates now: the pre-generated next pair becomes current. */
+  /** Rotates now: the spare pair (generated now when there is none yet) becomes current. */
   readonly rotate: Effect.Effect<ClientKeyPair, KeyError>;
   /** Makes `pair` (generated or loaded by the caller) the current pair. */
   readonly install: (pair: RsaKeyPair) => Effect.Effect<ClientKeyPair>;
@@ -62,9 +70,16 @@ const toClientPair = (pair: RsaKeyPair, generation: number): ClientKeyPair => ({
 });
 
 /**
- * Builds a key ring in the current scope: the first pair starts in the background at once;
- * with rotation on, so does the next one, and the rotation fiber is forked into the scope and
- * stops with it.
+ * How long before a rotation is due its spare pair starts generating: RSA-4096 takes a second or
+ * two, tens of seconds on a loaded machine; ten minutes leaves room for both.
+ */
+export const SPARE_LEAD_MILLIS = 10 * 60 * 1000;
+
+/**
+ * Builds a key ring in the current scope: the first pair starts in the background at once; with
+ * rotation on, the rotation fiber is forked into the scope and stops with it. It makes each
+ * spare pair {@linkcode SPARE_LEAD_MILLIS} before its rotation (after the first pair is ready,
+ * never alongside it), so a ring that lives shorter than the interval makes one pair.
  *
  * @param options Key size, rotation schedule and key sources.
  * @returns The ring, within a scope.
@@ -81,18 +96,19 @@ export const makeKeyRing = (
     // Joined, not cached: a caller interrupted while it waits (an aborted first request) must
     // not leave its interruption memoized as every later caller's key pair.
     let current: Effect.Effect<ClientKeyPair, KeyError> = Fiber.join(first);
-    // With rotation on, the next pair is made as soon as the ring exists, so rotating never
-    // waits; with it off, no key pair is made that may never be used.
-    const ahead = options.rotation !== undefined;
-    let next = ahead ? yield* Effect.forkScoped(generate) : undefined;
+    // The spare, once the rotation fiber has started it; a rotation without one makes one.
+    let next: Fiber.RuntimeFiber<RsaKeyPair, KeyError> | undefined;
     let generation = 0;
     const scope = yield* Effect.scope;
+    const startSpare = Effect.gen(function* () {
+      next ??= yield* Effect.forkIn(generate, scope);
+    });
 
     const rotate: Effect.Effect<ClientKeyPair, KeyError> = Effect.uninterruptible(
       Effect.gen(function* () {
-        // Start the one after next first, so a failure below never leaves the ring without one.
         const ready = next ?? (yield* Effect.forkIn(generate, scope));
-        next = ahead ? yield* Effect.forkIn(generate, scope) : undefined;
+        // Used once, whatever happens below: a failed rotation's next try makes a fresh spare.
+        next = undefined;
         const fresh = yield* Fiber.join(ready);
         const installed = options.onRotate === undefined ? fresh : yield* options.onRotate(fresh);
         const pair = toClientPair(installed, ++generation);
@@ -102,14 +118,28 @@ export const makeKeyRing = (
     );
 
     if (options.rotation !== undefined) {
-      // Waits first, then rotates at each step (Effect.repeat would rotate at once). Its
-      // waiting does not keep the process alive: an idle client lets a script exit.
+      // Steps the schedule by hand to know when each rotation is due: the spare starts
+      // SPARE_LEAD_MILLIS before it (Schedule.driver only sleeps). Waits first, then rotates at
+      // each step. Its waiting does not keep the process alive: an idle client lets a script exit.
       const schedule = options.rotation;
+      const sleepUntil = (at: number) =>
+        Effect.flatMap(
+          Clock.currentTimeMillis,
+          (now) => at > now ? Effect.sleep(at - now) : Effect.void,
+        );
       yield* Effect.forkScoped(withIdleSleeps(Effect.gen(function* () {
-        const driver = yield* Schedule.driver(schedule);
+        let state = schedule.initial;
         while (true) {
-          const step = yield* Effect.option(driver.next(undefined));
-          if (step._tag === "None") return;
+          const now = yield* Clock.currentTimeMillis;
+          const [nextState, , decision] = yield* schedule.step(now, undefined, state);
+          state = nextState;
+          if (ScheduleDecision.isDone(decision)) return;
+          const due = ScheduleIntervals.start(decision.intervals);
+          yield* sleepUntil(due - SPARE_LEAD_MILLIS);
+          // Never alongside the first pair: the first answer does not compete with the spare.
+          yield* Fiber.await(first);
+          yield* startSpare;
+          yield* sleepUntil(due);
           // A failed rotation keeps the current pair; the next step tries again.
           yield* Effect.ignore(rotate);
         }

@@ -72,6 +72,8 @@ const reasonOf = (error: unknown): string | null => {
  * `APIConnectionTimeoutError`), which openai-node raises as its `APIConnectionTimeoutError`.
  * SDKs retry a thrown failure; the client's own retries have run, hence `maxRetries: 0` in
  * the docs (a browser refusal costs an SDK retry one refused attempt, never a retry budget).
+ * A disposed client throws a `TypeError` whose message is the `DisposedError`'s ("Cannot use
+ * client: it was disposed"), its cause that error.
  *
  * @param error The library error.
  * @returns What to throw.
@@ -79,6 +81,12 @@ const reasonOf = (error: unknown): string | null => {
 export const fetchFailure = (error: unknown): Error => {
   if (error instanceof APIConnectionError && error.timeout) {
     return new DOMException(`The request timed out: ${error.message}`, "TimeoutError");
+  }
+  // A disposed client says so in the thrown error's own message, the one an SDK keeps as its
+  // error's `cause` (openai-node's message is always "Connection error."); not "fetch failed",
+  // which the AI SDK would retry as a network failure.
+  if (tagOf(error) === "DisposedError") {
+    return new TypeError((error as NomyoError<string>).message, { cause: error });
   }
   return new TypeError("fetch failed", { cause: error });
 };

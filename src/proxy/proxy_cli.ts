@@ -16,6 +16,7 @@ import process from "node:process";
 import { parseArgs } from "node:util";
 import { SecureChatCompletion } from "../promise/secure_chat_completion.ts";
 import type { SecurityTier } from "../protocol/headers.ts";
+import { inFlagWords } from "./cli_messages.ts";
 import { serveProxy } from "./proxy.ts";
 
 const USAGE = `Usage: deno task proxy [--port N] [--base-url URL] [--allow-http] [--api-key KEY]
@@ -85,7 +86,7 @@ const main = async (): Promise<number> => {
       allowHttp: values["allow-http"],
     });
   } catch (error) {
-    console.error(`Cannot start proxy: ${(error as Error).message}`);
+    console.error(`Cannot start proxy: ${inFlagWords((error as Error).message)}`);
     return 2;
   }
   let proxy;
@@ -99,7 +100,7 @@ const main = async (): Promise<number> => {
     });
   } catch (error) {
     await client.dispose();
-    console.error((error as Error).message);
+    console.error(inFlagWords((error as Error).message));
     return 2;
   }
   console.log(`listening on ${proxy.url}`);

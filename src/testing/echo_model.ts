@@ -76,9 +76,14 @@ const trailingToolResults = (messages: ReadonlyArray<unknown>): string | undefin
   return results.length === 0 ? undefined : results.join(" ");
 };
 
-/** Whether the request asks for a JSON answer by schema (`response_format.type` `json_schema`). */
-const wantsJsonSchema = (request: Json): boolean =>
-  isJsonObject(request.response_format) && request.response_format.type === "json_schema";
+/**
+ * Whether the request asks for a JSON answer: `response_format.type` `json_object` (JSON mode)
+ * or `json_schema` (structured output; the echo model does not fit the answer to the schema).
+ */
+const wantsJson = (request: Json): boolean =>
+  isJsonObject(request.response_format) &&
+  (request.response_format.type === "json_object" ||
+    request.response_format.type === "json_schema");
 
 /**
  * Checks a request plaintext: an object with a string `model`, an array `messages` and, when
@@ -111,8 +116,9 @@ export const checkChatRequest = (value: unknown): string | undefined => {
  *   `null`, finish reason `tool_calls`.
  * - A conversation that ends with `tool` messages is answered in text, never with another
  *   call: `"Tool result: " + <their contents>`.
- * - With `response_format: {type: "json_schema"}`, the text is the JSON object
- *   `{"echo": <last user message text>}` instead.
+ * - With `response_format: {type: "json_object"}` or `{type: "json_schema"}`, the text is the
+ *   JSON object `{"echo": <last user message text>}` instead, whatever the schema (a schema
+ *   with one string property `echo` is the one the answer fits).
  * - `usage` counts whitespace-separated words.
  * - `_metadata` only when `metadata` has fields.
  *
@@ -133,7 +139,7 @@ export const echoCompletion = async (
   const lastUser = messages.findLast((m) => isJsonObject(m) && m.role === "user");
   const userText = isJsonObject(lastUser) ? contentText(lastUser.content) : "";
   const toolResults = trailingToolResults(messages);
-  const echo = wantsJsonSchema(request)
+  const echo = wantsJson(request)
     ? JSON.stringify({ echo: userText })
     : toolResults === undefined
     ? `Echo: ${userText}`

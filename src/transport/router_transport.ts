@@ -17,7 +17,7 @@ import * as Effect from "effect/Effect";
 import * as Layer from "effect/Layer";
 import * as Redacted from "effect/Redacted";
 import {
-  APIConnectionError,
+  type APIConnectionError,
   APIConnectionTimeoutError,
   type APIError,
   type HttpStatusError,
@@ -33,6 +33,7 @@ import {
   type SecurityTier,
 } from "../protocol/headers.ts";
 import { browserFetchError, type BrowserPage, browserPage, mixedContentError } from "./browser.ts";
+import { connectionFailureError, originOf } from "./connection_errors.ts";
 import { publicKeyHeader } from "./public_key_header.ts";
 import { readCapped } from "./read_capped.ts";
 import { checkNotRedirect } from "./redirects.ts";
@@ -102,16 +103,11 @@ const tooLarge = (payloadId: string | undefined, cap: number) => (): SecurityErr
     payloadId,
   });
 
-const connectionError = (payloadId: string | undefined): APIConnectionError =>
-  new APIConnectionError({
-    message: "Cannot reach router: the connection failed or was cut off",
-    payloadId,
-  });
-
 /**
  * The error of a request the platform could not send: a refused redirect (from
- * `refuseRedirects`), a browser's refusal, or a plain connection failure. The platform's error
- * (whose request carries the headers) is never kept.
+ * `refuseRedirects`), a browser's refusal, or a connection failure naming the router's origin
+ * and the cause (see `connection_errors.ts`). The platform's error (whose request carries the
+ * headers) is never kept.
  */
 const requestFailure = (
   error: HttpClientError.RequestError,
@@ -123,7 +119,7 @@ const requestFailure = (
     return new SecurityError({ reason: cause.reason, message: cause.message, payloadId });
   }
   if (page !== undefined && cause instanceof TypeError) return browserFetchError(page, payloadId);
-  return connectionError(payloadId);
+  return connectionFailureError(error.request.url, cause, payloadId);
 };
 
 /**
@@ -147,9 +143,12 @@ export const makeRouterTransport = (
   );
   const defaultTimeout = Duration.decode(options.timeout);
   const timedOut =
-    (payloadId: string | undefined, timeout: Duration.Duration) => (): APIConnectionError =>
+    (url: string, payloadId: string | undefined, timeout: Duration.Duration) =>
+    (): APIConnectionError =>
       new APIConnectionTimeoutError({
-        message: `Cannot complete request: no answer within ${Duration.format(timeout)}`,
+        message: `Cannot complete request to ${originOf(url)}: no answer within ${
+          Duration.format(timeout)
+        }`,
         payloadId,
       });
 
@@ -197,10 +196,13 @@ export const makeRouterTransport = (
       Effect.catchTags({
         RequestError: (e: HttpClientError.RequestError) =>
           Effect.fail(requestFailure(e, page, payloadId)),
-        ResponseError: (_: HttpClientError.ResponseError) =>
-          Effect.fail(connectionError(payloadId)),
+        ResponseError: (e: HttpClientError.ResponseError) =>
+          Effect.fail(connectionFailureError(request.url, e.cause, payloadId)),
       }),
-      Effect.timeoutFail({ duration: timeout, onTimeout: timedOut(payloadId, timeout) }),
+      Effect.timeoutFail({
+        duration: timeout,
+        onTimeout: timedOut(request.url, payloadId, timeout),
+      }),
     );
   };
 

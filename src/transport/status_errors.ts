@@ -8,6 +8,7 @@ import {
   APIError,
   type APIErrorArgs,
   AuthenticationError,
+  ConflictError,
   ForbiddenError,
   type HttpStatusError,
   InvalidRequestError,
@@ -15,6 +16,7 @@ import {
   RateLimitError,
   ServerError,
   ServiceUnavailableError,
+  UnprocessableEntityError,
 } from "../errors.ts";
 import { detailOf } from "./secret_scrubbing.ts";
 
@@ -23,6 +25,8 @@ const STATUS_TEXT: Readonly<Record<number, string>> = {
   401: "authentication failed",
   403: "forbidden (the model may not be allowed for this security tier)",
   404: "secure inference is not enabled on this router",
+  409: "conflict",
+  422: "the router cannot process the request",
   429: "rate limited",
   500: "the router failed",
   502: "bad gateway",
@@ -66,6 +70,10 @@ export const statusError = (
       return new ForbiddenError(args);
     case 404:
       return new NotFoundError(args);
+    case 409:
+      return new ConflictError(args);
+    case 422:
+      return new UnprocessableEntityError(args);
     case 429:
       return new RateLimitError(args);
     case 500:

@@ -8,6 +8,7 @@ import {
   AbortError,
   APIError,
   AuthenticationError,
+  ConflictError,
   DisposedError,
   ForbiddenError,
   InvalidRequestError,
@@ -15,6 +16,7 @@ import {
   SecurityError,
   ServerError,
   ServiceUnavailableError,
+  UnprocessableEntityError,
 } from "../../src/errors.ts";
 import { quote } from "../../src/transport/public_key_header.ts";
 import {
@@ -172,6 +174,8 @@ Deno.test("SecureChatCompletion maps every status of the table to its error", as
     [401, AuthenticationError as never],
     [403, ForbiddenError as never],
     [404, APIError as never],
+    [409, ConflictError as never],
+    [422, UnprocessableEntityError as never],
     [429, RateLimitError as never],
     [500, ServerError as never],
     [502, APIError as never],

@@ -6,11 +6,13 @@ import {
   APIConnectionError,
   AttestationError,
   AuthenticationError,
+  ConflictError,
   KeyError,
   RateLimitError,
   SecurityError,
   type SecurityErrorReason,
   ServerError,
+  UnprocessableEntityError,
 } from "../../mod.ts";
 import { toAiError } from "../../src/effect_ai/ai_error.ts";
 import { withConfigOverride } from "../../src/effect_ai/mod.ts";
@@ -69,6 +71,22 @@ Deno.test("an injected 429 and 500 become HttpResponseErrors with the original a
     assert.equal(failed.method, "streamText");
     assert.ok(failed.cause instanceof ServerError);
     assertNoSecret(failed);
+  }, { client: { apiKey: SECRET_KEY } });
+});
+
+Deno.test("a router 409 and 422 become HttpResponseErrors with ConflictError and UnprocessableEntityError as cause", async () => {
+  await withModel(async ({ router, live }) => {
+    router.inject({ status: 409, detail: "conflict" });
+    const conflict = await failWith(live);
+    assert.ok(conflict._tag === "HttpResponseError");
+    assert.equal(conflict.response.status, 409);
+    assert.ok(conflict.cause instanceof ConflictError);
+    router.inject({ status: 422, detail: "cannot process" });
+    const unprocessable = await failWith(live);
+    assert.ok(unprocessable._tag === "HttpResponseError");
+    assert.equal(unprocessable.response.status, 422);
+    assert.ok(unprocessable.cause instanceof UnprocessableEntityError);
+    assertNoSecret(unprocessable);
   }, { client: { apiKey: SECRET_KEY } });
 });
 

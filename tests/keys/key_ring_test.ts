@@ -1,11 +1,11 @@
 /**
- * KeyRing: background generation, rotation as a scoped fiber on the TestClock, pre-generated
- * next pairs, failures that keep the current pair, and the rotation fiber's end with its scope.
+ * KeyRing: background generation, rotation as a scoped fiber on the TestClock, spare pairs made
+ * shortly before their rotation (never alongside the first), failures that keep the current pair, and the rotation fiber's end with its scope.
  */
 import assert from "node:assert/strict";
 import { Effect, Exit, Fiber, Scope, TestClock, TestContext } from "effect";
 import { KeyError } from "../../src/errors.ts";
-import { makeKeyRing, rotationEvery } from "../../src/keys/key_ring.ts";
+import { makeKeyRing, rotationEvery, SPARE_LEAD_MILLIS } from "../../src/keys/key_ring.ts";
 import type { RsaKeyPair } from "../../src/keys/rsa_key.ts";
 import { generateRsaKeyPair } from "../../src/keys/rsa_key_generation.ts";
 
@@ -34,18 +34,79 @@ Deno.test("makeKeyRing() without rotation makes one pair, and the next only when
   })));
 });
 
-Deno.test("makeKeyRing() with rotation starts the first and the next pair in the background", async () => {
+Deno.test("makeKeyRing() with rotation makes only the first pair until the spare's lead time", async () => {
   const gen = counting();
-  await Effect.runPromise(Effect.scoped(Effect.gen(function* () {
-    const ring = yield* makeKeyRing({ generate: gen.generate, rotation: rotationEvery(3_600_000) });
-    const first = yield* ring.current;
-    assert.equal(first.generation, 0);
-    assert.equal(first.publicKey.pem.startsWith("-----BEGIN PUBLIC KEY-----\n"), true);
-    yield* settle;
-    assert.equal(gen.made(), 2, "the first pair and the next one, ahead of any rotation");
-    const again = yield* ring.current;
-    assert.equal(again, first, "current is cached, not remade per request");
-  })));
+  await Effect.runPromise(
+    Effect.scoped(Effect.gen(function* () {
+      const ring = yield* makeKeyRing({
+        generate: gen.generate,
+        rotation: rotationEvery(3_600_000),
+      });
+      const first = yield* ring.current;
+      assert.equal(first.generation, 0);
+      assert.equal(first.publicKey.pem.startsWith("-----BEGIN PUBLIC KEY-----\n"), true);
+      yield* settle;
+      assert.equal(gen.made(), 1, "no spare alongside the first pair");
+      const again = yield* ring.current;
+      assert.equal(again, first, "current is cached, not remade per request");
+      yield* TestClock.adjust(3_600_000 - SPARE_LEAD_MILLIS - 1);
+      yield* settle;
+      assert.equal(gen.made(), 1, "still no spare just before its lead time");
+      yield* TestClock.adjust(1);
+      yield* settle;
+      assert.equal(gen.made(), 2, "the spare starts SPARE_LEAD_MILLIS before the rotation");
+      assert.equal((yield* ring.current).generation, 0, "made ahead, not yet installed");
+    })).pipe(Effect.provide(TestContext.TestContext)),
+  );
+});
+
+Deno.test("a ring with the default 24 h rotation, used for an hour, makes one key pair", async () => {
+  const gen = counting();
+  await Effect.runPromise(
+    Effect.scoped(Effect.gen(function* () {
+      const ring = yield* makeKeyRing({
+        generate: gen.generate,
+        rotation: rotationEvery(86_400_000),
+      });
+      yield* ring.current;
+      yield* TestClock.adjust("1 hour");
+      yield* settle;
+      assert.equal(gen.made(), 1);
+    })).pipe(Effect.provide(TestContext.TestContext)),
+  );
+});
+
+Deno.test("the spare never starts before the first pair is ready", async () => {
+  let firstDone = false;
+  let spareStartedEarly = false;
+  const gen = counting();
+  const generate = Effect.suspend(() => {
+    if (!firstDone) spareStartedEarly = true;
+    return gen.generate;
+  });
+  await Effect.runPromise(
+    Effect.scoped(Effect.gen(function* () {
+      const slowFirst = Effect.as(Effect.sleep("5 seconds"), pool[0]!).pipe(
+        Effect.tap(() => Effect.sync(() => firstDone = true)),
+      );
+      // An interval shorter than the lead: the spare is due at once, yet waits for the first.
+      const ring = yield* makeKeyRing({
+        initial: slowFirst,
+        generate,
+        rotation: rotationEvery(1000),
+      });
+      yield* settle;
+      assert.equal(gen.made(), 0, "nothing but the first pair while it is being made");
+      yield* TestClock.adjust("5 seconds");
+      yield* settle;
+      assert.equal((yield* ring.current).publicKey.fingerprint, pool[0]!.publicKey.fingerprint);
+      assert.equal(spareStartedEarly, false);
+      yield* TestClock.adjust("1 second");
+      yield* settle;
+      assert.ok(gen.made() >= 1, "the spare came after the first pair");
+      assert.ok((yield* ring.current).generation >= 1, "and rotation goes on");
+    })).pipe(Effect.provide(TestContext.TestContext)),
+  );
 });
 
 Deno.test("KeyRing rotates on its schedule, never before, with the TestClock", async () => {
@@ -68,8 +129,8 @@ Deno.test("KeyRing rotates on its schedule, never before, with the TestClock", a
       yield* TestClock.adjust("1 hour");
       yield* settle;
       assert.equal((yield* ring.current).generation, 2);
-      // Each rotation used a pair made ahead, and started the one after it.
-      assert.equal(gen.made(), 4);
+      // The first pair and one spare per rotation, each made ahead of its rotation.
+      assert.equal(gen.made(), 3);
     })).pipe(Effect.provide(TestContext.TestContext)),
   );
 });

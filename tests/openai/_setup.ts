@@ -33,6 +33,8 @@ export const STATUSES: ReadonlyArray<readonly [number, string]> = [
   [401, "AuthenticationError"],
   [403, "PermissionDeniedError"],
   [404, "NotFoundError"],
+  [409, "ConflictError"],
+  [422, "UnprocessableEntityError"],
   [429, "RateLimitError"],
   [500, "InternalServerError"],
 ];

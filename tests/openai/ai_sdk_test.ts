@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { createOpenAICompatible } from "npm:@ai-sdk/openai-compatible@3";
-import { APICallError, generateText, jsonSchema, streamText, tool } from "npm:ai@7";
+import { APICallError, generateText, jsonSchema, Output, streamText, tool } from "npm:ai@7";
 import type { SecureChatCompletion } from "../../src/promise/secure_chat_completion.ts";
 import { assertSealed, STATUSES, withClient } from "./_setup.ts";
 import { answeringCompletions } from "../_helpers.ts";
@@ -79,6 +79,65 @@ Deno.test("AI SDK: tool calls, generated and streamed", async () => {
     assert.deepEqual(calls[0]?.input, { echo: "Rome" });
     assertSealed(router, 2, "Rome");
   });
+});
+
+Deno.test("AI SDK: a disposed client's error says so and is not retried", async () => {
+  const { SecureChatCompletion } = await import("../../src/promise/secure_chat_completion.ts");
+  const client = new SecureChatCompletion({
+    baseUrl: "https://nomyo.invalid",
+    maxRetries: 0,
+    keySize: 2048,
+  });
+  await client.dispose();
+  await assert.rejects(
+    generateText({ model: model(client), prompt: "a" }),
+    (e: unknown) => {
+      // With the default maxRetries (2), a "fetch failed" would come back as a RetryError.
+      assert.ok(e instanceof Error, String(e));
+      assert.match(e.message, /Cannot use client: it was disposed/);
+      assert.doesNotMatch(e.message, /Failed after/);
+      return true;
+    },
+  );
+});
+
+Deno.test("AI SDK: structured output is JSON mode by default, json_schema with supportsStructuredOutputs", async () => {
+  const schema = jsonSchema<{ echo: string }>({
+    type: "object",
+    properties: { echo: { type: "string" } },
+    required: ["echo"],
+    additionalProperties: false,
+  });
+  for (const supportsStructuredOutputs of [false, true]) {
+    await withClient(async (client, router) => {
+      const structured = createOpenAICompatible({
+        name: "nomyo",
+        baseURL: "https://nomyo.invalid/v1",
+        fetch: client.fetch,
+        supportsStructuredOutputs,
+      }).chatModel("Qwen/Qwen3-0.6B");
+      const result = await generateText({
+        model: structured,
+        prompt: "structured-1",
+        output: Output.object({ schema }),
+        maxRetries: 0,
+      });
+      assert.deepEqual(result.output, { echo: "structured-1" });
+      const sent = router.requests.find((r) => r.plaintext !== undefined)?.plaintext as {
+        response_format?: { type?: string; json_schema?: { schema?: unknown } };
+      };
+      assert.equal(
+        sent.response_format?.type,
+        supportsStructuredOutputs ? "json_schema" : "json_object",
+      );
+      if (supportsStructuredOutputs) {
+        assert.deepEqual(
+          (sent.response_format?.json_schema?.schema as { required?: unknown }).required,
+          ["echo"],
+        );
+      }
+    });
+  }
 });
 
 Deno.test("AI SDK: each router status raises APICallError with that status", async () => {

@@ -171,6 +171,21 @@ Deno.test("openai SDK: connection failures, timeouts and aborts raise openai's c
   });
 });
 
+Deno.test("openai SDK: a disposed client says so in the error's cause, not only in cause.cause", async () => {
+  const { SecureChatCompletion } = await import("../../src/promise/secure_chat_completion.ts");
+  const client = new SecureChatCompletion({
+    baseUrl: "https://nomyo.invalid",
+    maxRetries: 0,
+    keySize: 2048,
+  });
+  await client.dispose();
+  const error = await sdk(client).chat.completions.create(ask("a")).catch((e) => e);
+  assert.ok(error instanceof OpenAI.APIConnectionError, String(error));
+  assert.ok(error.cause instanceof TypeError);
+  assert.equal(error.cause.message, "Cannot use client: it was disposed");
+  assert.equal((error.cause.cause as { _tag?: string })._tag, "DisposedError");
+});
+
 Deno.test("openai SDK: a 404 is NotFoundError with the router's requestID", async () => {
   const router = answeringCompletions(() =>
     new Response('{"detail":"secure inference is off"}', {

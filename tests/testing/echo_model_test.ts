@@ -51,12 +51,29 @@ Deno.test("echoCompletion() answers a json_schema response format with a JSON ob
   assert.equal(choice.finish_reason, "stop");
 });
 
+Deno.test("echoCompletion() answers JSON mode (json_object) with a JSON object, text otherwise", async () => {
+  const json = await firstChoice({
+    model: "m",
+    response_format: { type: "json_object" },
+    messages: [{ role: "user", content: "list\nthe {data}" }],
+  });
+  assert.deepEqual(JSON.parse(json.message.content!), { echo: "list\nthe {data}" });
+  assert.equal(json.finish_reason, "stop");
+  const text = await firstChoice({
+    model: "m",
+    response_format: { type: "text" },
+    messages: [{ role: "user", content: "x" }],
+  });
+  assert.equal(text.message.content, "Echo: x");
+});
+
 Deno.test("echoCompletion() ignores hostile response_format and tool messages", async () => {
   for (
     const request of [
       { response_format: "json_schema" },
       { response_format: null },
       { response_format: ["json_schema"] },
+      { response_format: "json_object" },
     ]
   ) {
     const choice = await firstChoice({

@@ -13,12 +13,14 @@ import {
   APIError,
   APIUserAbortError,
   BadRequestError,
+  ConflictError,
   ForbiddenError,
   InternalServerError,
   InvalidRequestError,
   NotFoundError,
   PermissionDeniedError,
   ServerError,
+  UnprocessableEntityError,
 } from "../../src/errors.ts";
 import { isRetryable, requestIdOf, statusError } from "../../src/transport/status_errors.ts";
 import { SecureChatCompletion } from "../../src/promise/secure_chat_completion.ts";
@@ -43,6 +45,61 @@ Deno.test("openai-node's error names are the same classes, exported from mod.ts"
   assert.ok(new AbortError() instanceof APIUserAbortError);
   assert.equal(Nomyo.NotFoundError, NotFoundError);
   assert.equal(Nomyo.APIConnectionTimeoutError, APIConnectionTimeoutError);
+});
+
+Deno.test("409 is openai-node's ConflictError and 422 its UnprocessableEntityError, not retried", () => {
+  const cases = [
+    [409, ConflictError, "ConflictError", Nomyo.ConflictError],
+    [422, UnprocessableEntityError, "UnprocessableEntityError", Nomyo.UnprocessableEntityError],
+  ] as const;
+  for (const [status, cls, tag, exported] of cases) {
+    const e = statusError(status, { detail: `says ${status}` }, { payloadId: "p" });
+    assert.equal(exported, cls);
+    assert.ok(e instanceof cls && e instanceof APIError);
+    assert.equal(e._tag, tag);
+    assert.equal(e.name, tag);
+    assert.equal(e.status, status);
+    assert.match(e.message, new RegExp(`^Router answered ${status}: says ${status}$`));
+    assert.equal(isRetryable(e), false);
+  }
+  assert.match(statusError(422, "", {}).message, /cannot process the request/);
+  assert.match(statusError(409, "", {}).message, /conflict/);
+});
+
+Deno.test("APIError has nomyo-js's statusCode and errorDetails (the JSON body object, else undefined)", () => {
+  const json = statusError(400, { detail: "no", code: "x" }, {});
+  assert.equal(json.statusCode, 400);
+  assert.deepEqual(json.errorDetails, { detail: "no", code: "x" });
+  assert.equal(json.errorDetails, json.body);
+  const text = statusError(502, "<html>bad gateway</html>", {});
+  assert.equal(text.statusCode, 502);
+  assert.equal(text.errorDetails, undefined);
+  assert.equal(statusError(500, [1, 2], {}).errorDetails, undefined);
+  assert.equal(statusError(500, null, {}).errorDetails, undefined);
+});
+
+Deno.test("errorDetails is scrubbed of an API key the router echoed back", async () => {
+  const apiKey = "sk-echoed-secret-7";
+  const router = await startTestRouter();
+  const client = new SecureChatCompletion({
+    baseUrl: router.url,
+    allowHttp: true,
+    apiKey,
+    maxRetries: 0,
+    keySize: 2048,
+  });
+  try {
+    router.inject({ status: 422, detail: `bad key ${apiKey}` });
+    const error = await client.create({ model: "m", messages: [{ role: "user", content: "x" }] })
+      .then(() => undefined, (e) => e);
+    assert.ok(error instanceof UnprocessableEntityError);
+    assert.equal(error.statusCode, 422);
+    assert.deepEqual(error.errorDetails, { detail: "bad key [redacted]" });
+    assert.ok(!JSON.stringify(error.errorDetails).includes(apiKey));
+  } finally {
+    await client.dispose();
+    await router.close();
+  }
 });
 
 Deno.test("404 is a NotFoundError (an APIError), not retried", () => {

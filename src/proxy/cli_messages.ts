@@ -1,0 +1,30 @@
+/**
+ * The proxy command's words for the library's messages: the core names its API options
+ * (`allowHttp`, `allowedOrigins`), a command-line user knows the flags (`--allow-http`,
+ * `--allow-origin`). The door translates; the core's messages stay API-named.
+ *
+ * @module
+ */
+
+/** API option names as the messages spell them, and the flag for each, most specific first. */
+const FLAGS: ReadonlyArray<readonly [RegExp, string]> = [
+  // The proxy already names both: keep only the flag.
+  [/\ballowRemote \(--allow-remote\)/g, "--allow-remote"],
+  [/\bset allowHttp\b/g, "pass --allow-http"],
+  [/\buse apiKey\b/g, "use --api-key or NOMYO_API_KEY"],
+  [/\ballowHttp\b/g, "--allow-http"],
+  [/\ballowRemote\b/g, "--allow-remote"],
+  [/\ballowedOrigins\b/g, "--allow-origin"],
+  [/\b(?:baseUrl|baseURL)\b/g, "--base-url"],
+  [/\bsecurityTier\b/g, "--security-tier"],
+  [/\bapiKey\b/g, "--api-key"],
+];
+
+/**
+ * A library message with each API option named by its flag.
+ *
+ * @param message The message of an error from `new SecureChatCompletion` or `serveProxy`.
+ * @returns The message in the command's words.
+ */
+export const inFlagWords = (message: string): string =>
+  FLAGS.reduce((text, [pattern, flag]) => text.replace(pattern, flag), message);
