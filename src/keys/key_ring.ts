@@ -97,9 +97,10 @@ export const makeKeyRing = (
         const installed = options.onRotate === undefined ? fresh : yield* options.onRotate(fresh);
         const pair = toClientPair(installed, ++generation);
         current = Effect.succeed(pair);
+        yield* Effect.annotateCurrentSpan("nomyo.key.generation", pair.generation);
         return pair;
       }),
-    );
+    ).pipe(Effect.withSpan("nomyo.key.rotate"));
 
     if (options.rotation !== undefined) {
       // Waits first, then rotates at each step (Effect.repeat would rotate at once). Its
