@@ -389,9 +389,10 @@ export const makeSecureCompletion = (
         let delayMillis: number | undefined;
         const sendTo = (routerKey: RsaPublicKey) => {
           sentTo = routerKey;
-          return attempt(plaintext, pair, routerKey, send, ++attempts, delayMillis);
+          return attempt(plaintext, pair, routerKey, send, attempts, delayMillis);
         };
         const withFreshRouterKey = Effect.gen(function* () {
+          attempts++; // one attempt of the retry budget: the key fetch and the send(s) in it
           // One attempt: the retry below is the one budget of key fetch and sends.
           const routerKey = yield* routerKeys.getOnce(baseUrl);
           return yield* sendTo(routerKey).pipe(
