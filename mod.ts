@@ -49,6 +49,12 @@ export {
   SecureCompletionClient,
 } from "./src/promise/secure_completion_client.ts";
 export type { ClientOptions } from "./src/client/options.ts";
+export {
+  consoleLogger,
+  type LogFn,
+  type LogLevelName,
+  type NomyoLogger,
+} from "./src/client/observability.ts";
 export type { RequestOptions } from "./src/promise/runtime.ts";
 export {
   disableSecureMemory,
