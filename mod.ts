@@ -50,10 +50,14 @@ export {
 } from "./src/promise/secure_completion_client.ts";
 export type { ClientOptions } from "./src/client/options.ts";
 export {
+  type ClientObservability,
   consoleLogger,
+  forwardingLogger,
   type LogFn,
   type LogLevelName,
+  makeClientObservability,
   type NomyoLogger,
+  type ObservabilitySettings,
 } from "./src/client/observability.ts";
 export type { RequestOptions } from "./src/promise/runtime.ts";
 export {
@@ -193,6 +197,7 @@ export {
   type AttemptError,
   layerRouterTransport,
   makeRouterTransport,
+  type RouterAnswer,
   RouterTransport,
   type SecureRequest,
   type TransportOptions,

@@ -5,7 +5,7 @@
  * parentage, and results carry `_request_id`.
  */
 import assert from "node:assert/strict";
-import { Chunk, Effect, Exit, Fiber, Layer, Logger, TestClock, TestContext } from "effect";
+import { Chunk, Effect, Exit, Fiber, Logger, TestClock, TestContext } from "effect";
 import { nomyoLayerFetch } from "../../src/client/layer.ts";
 import { makeClientObservability } from "../../src/client/observability.ts";
 import { SecureCompletion } from "../../src/client/secure_completion.ts";
