@@ -24,6 +24,20 @@ export type LogFn = (message: string, ...rest: unknown[]) => void;
  * A logger, in openai-node's `Logger` shape: `console`, pino, winston and most loggers fit.
  * The client calls it with lines that hold no secret (no prompt, answer, key or API key), and
  * for lines about a request, a second argument `{ payload_id }`.
+ *
+ * @example Every line of the client into an array
+ * ```ts
+ * import { type NomyoLogger, SecureChatCompletion } from "@nomyo/client";
+ * const lines: string[] = [];
+ * const keep = (level: string) => (message: string) => void lines.push(`${level} ${message}`);
+ * const logger: NomyoLogger = {
+ *   error: keep("error"),
+ *   warn: keep("warn"),
+ *   info: keep("info"),
+ *   debug: keep("debug"),
+ * };
+ * await using client = new SecureChatCompletion({ logger, logLevel: "debug" });
+ * ```
  */
 export interface NomyoLogger {
   /** Failures the client could not handle itself. */
@@ -58,15 +72,24 @@ const EFFECT_LEVEL: { readonly [L in LogLevelName]: LogLevel.LogLevel } = {
 
 const PREFIX = "[@nomyo/client]";
 
+/** Details as ` key=value` text, so that a console line stands alone (one line, one string). */
+const detailsText = (rest: readonly unknown[]): string =>
+  rest.map((detail) =>
+    typeof detail === "object" && detail !== null
+      ? Object.entries(detail).map(([key, value]) => ` ${key}=${String(value)}`).join("")
+      : ` ${String(detail)}`
+  ).join("");
+
 /**
  * The default logger: `console.warn` / `console.error` / `console.info` / `console.debug`,
- * each line prefixed with `[@nomyo/client]` (and `WARNING:` for warnings).
+ * one string per line, prefixed with `[@nomyo/client]` (and `WARNING:` for warnings), the
+ * details after it as `key=value` (`payload_id=…`).
  */
 export const consoleLogger: NomyoLogger = {
-  error: (message, ...rest) => console.error(`${PREFIX} ERROR: ${message}`, ...rest),
-  warn: (message, ...rest) => console.warn(`${PREFIX} WARNING: ${message}`, ...rest),
-  info: (message, ...rest) => console.info(`${PREFIX} ${message}`, ...rest),
-  debug: (message, ...rest) => console.debug(`${PREFIX} ${message}`, ...rest),
+  error: (message, ...rest) => console.error(`${PREFIX} ERROR: ${message}${detailsText(rest)}`),
+  warn: (message, ...rest) => console.warn(`${PREFIX} WARNING: ${message}${detailsText(rest)}`),
+  info: (message, ...rest) => console.info(`${PREFIX} ${message}${detailsText(rest)}`),
+  debug: (message, ...rest) => console.debug(`${PREFIX} ${message}${detailsText(rest)}`),
 };
 
 /** The text of a log call's message (`Effect.log("a", "b")` gives an array). */
