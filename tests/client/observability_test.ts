@@ -10,7 +10,9 @@ import { nomyoLayerFetch } from "../../src/client/layer.ts";
 import { makeClientObservability } from "../../src/client/observability.ts";
 import { SecureCompletion } from "../../src/client/secure_completion.ts";
 import { resolveOptions } from "../../src/client/options.ts";
+import { KeyRing, layerKeyRing } from "../../src/keys/key_ring.ts";
 import { SecureChatCompletion } from "../../src/promise/secure_chat_completion.ts";
+import { SecureCompletionClient } from "../../src/promise/secure_completion_client.ts";
 import { serveProxy } from "../../src/proxy/proxy.ts";
 import { startTestRouter } from "../../src/testing/router.ts";
 import { statusError } from "../../src/transport/status_errors.ts";
@@ -340,4 +342,33 @@ Deno.test("results carry the router's x-request-id as a non-enumerable _request_
   } finally {
     await router.close();
   }
+});
+
+Deno.test("the unencrypted key file warning reaches the client's logger, once per client", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const logger = capturingLogger();
+    await using client = new SecureCompletionClient({ logger, ...FAST });
+    await client.generateKeys({ keySize: 2048, saveToFile: true, keyDir: `${dir}/a` });
+    await client.generateKeys({ keySize: 2048, saveToFile: true, keyDir: `${dir}/b` });
+    const warnings = logger.lines.filter((l) => l.level === "warn");
+    assert.equal(warnings.length, 1);
+    assert.match(warnings[0]!.message, /^the private key was saved unencrypted to .*\/a\//);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("KeyRing.rotate is a nomyo.key.rotate span under the Effect program's tracer", async () => {
+  const tracer = capturingTracer();
+  const generation = await Effect.runPromise(
+    Effect.flatMap(KeyRing, (ring) => ring.rotate).pipe(
+      Effect.map((pair) => pair.generation),
+      Effect.provide(layerKeyRing({ keySize: 2048 })),
+      Effect.withTracer(tracer),
+    ),
+  );
+  const [rotate] = named(tracer.spans, "nomyo.key.rotate");
+  assert.equal(rotate?.attributes.get("nomyo.key.generation"), generation);
+  assert.equal(rotate?.status._tag, "Ended");
 });
