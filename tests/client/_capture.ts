@@ -3,7 +3,7 @@
  * with its level, and an Effect Tracer that records every span it starts (the native tracer's
  * spans, so parentage, attributes and status are Effect's own).
  */
-import { Effect, Tracer } from "effect";
+import { Cause, Effect, Exit, Tracer } from "effect";
 import type { NomyoLogger } from "../../src/client/observability.ts";
 
 export interface Line {
@@ -47,6 +47,21 @@ export const named = (spans: readonly Tracer.Span[], name: string): Tracer.Span[
 export const parentId = (span: Tracer.Span): string | undefined =>
   span.parent._tag === "Some" ? span.parent.value.spanId : undefined;
 
-/** Every attribute of every span, as strings (for canary checks). */
+/**
+ * Everything an exporter could send of every span, as strings (for canary checks): its name,
+ * attributes, events (log lines become span events) and how it ended (what an exporter puts in
+ * the span's status).
+ */
 export const spanTexts = (spans: readonly Tracer.Span[]): string[] =>
-  spans.flatMap((s) => [s.name, ...[...s.attributes].map(([k, v]) => `${k}=${String(v)}`)]);
+  spans.flatMap((s) => {
+    const events = (s as { events?: ReadonlyArray<readonly [string, bigint, unknown]> }).events ??
+      [];
+    return [
+      s.name,
+      ...[...s.attributes].map(([k, v]) => `${k}=${String(v)}`),
+      ...events.map(([name, , attributes]) => `${name} ${JSON.stringify(attributes)}`),
+      s.status._tag === "Ended" && Exit.isFailure(s.status.exit)
+        ? Cause.pretty(s.status.exit.cause)
+        : "",
+    ];
+  });

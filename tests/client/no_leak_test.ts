@@ -299,6 +299,8 @@ Deno.test("no canary (API key, plaintext, password, key bytes) leaks from any fa
   for (const name of ["nomyo.create", "nomyo.send", "nomyo.seal", "nomyo.router_key.fetch"]) {
     assert.ok(spans.includes(name), `${name} was traced`);
   }
+  assert.ok(spans.some((t) => /^attempt \d+ failed/.test(t)), "log lines were span events");
+  assert.ok(spans.some((t) => /Error/.test(t)), "failed spans' causes were rendered");
   assert.equal(privateKeyLines.length, 6);
   const canaries = [API_KEY, PLAINTEXT, "Jane Roe", "Z99.89", PASSWORD, ...privateKeyLines];
   const texts = [...errors.flatMap((e) => renderings(e)), ...captured, ...lines, ...spans];
