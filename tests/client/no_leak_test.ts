@@ -73,7 +73,10 @@ Deno.test("no canary (API key, plaintext, password, key bytes) leaks from any fa
       maxRetries: 1,
       ...observed,
     });
-    // 401, then every status with a body, then tampered answers (right key per request).
+    // One success (its debug lines and spans are searched too), then 401, then every status
+    // with a body, then tampered answers (right key per request).
+    const answered = await client.create({ ...ask, api_key: "the-router-wants-another-key" });
+    assert.ok(answered.choices[0]?.message.content?.includes("CANARY-PLAINTEXT"));
     await collect(client.create(ask));
     for (const status of [400, 403, 404, 429, 500, 502, 503, 504]) {
       router.inject({ status, detail: `status ${status}`, retryAfter: "0", times: 2 });
