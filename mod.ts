@@ -49,6 +49,16 @@ export {
   SecureCompletionClient,
 } from "./src/promise/secure_completion_client.ts";
 export type { ClientOptions } from "./src/client/options.ts";
+export {
+  type ClientObservability,
+  consoleLogger,
+  forwardingLogger,
+  type LogFn,
+  type LogLevelName,
+  makeClientObservability,
+  type NomyoLogger,
+  type ObservabilitySettings,
+} from "./src/client/observability.ts";
 export type { RequestOptions } from "./src/promise/runtime.ts";
 export {
   disableSecureMemory,
@@ -196,6 +206,7 @@ export {
   type AttemptError,
   layerRouterTransport,
   makeRouterTransport,
+  type RouterAnswer,
   RouterTransport,
   type SecureRequest,
   type TransportOptions,

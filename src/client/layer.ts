@@ -11,8 +11,6 @@ import * as Duration from "effect/Duration";
 import * as Effect from "effect/Effect";
 import * as Either from "effect/Either";
 import * as Layer from "effect/Layer";
-import * as Logger from "effect/Logger";
-import * as LogLevel from "effect/LogLevel";
 import * as Option from "effect/Option";
 import type * as Redacted from "effect/Redacted";
 import { type HybridCipher, layerHybridCipher } from "../crypto/hybrid_cipher.ts";
@@ -40,6 +38,7 @@ import {
 } from "./options.ts";
 import { ownData } from "../protocol/closed_keys.ts";
 import { layerSecureCompletion, type SecureCompletion } from "./secure_completion.ts";
+import { type ClientObservability, makeClientObservability } from "./observability.ts";
 
 /** Every service the client layer provides. */
 export type NomyoServices =
@@ -60,15 +59,20 @@ export const USER_AGENT = "nomyo-client-ts/0.1.0";
  */
 const keyRingOptions = (o: ResolvedOptions): KeyRingOptions => {
   const rotation = o.keyRotationSchedule ?? rotationEvery(o.keyRotationInterval);
-  if (o.keyDir === undefined) return { keySize: o.keySize, rotation };
+  const generated = (extractable: boolean) =>
+    generateRsaKeyPair({ bits: o.keySize, extractable }).pipe(
+      Effect.withSpan("nomyo.key.generate", { attributes: { "nomyo.key.bits": o.keySize } }),
+    );
+  if (o.keyDir === undefined) return { keySize: o.keySize, rotation, generate: generated(false) };
   const withBytes = <A, E>(effect: Effect.Effect<A, E, SecureBytes>): Effect.Effect<A, E> =>
     Effect.provideService(effect, SecureBytes, makeSecureBytes());
   const rotationDir = o.keyRotationDir ?? o.keyDir;
   return {
     keySize: o.keySize,
     rotation,
-    initial: withBytes(loadOrCreateKeyPair(o.keyDir, { password: o.keyPassword, bits: o.keySize })),
-    generate: generateRsaKeyPair({ bits: o.keySize, extractable: true }),
+    initial: withBytes(loadOrCreateKeyPair(o.keyDir, { password: o.keyPassword, bits: o.keySize }))
+      .pipe(Effect.withSpan("nomyo.key.load", { attributes: { "nomyo.key.bits": o.keySize } })),
+    generate: generated(true),
     onRotate: (pair) =>
       withBytes(Effect.gen(function* () {
         const saved = yield* saveKeyPair(pair, rotationDir, { password: o.keyRotationPassword });
@@ -80,9 +84,20 @@ const keyRingOptions = (o: ResolvedOptions): KeyRingOptions => {
   };
 };
 
+/**
+ * The client's logger, level, warning memory and tracer, from resolved options: one per client
+ * (the Promise classes make one and run every call within it).
+ *
+ * @param o The resolved options.
+ * @returns The client's observability.
+ */
+export const observabilityOf = (o: ResolvedOptions): ClientObservability =>
+  makeClientObservability({ logger: o.logger, logLevel: o.logLevel, tracer: o.tracer });
+
 /** Every client service from resolved options, on the `HttpClient` in context. */
 const layerOf = (
   o: ResolvedOptions,
+  observability: ClientObservability = observabilityOf(o),
 ): Layer.Layer<NomyoServices, SecurityError | KeyError, HttpClient.HttpClient> => {
   const schedule = retrySchedule({
     maxRetries: o.maxRetries,
@@ -116,15 +131,15 @@ const layerOf = (
     retry: schedule,
     attestation: o.attestation,
     pcrBaseline: o.pcrBaseline,
+    observability,
   });
   // A failed request is the caller's error, not an "unhandled error" with a stack in the log.
-  const logging = Layer.merge(
-    Logger.minimumLogLevel(o.debug ? LogLevel.Debug : LogLevel.Warning),
-    Layer.setUnhandledErrorLogLevel(Option.none()),
-  );
-  return completion.pipe(
-    Layer.provideMerge(Layer.mergeAll(cipher, routerKeys, keyRing)),
-    Layer.provideMerge(logging),
+  const quiet = Layer.setUnhandledErrorLogLevel(Option.none());
+  return observability.layer(
+    completion.pipe(
+      Layer.provideMerge(Layer.mergeAll(cipher, routerKeys, keyRing)),
+      Layer.provideMerge(quiet),
+    ),
   );
 };
 
@@ -137,12 +152,13 @@ const layerOf = (
  */
 export const layerFetchOf = (
   o: ResolvedOptions,
+  observability: ClientObservability = observabilityOf(o),
 ): Layer.Layer<NomyoServices, SecurityError | KeyError> => {
   // Redirects are refused at the fetch too (see refuseRedirects), the caller's fetch included.
   const http = FetchHttpClient.layer.pipe(
     Layer.provide(Layer.succeed(FetchHttpClient.Fetch, refuseRedirects(o.fetch))),
   );
-  return layerOf(o).pipe(Layer.provide(http));
+  return layerOf(o, observability).pipe(Layer.provide(http));
 };
 
 /**

@@ -16,13 +16,21 @@ import * as ParseResult from "effect/ParseResult";
 import * as Redacted from "effect/Redacted";
 import * as Schedule from "effect/Schedule";
 import * as Schema from "effect/Schema";
+import type * as Tracer from "effect/Tracer";
 import type { AttestationMode } from "./secure_completion.ts";
 import { DEFAULT_BASE_URL, SECURITY_TIERS, type SecurityTier } from "../protocol/headers.ts";
 import { SecurityError } from "../errors.ts";
 import type { RsaKeySize } from "../keys/rsa_key.ts";
-import { admitBaseUrl } from "./warnings.ts";
 import { type ClosedKeys, closedKeysError } from "../protocol/closed_keys.ts";
 import type { RouterKeyChangeHandler } from "../transport/router_key_trust.ts";
+import {
+  isEffectTracer,
+  isNomyoLogger,
+  LOG_LEVEL_NAMES,
+  type LogLevelName,
+  type NomyoLogger,
+} from "./observability.ts";
+import { checkAdmittedBaseUrl } from "./warnings.ts";
 
 /**
  * Options of `SecureChatCompletion`, `SecureCompletionClient` and `nomyoLayer`. Unknown keys
@@ -45,7 +53,11 @@ export interface ClientOptions {
   readonly secureMemory?: boolean | undefined;
   /** Time allowed per attempt, in milliseconds (positive). Default 60,000. */
   readonly timeout?: number | undefined;
-  /** Log each request's progress (payload id, status, retries; never secrets). Default `false`. */
+  /**
+   * Log each request's progress (payload id, status, retries; never secrets): the same as
+   * `logLevel: "debug"`. Default `false`. Given with a `logLevel` other than `"debug"`, it is a
+   * `TypeError`.
+   */
   readonly debug?: boolean | undefined;
   /** Directory of `private_key.pem` / `public_key.pem`: loaded when present, else made and saved. */
   readonly keyDir?: string | undefined;
@@ -98,6 +110,24 @@ export interface ClientOptions {
    * (or a Promise of it) records and uses the new key; anything else, or a throw, refuses it.
    */
   readonly onRouterKeyChange?: RouterKeyChangeHandler | undefined;
+  // --- Observability (issue 17.5, 17.6) ---
+  /**
+   * Where the client's lines go (openai-node's `Logger` shape: `error`, `warn`, `info`,
+   * `debug`, each `(message, ...rest)`). Default: the console (`console.warn` for warnings).
+   * No line ever holds a prompt, an answer, a key or the API key.
+   */
+  readonly logger?: NomyoLogger | undefined;
+  /**
+   * How much is logged: `"off"`, `"error"`, `"warn"` (default), `"info"` or `"debug"` (each
+   * request's progress).
+   */
+  readonly logLevel?: LogLevelName | undefined;
+  /**
+   * An Effect `Tracer` for the client's `nomyo.*` spans (`nomyo.create`, `nomyo.seal`,
+   * `nomyo.send`, …), e.g. from `@effect/opentelemetry`. Default: the tracer in context, which
+   * records nothing unless one is set. Span attributes never hold message content or keys.
+   */
+  readonly tracer?: Tracer.Tracer | undefined;
 }
 
 /** Default per-attempt timeout: 60 s. */
@@ -140,6 +170,8 @@ const Fetch = Schema.declare((u: unknown): u is typeof globalThis.fetch => typeo
 const RotationSchedule = Schema.declare((u: unknown): u is Schedule.Schedule<unknown, unknown> =>
   Schedule.isSchedule(u)
 );
+const NomyoLoggerSchema = Schema.declare(isNomyoLogger);
+const TracerSchema = Schema.declare(isEffectTracer);
 const ApiKey = Schema.Union(NonEmptyString, Schema.RedactedFromSelf(Schema.String));
 const KeyChangeHandler = Schema.declare((u: unknown): u is RouterKeyChangeHandler =>
   typeof u === "function"
@@ -165,7 +197,7 @@ const Options = Schema.Struct({
   apiKey: optional(ApiKey),
   secureMemory: withDefault(Schema.Boolean, true),
   timeout: withDefault(PositiveMillis, DEFAULT_TIMEOUT_MS),
-  debug: withDefault(Schema.Boolean, false),
+  debug: optional(Schema.Boolean),
   keyDir: optional(NonEmptyString),
   keyPassword: optional(NonEmptyString),
   keyRotationInterval: withDefault(Millis, DEFAULT_ROTATION_MS),
@@ -185,6 +217,10 @@ const Options = Schema.Struct({
   routerKeyPolicy: withDefault(Schema.Literal("off", "tofu"), "off"),
   knownRoutersPath: optional(NonEmptyString),
   onRouterKeyChange: optional(KeyChangeHandler),
+  // Observability
+  logger: optional(NomyoLoggerSchema),
+  logLevel: optional(Schema.Literal(...LOG_LEVEL_NAMES)),
+  tracer: optional(TracerSchema),
 });
 
 type OptionKey = keyof typeof Options.fields;
@@ -195,8 +231,13 @@ type BaseUrlAlias = "baseURL" | "base_url" | "routerUrl";
  * `baseUrl` folded into it, the API key as a `Redacted`, the tier checked.
  */
 export type ResolvedOptions =
-  & Omit<typeof Options.Type, BaseUrlAlias | "baseUrl" | "apiKey" | "securityTier">
+  & Omit<
+    typeof Options.Type,
+    BaseUrlAlias | "baseUrl" | "apiKey" | "securityTier" | "debug" | "logLevel"
+  >
   & {
+    /** `logLevel`, with `debug: true` folded into it. */
+    readonly logLevel: LogLevelName;
     readonly baseUrl: string;
     readonly apiKey: Redacted.Redacted<string> | undefined;
     readonly securityTier: SecurityTier | undefined;
@@ -231,6 +272,9 @@ const EXPECTED: { readonly [K in OptionKey]: string } = {
   routerKeyPolicy: '"off" or "tofu"',
   knownRoutersPath: "a non-empty string (a file path)",
   onRouterKeyChange: "a function returning true, false or a Promise of one",
+  logger: "an object with error, warn, info and debug functions (openai-node's Logger shape)",
+  logLevel: `one of ${LOG_LEVEL_NAMES.map((l) => `"${l}"`).join(", ")}`,
+  tracer: "an Effect Tracer (Tracer.make, or @effect/opentelemetry's)",
 };
 
 // The compiler proves that the schema knows every key of `ClientOptions`, and no other: a key
@@ -275,8 +319,6 @@ const RENAMED: Readonly<Record<string, string>> = {
   serverFingerprint: "serverKeyFingerprint",
   pin: "serverKeyFingerprint",
   tier: "securityTier",
-  log_level: "debug",
-  logLevel: "debug",
   verbose: "debug",
   token: "apiKey",
   api_token: "apiKey",
@@ -304,7 +346,6 @@ const NO_EQUIVALENT: Readonly<Record<string, string>> = {
   fetchOptions: "an OpenAI SDK option; pass a `fetch` that sets them instead",
   httpAgent: "an OpenAI SDK option; pass a `fetch` that uses the agent instead",
   dangerouslyAllowBrowser: "not needed: this client runs in browsers as it is",
-  logger: "not an option; set debug: true to log request progress",
   webhookSecret: "an OpenAI SDK option this client does not have",
   model: "a request field: pass it to create()",
   messages: "a request field: pass it to create()",
@@ -381,10 +422,12 @@ const resolveEither = (
   if (clash !== undefined) {
     return Either.left(refuse(`${first} and ${clash} are aliases but give different URLs`));
   }
-  const baseUrl = admitBaseUrl(first === undefined ? DEFAULT_BASE_URL : o[first]!, o.allowHttp, {
-    action: "create client",
-    name: first ?? "baseUrl",
-  });
+  // Checked here; its plain-HTTP warning is the service's, to the client's logger.
+  const baseUrl = checkAdmittedBaseUrl(
+    first === undefined ? DEFAULT_BASE_URL : o[first]!,
+    o.allowHttp,
+    { action: "create client", name: first ?? "baseUrl" },
+  );
   if (Either.isLeft(baseUrl)) return Either.left(baseUrl.left);
 
   if (
@@ -414,6 +457,11 @@ const resolveEither = (
       return Either.left(refuse(`${stray} is only used with routerKeyPolicy: "tofu"`));
     }
   }
+  // `debug` is a shorthand of `logLevel: "debug"`; given both, they must agree.
+  if (o.debug !== undefined && o.logLevel !== undefined && o.debug !== (o.logLevel === "debug")) {
+    return Either.left(refuse(`debug: ${o.debug} and logLevel: "${o.logLevel}" disagree`));
+  }
+  const logLevel: LogLevelName = o.logLevel ?? (o.debug === true ? "debug" : "warn");
 
   const key = o.apiKey ?? (from.environment === false ? undefined : apiKeyFromEnvironment());
   const apiKey = key === undefined
@@ -421,7 +469,14 @@ const resolveEither = (
     : Redacted.isRedacted(key)
     ? key
     : Redacted.make(key);
-  const { baseURL: _baseURL, base_url: _base_url, routerUrl: _routerUrl, ...rest } = o;
+  const {
+    baseURL: _baseURL,
+    base_url: _base_url,
+    routerUrl: _routerUrl,
+    debug: _debug,
+    logLevel: _logLevel,
+    ...rest
+  } = o;
   return Either.right({
     ...rest,
     baseUrl: baseUrl.right,
@@ -430,11 +485,12 @@ const resolveEither = (
     keyRotationDir: o.keyRotationDir ?? o.keyDir,
     keyRotationPassword: o.keyRotationPassword ?? o.keyPassword,
     securityTier: o.securityTier as SecurityTier | undefined,
+    logLevel,
   });
 };
 
 /**
- * Applies defaults and checks the options (prints the plain-HTTP warning once per URL).
+ * Applies defaults and checks the options.
  *
  * @param options What the caller passed.
  * @param from Where non-constant defaults come from.

@@ -6,11 +6,11 @@
  * @module
  */
 import * as Context from "effect/Context";
-import type * as Duration from "effect/Duration";
+import * as Duration from "effect/Duration";
 import * as Effect from "effect/Effect";
 import * as Layer from "effect/Layer";
 import * as Redacted from "effect/Redacted";
-import type * as Schedule from "effect/Schedule";
+import * as Schedule from "effect/Schedule";
 import { withAttestationResult } from "../attestation/evidence.ts";
 import { type AttestationRouter, verifyAttestationEffect } from "../attestation/tpm_quote.ts";
 import { HybridCipher } from "../crypto/hybrid_cipher.ts";
@@ -34,7 +34,9 @@ import { REQUEST_FIELDS, type RequestDoor, splitRequest } from "../protocol/requ
 import { toChatCompletion } from "../protocol/response.ts";
 import { RouterKeys } from "../transport/router_keys.ts";
 import { RouterTransport } from "../transport/router_transport.ts";
-import { admitBaseUrlEffect } from "./warnings.ts";
+import type { ClientObservability } from "./observability.ts";
+import { spanAttributesOf, withRequestId } from "./request_trace.ts";
+import { admitBaseUrl } from "./warnings.ts";
 
 /** What `_metadata.tpm_attestation` checking does with answers. */
 export type AttestationMode = "off" | "verify-if-present" | "require";
@@ -82,6 +84,8 @@ export interface SecureCompletionConfig {
   readonly attestation?: AttestationMode | undefined;
   /** Expected PCR values, checked when attestation is verified. */
   readonly pcrBaseline?: Readonly<Record<string, string>> | undefined;
+  /** The client's logger, level and tracer around each request (default: the context's). */
+  readonly observability?: ClientObservability | undefined;
 }
 
 /**
@@ -149,6 +153,7 @@ const CONFIG: Readonly<Record<keyof SecureCompletionConfig, true>> = {
   retry: true,
   attestation: true,
   pcrBaseline: true,
+  observability: true,
 };
 
 const CONFIG_KEYS: ClosedKeys = {
@@ -197,13 +202,14 @@ export const makeSecureCompletion = (
     const keyRing = yield* KeyRing;
     const routerKeys = yield* RouterKeys;
     const transport = yield* RouterTransport;
-    const defaultBaseUrl = yield* admitBaseUrlEffect(config.baseUrl, config.allowHttp, {
+    const defaultBaseUrl = yield* admitBaseUrl(config.baseUrl, config.allowHttp, {
       action: "create client",
       name: "baseUrl",
     });
     const attestation = config.attestation ?? "off";
+    const observe = config.observability?.within ?? ((effect) => effect);
 
-    /** One attempt: seal with a fresh AES key and nonce, send, open. */
+    /** One attempt: seal with a fresh AES key and nonce, send, open; each step a span. */
     const attempt = (
       plaintext: Uint8Array<ArrayBuffer>,
       pair: ClientKeyPair,
@@ -215,15 +221,21 @@ export const makeSecureCompletion = (
         securityTier: SecurityTier | undefined;
         timeout: Duration.DurationInput | undefined;
       },
+      number: number,
+      delayMillis: number | undefined,
     ): Effect.Effect<ChatCompletion, CompletionError> =>
       Effect.gen(function* () {
         yield* Effect.logDebug(
-          `sending to ${send.baseUrl} (router key ${routerKey.fingerprint.slice(0, 16)}…, ` +
-            `client key generation ${pair.generation})`,
+          `attempt ${number}: sending to ${send.baseUrl} (router key ` +
+            `${routerKey.fingerprint.slice(0, 16)}…, client key generation ${pair.generation})`,
         );
         // Borrowed: the plaintext is lent to the request's scope, zeroed after the last retry.
-        const requestBody = yield* cipher.sealToBody(plaintext, routerKey.key);
-        const body = yield* transport.send({
+        const requestBody = yield* cipher.sealToBody(plaintext, routerKey.key).pipe(
+          Effect.withSpan("nomyo.seal", {
+            attributes: { "nomyo.plaintext.bytes": plaintext.length },
+          }),
+        );
+        const answer = yield* transport.send({
           baseUrl: send.baseUrl,
           body: requestBody,
           payloadId: send.payloadId,
@@ -231,19 +243,44 @@ export const makeSecureCompletion = (
           apiKey: send.apiKey,
           securityTier: send.securityTier,
           timeout: send.timeout,
-        });
-        const decoded = yield* parsePackage(body, send.payloadId);
-        const completion = yield* cipher.openWith(
-          decoded,
-          pair.privateKey,
-          (opened) => toChatCompletion(opened, decoded, send.payloadId),
-          send.payloadId,
+        }).pipe(
+          Effect.tap((a) =>
+            Effect.annotateCurrentSpan({
+              "http.response.status_code": a.status,
+              "nomyo.response.bytes": a.body.length,
+            })
+          ),
+          Effect.tapError((e) => Effect.annotateCurrentSpan(spanAttributesOf(e))),
+          Effect.withSpan("nomyo.send", {
+            kind: "client",
+            attributes: {
+              "nomyo.attempt": number,
+              "nomyo.request.bytes": requestBody.length,
+              "nomyo.router.key_fingerprint": routerKey.fingerprint,
+              ...(delayMillis === undefined ? {} : { "nomyo.retry.delay_ms": delayMillis }),
+            },
+          }),
         );
-        yield* Effect.logDebug(`opened answer (${body.length} bytes)`);
-        return completion;
+        const completion = yield* Effect.gen(function* () {
+          const decoded = yield* parsePackage(answer.body, send.payloadId);
+          return yield* cipher.openWith(
+            decoded,
+            pair.privateKey,
+            (opened) => toChatCompletion(opened, decoded, send.payloadId),
+            send.payloadId,
+          );
+        }).pipe(
+          Effect.withSpan("nomyo.open", {
+            attributes: { "nomyo.response.bytes": answer.body.length },
+          }),
+        );
+        yield* Effect.logDebug(`attempt ${number}: opened answer (${answer.body.length} bytes)`);
+        return withRequestId(completion, answer.requestId ?? send.payloadId);
       }).pipe(
         // Error messages hold no secrets by construction, so they may be logged.
-        Effect.tapError((e) => Effect.logDebug(`attempt failed: ${e._tag}: ${e.message}`)),
+        Effect.tapError((e) =>
+          Effect.logDebug(`attempt ${number} failed: ${e._tag}: ${e.message}`)
+        ),
       );
 
     /** Verifies as `attestation` says; a verified answer carries its report. */
@@ -261,7 +298,13 @@ export const makeSecureCompletion = (
       return verifyAttestationEffect(
         completion,
         config.pcrBaseline === undefined ? {} : { pcrBaseline: config.pcrBaseline },
-      ).pipe(Effect.map((result) => withAttestationResult(completion, { ...result, router })));
+      ).pipe(
+        Effect.map((result) => withAttestationResult(completion, { ...result, router })),
+        Effect.tapError((e) => Effect.annotateCurrentSpan("nomyo.attestation.error", e.reason)),
+        Effect.withSpan("nomyo.attestation", {
+          attributes: { "nomyo.attestation.mode": attestation },
+        }),
+      );
     };
 
     const create = (
@@ -294,7 +337,7 @@ export const makeSecureCompletion = (
         }
         const baseUrl = baseUrlInput === undefined
           ? defaultBaseUrl
-          : yield* admitBaseUrlEffect(baseUrlInput, config.allowHttp, {
+          : yield* admitBaseUrl(baseUrlInput, config.allowHttp, {
             action: "send request",
             name: "base_url",
           });
@@ -337,13 +380,25 @@ export const makeSecureCompletion = (
           securityTier,
           timeout,
         };
+        yield* Effect.annotateCurrentSpan({
+          "nomyo.payload_id": payloadId,
+          "nomyo.router.origin": new URL(baseUrl).origin,
+          ...(securityTier === undefined ? {} : { "nomyo.security_tier": securityTier }),
+          ...(typeof ownData(request, "model") === "string"
+            ? { "nomyo.model": ownData(request, "model") as string }
+            : {}),
+        });
         // The router key of the last attempt sent: the one the answer came back for.
         let sentTo: RsaPublicKey | undefined;
+        let attempts = 0;
+        // The wait before the next attempt, as the schedule decided it (for its span and log).
+        let delayMillis: number | undefined;
         const sendTo = (routerKey: RsaPublicKey) => {
           sentTo = routerKey;
-          return attempt(plaintext, pair, routerKey, send);
+          return attempt(plaintext, pair, routerKey, send, attempts, delayMillis);
         };
         const withFreshRouterKey = Effect.gen(function* () {
+          attempts++; // one attempt of the retry budget: the key fetch and the send(s) in it
           // One attempt: the retry below is the one budget of key fetch and sends.
           const routerKey = yield* routerKeys.getOnce(baseUrl);
           return yield* sendTo(routerKey).pipe(
@@ -352,14 +407,22 @@ export const makeSecureCompletion = (
               Effect.flatMap(routerKeys.refresh(baseUrl, routerKey), sendTo)),
           );
         });
-        const completion = yield* Effect.retry(withFreshRouterKey, config.retry).pipe(
+        const retry = Schedule.modifyDelayEffect(config.retry, (_, delay) =>
+          Effect.sync(() => {
+            delayMillis = Duration.toMillis(delay);
+            return delay;
+          }).pipe(Effect.tap((ms) =>
+            Effect.logDebug(`retrying in ${Duration.format(ms)}`)
+          )));
+        const completion = yield* Effect.retry(withFreshRouterKey, retry).pipe(
           Effect.annotateLogs({ payload_id: payloadId }),
         );
+        yield* Effect.annotateCurrentSpan("nomyo.attempts", attempts);
         return yield* checkAttestation(completion, {
           url: baseUrl,
           keyFingerprint: sentTo?.fingerprint ?? "",
         });
-      }));
+      })).pipe(Effect.withSpan("nomyo.create", { kind: "client" }), observe);
 
     return { create };
   });

@@ -1,6 +1,6 @@
 /**
- * Warnings the client prints for the user to see, each once per process, and the one check
- * of a base URL that prints one (the client's own URL and every per-request `base_url`).
+ * The check of a base URL (the client's own URL and every per-request `base_url`) and the
+ * warning an allowed `http://` URL gets, once per client and URL, as an Effect log line.
  *
  * @module
  */
@@ -8,24 +8,24 @@ import * as Effect from "effect/Effect";
 import * as Either from "effect/Either";
 import type { SecurityError } from "../errors.ts";
 import { checkBaseUrl } from "../protocol/headers.ts";
-
-const warned = new Set<string>();
+import { warnOnce } from "../protocol/warn_once.ts";
 
 /**
- * Warns, once per base URL, that plain HTTP is in use: the encrypted payload is still
- * end-to-end encrypted, but headers (API key included) travel in the clear.
+ * Warns, once per base URL (and client), that plain HTTP is in use: the encrypted payload is
+ * still end-to-end encrypted, but headers (API key included) travel in the clear.
  *
- * @param baseUrl The `http://` router.
+ * @param baseUrl The router; nothing is logged unless it is `http://`.
+ * @returns An effect that logs the warning at most once per URL.
  */
-export const warnPlainHttpOnce = (baseUrl: string): void => {
-  if (!baseUrl.startsWith("http:") || warned.has(baseUrl)) return;
-  warned.add(baseUrl);
-  console.warn(
-    `[@nomyo/client] WARNING: plain HTTP to ${baseUrl} (allowHttp). Payloads stay end-to-end ` +
-      "encrypted, but headers, including the API key, are sent in the clear. " +
-      "Use this for local development only.",
-  );
-};
+export const warnPlainHttpOnce = (baseUrl: string): Effect.Effect<void> =>
+  baseUrl.startsWith("http:")
+    ? warnOnce(
+      `plain-http:${baseUrl}`,
+      `plain HTTP to ${baseUrl} (allowHttp). Payloads stay end-to-end encrypted, but ` +
+        "headers, including the API key, are sent in the clear. " +
+        "Use this for local development only.",
+    )
+    : Effect.void;
 
 /** Who admits a base URL, for the message of a refusal: the action and the option's name. */
 export interface BaseUrlSource {
@@ -54,45 +54,44 @@ const versionSuffixError = (admitted: string, source: BaseUrlSource): TypeError 
 
 /**
  * Checks a base URL (see `checkBaseUrl`) and, when it is an allowed `http://` URL, warns once
- * per URL. Every base URL the client uses passes here, so none is used without its warning.
- * A path ending in `/v1` (an SDK's `baseURL`) is the caller's mistake: a `TypeError` that says
- * which URL to use instead.
+ * per URL (and client). Every base URL the client sends to passes here, so none is used without
+ * its warning. A path ending in `/v1` (an SDK's `baseURL`) is the caller's mistake: a
+ * `TypeError` that says which URL to use instead, a defect here as every misuse of the client.
  *
  * @param url The base URL.
  * @param allowHttp Whether plain HTTP was explicitly allowed (local development).
- * @param source Who asks, for the message (default: creating the client, `baseUrl`).
- * @returns The normalized URL, a `SecurityError` (`InsecureTransport`), or a `TypeError` for a
- * path ending in `/v1`.
+ * @param source Who asks, for the message (default: a request's `base_url`).
+ * @returns The normalized URL, or a `SecurityError` (`InsecureTransport`); a path ending in `/v1`
+ * is a `TypeError` defect.
  */
 export const admitBaseUrl = (
+  url: string,
+  allowHttp: boolean,
+  source: BaseUrlSource = { action: "send request", name: "base_url" },
+): Effect.Effect<string, SecurityError> =>
+  Effect.suspend(() =>
+    Either.match(checkAdmittedBaseUrl(url, allowHttp, source), {
+      onLeft: (e) => e instanceof TypeError ? Effect.die(e) : Effect.fail(e),
+      onRight: (admitted) => Effect.as(warnPlainHttpOnce(admitted), admitted),
+    })
+  );
+
+/**
+ * The checks of {@linkcode admitBaseUrl} without its warning, for options resolved outside an
+ * effect (the warning is the service's, to the client's logger): a refused URL is its
+ * `SecurityError`, a path ending in `/v1` a `TypeError`.
+ *
+ * @param url The base URL.
+ * @param allowHttp Whether plain HTTP was explicitly allowed (local development).
+ * @param source Who asks, for the message.
+ * @returns The normalized URL, or why it is refused.
+ */
+export const checkAdmittedBaseUrl = (
   url: string,
   allowHttp: boolean,
   source: BaseUrlSource = { action: "create client", name: "baseUrl" },
 ): Either.Either<string, SecurityError | TypeError> =>
   Either.flatMap(checkBaseUrl(url, allowHttp), (admitted) => {
     const misuse = versionSuffixError(admitted, source);
-    if (misuse !== undefined) return Either.left(misuse);
-    warnPlainHttpOnce(admitted);
-    return Either.right(admitted);
+    return misuse === undefined ? Either.right(admitted) : Either.left(misuse);
   });
-
-/**
- * {@linkcode admitBaseUrl} as an effect: a refused URL fails with its `SecurityError`; a
- * caller's `TypeError` (a path ending in `/v1`) is a defect, as every misuse of the client is.
- *
- * @param url The base URL.
- * @param allowHttp Whether plain HTTP was explicitly allowed (local development).
- * @param source Who asks, for the message.
- * @returns The normalized URL.
- */
-export const admitBaseUrlEffect = (
-  url: string,
-  allowHttp: boolean,
-  source: BaseUrlSource,
-): Effect.Effect<string, SecurityError> =>
-  Effect.suspend(() =>
-    Either.match(admitBaseUrl(url, allowHttp, source), {
-      onLeft: (e) => e instanceof TypeError ? Effect.die(e) : Effect.fail(e),
-      onRight: Effect.succeed,
-    })
-  );

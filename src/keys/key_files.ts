@@ -223,7 +223,7 @@ export const saveKeyPair = (
         { path: privateKeyPath, bytes: pem, mode: 0o600 },
         { path: publicKeyPath, bytes: utf8.encode(pair.publicKey.pem), mode: 0o644 },
       ], action);
-      if (password === undefined) warnPlainKeyOnce(privateKeyPath);
+      if (password === undefined) yield* warnPlainKeyOnce(privateKeyPath);
       return { privateKeyPath, publicKeyPath };
     }),
   );

@@ -113,9 +113,10 @@ export const makeKeyRing = (
         const installed = options.onRotate === undefined ? fresh : yield* options.onRotate(fresh);
         const pair = toClientPair(installed, ++generation);
         current = Effect.succeed(pair);
+        yield* Effect.annotateCurrentSpan("nomyo.key.generation", pair.generation);
         return pair;
       }),
-    );
+    ).pipe(Effect.withSpan("nomyo.key.rotate"));
 
     if (options.rotation !== undefined) {
       // Steps the schedule by hand to know when each rotation is due: the spare starts

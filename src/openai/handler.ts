@@ -218,7 +218,11 @@ async (request) => {
     if (options.failures === "answer") return connectionFailureResponse(error);
     throw fetchFailure(error);
   }
-  const headers = requestIdHeaders({ payloadId: completion._metadata.payload_id });
+  // The router's request id when it sent one (`_request_id`), as for errors.
+  const headers = requestIdHeaders({
+    requestID: completion._request_id,
+    payloadId: completion._metadata.payload_id,
+  });
   if (door !== undefined) return door.answer(completion, headers);
   if (fields.stream) {
     return new Response(sseBody(chunksOf(completion, { includeUsage: fields.includeUsage })), {

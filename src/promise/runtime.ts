@@ -33,9 +33,18 @@ export class ClientRuntime<R, ER> {
   readonly #inFlight = new Set<Fiber.RuntimeFiber<unknown, unknown>>();
   #disposed: Promise<void> | undefined;
 
-  /** @param layer The services. */
-  constructor(layer: Layer.Layer<R, ER, never>) {
+  readonly #around: <A, E>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>;
+
+  /**
+   * @param layer The services.
+   * @param around What every call runs within (the client's logger, level and tracer).
+   */
+  constructor(
+    layer: Layer.Layer<R, ER, never>,
+    around: <A, E>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R> = (e) => e,
+  ) {
     this.#runtime = ManagedRuntime.make(layer);
+    this.#around = around;
   }
 
   /** Whether `dispose()` was called. */
@@ -57,7 +66,7 @@ export class ClientRuntime<R, ER> {
     if (this.disposed) return Promise.reject(new DisposedError());
     const signal = options.signal;
     if (signal?.aborted) return Promise.reject(new AbortError());
-    const fiber = this.#runtime.runFork(effect) as Fiber.RuntimeFiber<A, E | ER>;
+    const fiber = this.#runtime.runFork(this.#around(effect)) as Fiber.RuntimeFiber<A, E | ER>;
     this.#inFlight.add(fiber);
     const onAbort = () => Effect.runFork(Fiber.interrupt(fiber));
     signal?.addEventListener("abort", onAbort, { once: true });

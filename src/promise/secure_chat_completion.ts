@@ -20,7 +20,7 @@ import type { SecurityTier } from "../protocol/headers.ts";
 import { type RequestDoor, splitRequest } from "../protocol/request_fields.ts";
 import { chunksOf, chunkStream } from "../openai/chunks.ts";
 import { makeOpenAIFetch } from "../openai/handler.ts";
-import { layerFetchOf, type NomyoServices } from "../client/layer.ts";
+import { layerFetchOf, type NomyoServices, observabilityOf } from "../client/layer.ts";
 import { type ClientOptions, resolveOptions } from "../client/options.ts";
 import { ClientRuntime, type RequestOptions } from "./runtime.ts";
 import { SecureCompletion } from "../client/secure_completion.ts";
@@ -225,7 +225,12 @@ export class SecureChatCompletion implements AsyncDisposable {
    */
   constructor(options: ClientOptions = {}) {
     const resolved = resolveOptions(options);
-    this.#runtime = new ClientRuntime(layerFetchOf(resolved));
+    // One logger, level, tracer and memory of warnings for the layer and every call.
+    const observability = observabilityOf(resolved);
+    this.#runtime = new ClientRuntime<NomyoServices, SecurityError | KeyError>(
+      layerFetchOf(resolved, observability),
+      observability.within,
+    );
     this.#runtime.warmUp();
     const create = this.create.bind(this) as CreateFunction;
     this.chat = { completions: { create } };

@@ -22,7 +22,7 @@ import { encodeRequest } from "../protocol/request.ts";
 import { type RequestDoor, splitRequest } from "../protocol/request_fields.ts";
 import { openResponse } from "../protocol/response.ts";
 import { RouterKeys } from "../transport/router_keys.ts";
-import { layerFetchOf, type NomyoServices } from "../client/layer.ts";
+import { layerFetchOf, type NomyoServices, observabilityOf } from "../client/layer.ts";
 import { type ClientOptions, type ResolvedOptions, resolveOptions } from "../client/options.ts";
 import { ClientRuntime } from "./runtime.ts";
 import { SecureCompletion } from "../client/secure_completion.ts";
@@ -92,7 +92,12 @@ export class SecureCompletionClient implements AsyncDisposable {
    */
   constructor(options: ClientOptions = {}) {
     this.#options = resolveOptions(options);
-    this.#runtime = new ClientRuntime(layerFetchOf(this.#options));
+    // One logger, level, tracer and memory of warnings for the layer and every call.
+    const observability = observabilityOf(this.#options);
+    this.#runtime = new ClientRuntime<NomyoServices, SecurityError | KeyError>(
+      layerFetchOf(this.#options, observability),
+      observability.within,
+    );
   }
 
   /**

@@ -436,6 +436,11 @@ export const ChatCompletionBody: Schema.Schema<ChatCompletionBody> = Schema.Stru
 export interface ChatCompletion extends ChatCompletionBody {
   /** Set by the client. */
   readonly _metadata: ResponseMetadata;
+  /**
+   * The router's `x-request-id` for this answer, else the request's payload id: a
+   * non-enumerable property, as on openai-node's results (not in the answer's JSON).
+   */
+  readonly _request_id?: string;
 }
 
 /**

@@ -6,7 +6,8 @@
  * SDKs get. Built on `node:http`, so it runs under Deno, Node and Bun (not in browsers: hence a
  * separate entry point).
  *
- * It logs nothing: no prompt, no answer, no key ever reaches a log line.
+ * It logs one line at most, the warning when it listens off loopback (to `logger`, by default
+ * the console): no prompt, no answer, no key ever reaches a log line.
  *
  * @example Embed the proxy in a program
  * ```ts
@@ -34,6 +35,7 @@ import { checkOrigins, type Cors, isPreflight, makeCors } from "../server/cors.t
 import { serveHttp } from "../server/http_server.ts";
 import type { Refusal } from "../server/http_server.ts";
 import { errorResponse, payloadTooLargeResponse } from "../server/openai_error.ts";
+import { consoleLogger, isNomyoLogger, type NomyoLogger } from "../client/observability.ts";
 
 export { isLoopback } from "../protocol/loopback.ts";
 
@@ -74,6 +76,11 @@ export interface ProxyOptions {
    * Default 5,000.
    */
   readonly idleTimeout?: number;
+  /**
+   * Where the proxy's warning goes (openai-node's `Logger` shape, as the client's `logger`
+   * option). Default: the console.
+   */
+  readonly logger?: NomyoLogger;
 }
 
 /** A running proxy. */
@@ -163,6 +170,12 @@ export const serveProxy = async (options: ProxyOptions): Promise<RunningProxy> =
   const origins = options.allowedOrigins ?? [];
   checkOrigins(origins, "Cannot start proxy: allowedOrigins");
   const cors = corsOf(origins);
+  const logger = options.logger ?? consoleLogger;
+  if (!isNomyoLogger(logger)) {
+    throw new TypeError(
+      "Cannot start proxy: logger must have error, warn, info and debug functions",
+    );
+  }
   const checkHost = isLoopback(hostname);
   if (typeof handler !== "function") {
     throw new TypeError("Cannot start proxy: handler must be a function (client.fetch)");
@@ -187,11 +200,15 @@ export const serveProxy = async (options: ProxyOptions): Promise<RunningProxy> =
         `Cannot start proxy: ${hostname} is not a loopback address; allow it with allowRemote (--allow-remote)`,
       );
     }
-    console.warn(
-      `[@nomyo/client] WARNING: the proxy listens on ${hostname}, not on loopback. Anyone who ` +
-        "reaches this port sends requests with this client's API key, and prompts and answers " +
-        "cross the network between them and the proxy unencrypted.",
-    );
+    try {
+      logger.warn(
+        `the proxy listens on ${hostname}, not on loopback. Anyone who ` +
+          "reaches this port sends requests with this client's API key, and prompts and answers " +
+          "cross the network between them and the proxy unencrypted.",
+      );
+    } catch {
+      // A logger's failure does not stop the proxy.
+    }
   }
   // `client.fetch` rejects as `fetch` does for connection failures (SDKs expect it); its
   // answering entry returns those failures as 502/504 answers instead.

@@ -441,7 +441,8 @@ export const startTestRouter = async (options: TestRouterOptions = {}): Promise<
     const sealed = await Effect.runPromise(Effect.either(cipher.seal(plaintext, recipient)));
     if (Either.isLeft(sealed)) return detail(500, "Cannot seal answer: encryption failed");
     const pkg: SealedPackage = { ...sealed.right, processed_at: now() };
-    return jsonAnswer(200, tamper === undefined ? pkg : tamperPackage(pkg, tamper));
+    const answer = jsonAnswer(200, tamper === undefined ? pkg : tamperPackage(pkg, tamper));
+    return { ...answer, headers: { "x-request-id": `req_${crypto.randomUUID()}` } }; // as routers do
   };
 
   const publicKeyAnswer = async (tamper: Tamper | undefined): Promise<Answer> => {

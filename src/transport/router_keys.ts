@@ -73,6 +73,15 @@ export interface RouterKeysOptions {
   readonly trust?: RouterKeyTrust | undefined;
 }
 
+/** The origin of a checked base URL (its path is not an attribute anyone needs). */
+const originOf = (baseUrl: string): string => {
+  try {
+    return new URL(baseUrl).origin;
+  } catch {
+    return "invalid";
+  }
+};
+
 /** Lower-case hex without separators. */
 export const normalizeFingerprint = (fingerprint: string): string =>
   fingerprint.replace(/[:\s]/g, "").toLowerCase();
@@ -127,6 +136,25 @@ export const makeRouterKeys = (
       ),
     );
 
+  /** The fetch's span: the router's origin, then the key's fingerprint or the failure. */
+  const traceFetch = (baseUrl: string) =>
+  <E extends { readonly _tag: string }>(
+    fetch: Effect.Effect<RsaPublicKey, E>,
+  ): Effect.Effect<RsaPublicKey, E> =>
+    fetch.pipe(
+      Effect.tap((key) =>
+        Effect.annotateCurrentSpan({
+          "nomyo.router.key_fingerprint": key.fingerprint,
+          "nomyo.router.key_bits": key.bits,
+        })
+      ),
+      Effect.tapError((e) => Effect.annotateCurrentSpan("error.type", e._tag)),
+      Effect.withSpan("nomyo.router_key.fetch", {
+        kind: "client",
+        attributes: { "nomyo.router.origin": originOf(baseUrl) },
+      }),
+    );
+
   /** Each waiter logs a failure under its own payload id; the fetch fiber itself logs nothing. */
   const awaitKey = (deferred: Deferred.Deferred<RsaPublicKey, RouterKeyError>) =>
     Deferred.await(deferred).pipe(
@@ -149,6 +177,7 @@ export const makeRouterKeys = (
       // failure is the waiters' to report, not an "unhandled error" of a forked fiber.
       const run = load(baseUrl).pipe(
         Effect.tap((key) => Effect.sync(() => (entry.key = key))),
+        traceFetch(baseUrl),
         Effect.onExit((exit) =>
           Effect.sync(() => {
             // A failure is not cached: the next attempt fetches again.

@@ -69,6 +69,16 @@ export interface TransportOptions {
   readonly userAgent: string;
 }
 
+/** A 2xx answer of the secure completion endpoint. */
+export interface RouterAnswer {
+  /** The response body (the sealed package), within the response cap. */
+  readonly body: Uint8Array<ArrayBuffer>;
+  /** The router's `x-request-id` header, when it sent a well-formed one. */
+  readonly requestId: string | undefined;
+  /** The HTTP status. */
+  readonly status: number;
+}
+
 /** Errors of one attempt. */
 export type AttemptError = HttpStatusError | APIConnectionError | SecurityError;
 
@@ -80,8 +90,8 @@ export interface RouterTransport {
   readonly fetchPublicKey: (
     baseUrl: string,
   ) => Effect.Effect<string, APIError | HttpStatusError | APIConnectionError | SecurityError>;
-  /** `POST {base}/v1/chat/secure_completion`: the response body of a 2xx answer. */
-  readonly send: (request: SecureRequest) => Effect.Effect<Uint8Array<ArrayBuffer>, AttemptError>;
+  /** `POST {base}/v1/chat/secure_completion`: the body and request id of a 2xx answer. */
+  readonly send: (request: SecureRequest) => Effect.Effect<RouterAnswer, AttemptError>;
 }
 
 /** Tag for {@linkcode RouterTransport}. */
@@ -163,15 +173,19 @@ export const makeRouterTransport = (
       readonly page: BrowserPage | undefined;
     },
     timeout: Duration.Duration = defaultTimeout,
-  ): Effect.Effect<Uint8Array<ArrayBuffer>, AttemptError> => {
+  ): Effect.Effect<RouterAnswer, AttemptError> => {
     const { payloadId, securityTier, page } = context;
     const blocked = mixedContentError(page, request.url, payloadId);
     if (blocked !== undefined) return Effect.fail(blocked);
     return Effect.scoped(Effect.gen(function* () {
       const response = yield* http.execute(request);
       yield* checkNotRedirect(response, request.url, payloadId);
+      // A hostile router can echo the API key anywhere: nothing unscrubbed is kept.
+      const secrets = context.apiKey === undefined ? [] : [Redacted.value(context.apiKey)];
       if (response.status >= 200 && response.status < 300) {
-        return yield* readCapped(response, cap, tooLarge(payloadId, cap));
+        const body = yield* readCapped(response, cap, tooLarge(payloadId, cap));
+        const requestId = requestIdOf(responseHeaders(response.headers, secrets));
+        return { body, requestId, status: response.status };
       }
       const bytes = yield* readCapped(
         response,
@@ -179,8 +193,6 @@ export const makeRouterTransport = (
         tooLarge(payloadId, MAX_ERROR_BODY_BYTES),
       ).pipe(Effect.orElseSucceed(() => new Uint8Array(0)));
       const now = yield* Clock.currentTimeMillis;
-      // A hostile router can echo the API key anywhere: nothing unscrubbed is kept.
-      const secrets = context.apiKey === undefined ? [] : [Redacted.value(context.apiKey)];
       const headers = responseHeaders(response.headers, secrets);
       return yield* Effect.fail(
         statusError(response.status, parseErrorBody(bytes, secrets), {
@@ -218,9 +230,9 @@ export const makeRouterTransport = (
         MAX_KEY_BYTES,
         { page },
       );
-    }).pipe(Effect.map((bytes) => new TextDecoder().decode(bytes)));
+    }).pipe(Effect.map((answer) => new TextDecoder().decode(answer.body)));
 
-  const send = (request: SecureRequest): Effect.Effect<Uint8Array<ArrayBuffer>, AttemptError> =>
+  const send = (request: SecureRequest): Effect.Effect<RouterAnswer, AttemptError> =>
     Effect.suspend(() => {
       const page = browserPage();
       const headers: Record<string, string> = {

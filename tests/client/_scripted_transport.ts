@@ -80,7 +80,11 @@ export const makeScripted = (script: Step[]): Scripted => {
       const sealed = yield* Effect.orDie(
         cipher.seal(new TextEncoder().encode(JSON.stringify(answer)), clientKey.key),
       );
-      return encodePackage({ ...sealed, processed_at: 7 });
+      return {
+        body: encodePackage({ ...sealed, processed_at: 7 }),
+        requestId: undefined,
+        status: 200,
+      };
     }).pipe(Effect.provide(cipherLayer));
   const fetchPublicKey = (baseUrl: string) =>
     Effect.gen(function* () {

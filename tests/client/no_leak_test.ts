@@ -1,7 +1,9 @@
 /**
  * No secret leaks: every failure path runs with canary values (API key, a plaintext sentence,
- * a key password, private key bytes) and `debug: true`; none of them may appear in any error's
- * message, stack, cause, JSON or inspect output, or in anything written to the console.
+ * a key password, private key bytes), a capturing logger at `debug` and a capturing tracer (or
+ * `debug: true` on the console); none of them may appear in any error's message, stack, cause,
+ * JSON or inspect output, in any logged line, in any span's name or attributes, or in anything
+ * written to the console.
  */
 import assert from "node:assert/strict";
 import { chmod, writeFile } from "node:fs/promises";
@@ -15,6 +17,7 @@ import { SecureCompletionClient } from "../../src/promise/secure_completion_clie
 import { startTestRouter } from "../../src/testing/router.ts";
 import { TAMPERS } from "../../src/testing/faults.ts";
 import { redirect, startHostileServer } from "../transport/_hostile_server.ts";
+import { capturingLogger, capturingTracer, linesText, spanTexts } from "./_capture.ts";
 
 const API_KEY = "sk-canary-APIKEY-7f3a9b1c2d4e";
 const PLAINTEXT = "CANARY-PLAINTEXT Jane Roe, diagnosis Z99.89, MRN 0042-7731";
@@ -50,6 +53,10 @@ Deno.test("no canary (API key, plaintext, password, key bytes) leaks from any fa
       );
     };
   }
+  const logger = capturingLogger();
+  const tracer = capturingTracer();
+  // Every client logs at debug to the capturing logger and traces to the capturing tracer.
+  const observed = { logger, logLevel: "debug", tracer } as const;
   const errors: unknown[] = [];
   const collect = (p: Promise<unknown>) =>
     p.then(() => errors.push("UNEXPECTED SUCCESS"), (e) => errors.push(e));
@@ -64,9 +71,12 @@ Deno.test("no canary (API key, plaintext, password, key bytes) leaks from any fa
       apiKey: API_KEY,
       keySize: 2048,
       maxRetries: 1,
-      debug: true,
+      ...observed,
     });
-    // 401, then every status with a body, then tampered answers (right key per request).
+    // One success (its debug lines and spans are searched too), then 401, then every status
+    // with a body, then tampered answers (right key per request).
+    const answered = await client.create({ ...ask, api_key: "the-router-wants-another-key" });
+    assert.ok(answered.choices[0]?.message.content?.includes("CANARY-PLAINTEXT"));
     await collect(client.create(ask));
     for (const status of [400, 403, 404, 429, 500, 502, 503, 504]) {
       router.inject({ status, detail: `status ${status}`, retryAfter: "0", times: 2 });
@@ -103,7 +113,7 @@ Deno.test("no canary (API key, plaintext, password, key bytes) leaks from any fa
       apiKey: API_KEY,
       keySize: 2048,
       serverKeyFingerprint: "ab".repeat(32),
-      debug: true,
+      ...observed,
     });
     await collect(pinned.create(ask));
     await pinned.dispose();
@@ -116,7 +126,7 @@ Deno.test("no canary (API key, plaintext, password, key bytes) leaks from any fa
       apiKey: API_KEY,
       keySize: 2048,
       maxRetries: 0,
-      debug: true,
+      debug: true, // the console path
     });
     await collect(dead.create(ask));
     await dead.dispose();
@@ -177,7 +187,7 @@ Deno.test("no canary (API key, plaintext, password, key bytes) leaks from any fa
           apiKey: API_KEY,
           keySize: 2048,
           maxRetries: 1,
-          debug: true,
+          ...observed,
           ...(fetch === undefined ? {} : { fetch }),
         });
         await collect(redirected.create(ask));
@@ -192,7 +202,7 @@ Deno.test("no canary (API key, plaintext, password, key bytes) leaks from any fa
       allowHttp: true,
       apiKey: API_KEY,
       keySize: 2048,
-      debug: true,
+      ...observed,
     });
     const saved = (await keys.generateKeys({
       keySize: 2048,
@@ -241,7 +251,7 @@ Deno.test("no canary (API key, plaintext, password, key bytes) leaks from any fa
       allowHttp: true,
       apiKey: API_KEY,
       keyDir: crashed,
-      debug: true,
+      ...observed,
     });
     await collect(crashedClient.create(ask));
     await crashedClient.dispose();
@@ -263,7 +273,7 @@ Deno.test("no canary (API key, plaintext, password, key bytes) leaks from any fa
       apiKey: API_KEY,
       keyDir: crashedEncrypted,
       keyPassword: `${PASSWORD}-wrong`,
-      debug: true,
+      ...observed,
     });
     await collect(wrongPassword.create(ask));
     await wrongPassword.dispose();
@@ -280,10 +290,23 @@ Deno.test("no canary (API key, plaintext, password, key bytes) leaks from any fa
     "the four redirect paths failed as redirects",
   );
   assert.ok(!errors.includes("UNEXPECTED SUCCESS"), "every path failed as intended");
-  assert.ok(captured.some((line) => /attempt failed/.test(line)), "debug logging was captured");
+  assert.ok(
+    captured.some((line) => /router key fetch failed/.test(line)),
+    "console debug captured",
+  );
+  const lines = linesText(logger.lines);
+  assert.ok(lines.some((line) => /attempt \d+ failed/.test(line)), "debug logging was captured");
+  assert.ok(lines.some((line) => /retrying in/.test(line)), "retries were logged");
+  assert.ok(lines.some((line) => /plain HTTP/.test(line)), "warnings were logged");
+  const spans = spanTexts(tracer.spans);
+  for (const name of ["nomyo.create", "nomyo.send", "nomyo.seal", "nomyo.router_key.fetch"]) {
+    assert.ok(spans.includes(name), `${name} was traced`);
+  }
+  assert.ok(spans.some((t) => /^attempt \d+ failed/.test(t)), "log lines were span events");
+  assert.ok(spans.some((t) => /Error/.test(t)), "failed spans' causes were rendered");
   assert.equal(privateKeyLines.length, 6);
   const canaries = [API_KEY, PLAINTEXT, "Jane Roe", "Z99.89", PASSWORD, ...privateKeyLines];
-  const texts = [...errors.flatMap((e) => renderings(e)), ...captured];
+  const texts = [...errors.flatMap((e) => renderings(e)), ...captured, ...lines, ...spans];
   for (const canary of canaries) {
     const hit = texts.find((t) => t.includes(canary));
     assert.equal(hit, undefined, `canary ${canary.slice(0, 12)}… leaked in: ${hit?.slice(0, 300)}`);

@@ -19,6 +19,7 @@ import {
   Option,
   Redacted,
   Schedule,
+  Tracer,
 } from "effect";
 import { nomyoLayer, nomyoLayerConfig, nomyoLayerFetch } from "../../src/client/layer.ts";
 import { type ClientOptions, resolveOptions } from "../../src/client/options.ts";
@@ -139,7 +140,10 @@ const SUGGESTIONS: ReadonlyArray<[string, string]> = [
   ["timeoutMs", "timeout"],
   ["timout", "timeout"],
   ["debgu", "debug"],
-  ["logLevel", "debug"],
+  ["log_level", "logLevel"],
+  ["loglevel", "logLevel"],
+  ["loger", "logger"],
+  ["tracr", "tracer"],
   ["key_dir", "keyDir"],
   ["password", "keyPassword"],
   ["key_password", "keyPassword"],
@@ -287,6 +291,9 @@ const WRONG: Readonly<Record<keyof ClientOptions, ReadonlyArray<unknown>>> = {
   routerKeyPolicy: ["on", "TOFU", true],
   knownRoutersPath: ["", 7],
   onRouterKeyChange: [true, "yes", {}],
+  logger: [{}, console.warn, { error() {}, warn() {}, info() {} }, "console"],
+  logLevel: ["verbose", "DEBUG", 3, true],
+  tracer: [{}, () => undefined, "otel", { startSpan() {} }],
 };
 
 Deno.test("every option of the wrong type or range is a TypeError naming it and what it must be", () => {
@@ -354,7 +361,9 @@ Deno.test("resolveOptions() applies every default, and undefined is the same as 
         apiKey: undefined,
         secureMemory: true,
         timeout: 60_000,
-        debug: false,
+        logLevel: "warn",
+        logger: undefined,
+        tracer: undefined,
         keyDir: undefined,
         keyPassword: undefined,
         keyRotationInterval: 24 * 60 * 60 * 1000,
@@ -410,9 +419,14 @@ Deno.test("resolveOptions() accepts every option with a right value", () => {
     routerKeyPolicy: "tofu",
     knownRoutersPath: "known.json",
     onRouterKeyChange: () => true,
+    logger: console,
+    logLevel: "debug",
+    tracer: Tracer.make({ span: () => undefined as never, context: (f) => f() }),
   });
   assert.equal(Redacted.value(resolved.apiKey!), "k");
   assert.equal(resolved.routerKeyPolicy, "tofu");
+  assert.equal(resolved.logLevel, "debug");
+  assert.equal(resolved.logger, console);
   assert.equal(resolved.keyRotationSchedule, schedule);
   assert.equal(resolved.securityTier, "maximum");
   assert.equal(typeof resolved.fetch, "function");

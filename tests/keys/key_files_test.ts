@@ -12,7 +12,7 @@ import {
 import type { KeyError } from "../../src/errors.ts";
 import type { KeyFileSystem } from "../../src/keys/file_system.ts";
 import { makeFileSystemLoader, UNAVAILABLE_MESSAGE } from "../../src/keys/node_file_system.ts";
-import { plainKeyWarning } from "../../src/keys/plain_key_warning.ts";
+import { makeClientObservability } from "../../src/client/observability.ts";
 import {
   loadKeyPair,
   loadOrCreateKeyPair,
@@ -550,20 +550,30 @@ Deno.test("saveKeyPair() and loadKeyPair() zero the private PEM bytes they held"
   });
 });
 
-Deno.test("saveKeyPair() warns once per process about an unencrypted private key", async () => {
+Deno.test("saveKeyPair() warns once per client about an unencrypted private key, to its logger", async () => {
   const [pair] = await twoKeyPairs();
   await withTempDir(async (dir) => {
-    plainKeyWarning.warned = false;
-    const encrypted = await captureWarnings(async () => {
-      await succeed(live(saveKeyPair(pair, `${dir}/e`, FAST)));
+    const lines: string[] = [];
+    const logger = {
+      error: (m: string) => lines.push(`error ${m}`),
+      warn: (m: string) => lines.push(`warn ${m}`),
+      info: (m: string) => lines.push(`info ${m}`),
+      debug: (m: string) => lines.push(`debug ${m}`),
+    };
+    const client = makeClientObservability({ logger, logLevel: "warn" });
+    const other = makeClientObservability({ logger, logLevel: "warn" });
+    const printed = await captureConsole(["log", "warn", "error", "info", "debug"], async () => {
+      await succeed(client.within(live(saveKeyPair(pair, `${dir}/e`, FAST))));
+      assert.deepEqual(lines, [], "an encrypted key is not warned about");
+      await succeed(client.within(live(saveKeyPair(pair, `${dir}/p1`))));
+      await succeed(client.within(live(saveKeyPair(pair, `${dir}/p2`))));
+      assert.equal(lines.length, 1, "once per client");
+      await succeed(other.within(live(saveKeyPair(pair, `${dir}/p3`))));
     });
-    assert.deepEqual(encrypted, []);
-    const plain = await captureWarnings(async () => {
-      await succeed(live(saveKeyPair(pair, `${dir}/p1`)));
-      await succeed(live(saveKeyPair(pair, `${dir}/p2`)));
-    });
-    assert.equal(plain.length, 1);
-    assert.ok(plain[0]!.includes("unencrypted") && plain[0]!.includes(`${dir}/p1`), plain[0]);
+    assert.deepEqual(printed, [], "nothing reached the console");
+    assert.equal(lines.length, 2, "another client warns again");
+    assert.ok(lines[0]!.startsWith("warn ") && lines[0]!.includes("unencrypted"), lines[0]);
+    assert.ok(lines[0]!.includes(`${dir}/p1`) && lines[1]!.includes(`${dir}/p3`), lines[1]);
   });
 });
 

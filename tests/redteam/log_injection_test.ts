@@ -31,7 +31,7 @@ Deno.test("a router's error detail cannot forge a log line or reach the terminal
     assert.match(error.message, /bad\\u000atimestamp=2026 level=ERROR/);
     assert.match(error.message, /\\u001b\[31mRED\\u001b\[0m\\u202eevil\\u0085$/);
     const logged = captured.join("\n");
-    assert.ok(/attempt failed/.test(logged), "debug lines were captured");
+    assert.ok(/attempt \d+ failed/.test(logged), "debug lines were captured");
     for (const text of [error.message, logged]) {
       // deno-lint-ignore no-control-regex
       assert.ok(!/[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202e]/.test(text), "a raw control");

@@ -120,7 +120,8 @@ Deno.test("RouterTransport joins a chunked body exactly", async () => {
   );
   const exit = await Effect.runPromiseExit(sendOnce(client, 1024));
   assert.ok(Exit.isSuccess(exit));
-  assert.deepEqual(exit.value, new Uint8Array([1, 2, 3, 4, 5, 6]));
+  assert.deepEqual(exit.value.body, new Uint8Array([1, 2, 3, 4, 5, 6]));
+  assert.equal(exit.value.requestId, undefined);
 });
 
 Deno.test("RouterTransport maps a refused connection to APIConnectionError", async () => {
