@@ -194,7 +194,7 @@ Deno.test("serveProxy() gives its off-loopback warning to its logger", async () 
     await p.close();
     console.log(JSON.stringify(lines));`;
   const out = await new Deno.Command("deno", {
-    args: ["eval", "--no-lock", "--allow-net=0.0.0.0", "--allow-read", "--allow-env", code],
+    args: ["eval", "--frozen", "--allow-net=0.0.0.0", "--allow-read", "--allow-env", code],
     stdout: "piped",
     stderr: "piped",
   }).output();
