@@ -9,6 +9,7 @@
  */
 import * as Effect from "effect/Effect";
 import { AttestationError } from "../errors.ts";
+import { ownData } from "../protocol/closed_keys.ts";
 import { defineOwn, isJsonObject, parseJsonBounded } from "../protocol/json.ts";
 import {
   ATTESTATION_NOTES,
@@ -71,9 +72,6 @@ export const UNVERIFIED_BY_EVIDENCE: readonly string[] = Object.freeze([
   "the router URL, key fingerprint and times: the client recorded them; the quote does not " +
   "cover them",
 ]);
-
-const own = (value: Readonly<Record<string, unknown>>, key: string): unknown =>
-  Object.getOwnPropertyDescriptor(value, key)?.value;
 
 /**
  * Sets `_metadata.attestation_result` of a completion to `result`, or removes one the router
@@ -141,20 +139,20 @@ export const exportEvidence = (
   answer: AttestedAnswer,
   now: Date = new Date(),
 ): AttestationEvidence => {
-  const metadata = isJsonObject(answer) ? own(answer, "_metadata") : undefined;
+  const metadata = isJsonObject(answer) ? ownData(answer, "_metadata") : undefined;
   if (!isJsonObject(metadata)) throw exportRefused("the answer has no _metadata");
-  const result = own(metadata, "attestation_result");
-  const block = own(metadata, "tpm_attestation");
-  const payloadId = own(metadata, "payload_id");
-  const processedAt = own(metadata, "processed_at");
-  if (!isJsonObject(result) || own(result, "verified") !== true || !isJsonObject(block)) {
+  const result = ownData(metadata, "attestation_result");
+  const block = ownData(metadata, "tpm_attestation");
+  const payloadId = ownData(metadata, "payload_id");
+  const processedAt = ownData(metadata, "processed_at");
+  if (!isJsonObject(result) || ownData(result, "verified") !== true || !isJsonObject(block)) {
     throw exportRefused(
       "the answer carries no verified attestation (attestation off, or no quote was sent)",
     );
   }
-  const router = own(result, "router");
-  const url = isJsonObject(router) ? own(router, "url") : undefined;
-  const keyFingerprint = isJsonObject(router) ? own(router, "keyFingerprint") : undefined;
+  const router = ownData(result, "router");
+  const url = isJsonObject(router) ? ownData(router, "url") : undefined;
+  const keyFingerprint = isJsonObject(router) ? ownData(router, "keyFingerprint") : undefined;
   if (typeof url !== "string" || typeof keyFingerprint !== "string") {
     throw exportRefused("the attestation report does not name the router");
   }
@@ -217,31 +215,31 @@ const readEvidence = (input: unknown): Read<AttestationEvidence> => {
   if (!isJsonObject(doc)) return bad("it is not a JSON object");
   const unknownKey = Object.keys(doc).find((key) => !TOP_KEYS.has(key));
   if (unknownKey !== undefined) return bad("it has a field this version does not define");
-  if (own(doc, "format") !== EVIDENCE_FORMAT) return bad(`format is not ${EVIDENCE_FORMAT}`);
-  if (own(doc, "version") !== 1) return bad("version is not 1");
-  const payloadId = own(doc, "payload_id");
+  if (ownData(doc, "format") !== EVIDENCE_FORMAT) return bad(`format is not ${EVIDENCE_FORMAT}`);
+  if (ownData(doc, "version") !== 1) return bad("version is not 1");
+  const payloadId = ownData(doc, "payload_id");
   if (!shortString(payloadId, 256)) return bad("payload_id is not a string of 1 to 256 characters");
-  const block = own(doc, "tpm_attestation");
+  const block = ownData(doc, "tpm_attestation");
   if (!isJsonObject(block)) return bad("tpm_attestation is not an object");
-  const router = own(doc, "router");
+  const router = ownData(doc, "router");
   if (!isJsonObject(router)) return bad("router is not an object");
-  const url = own(router, "url");
-  const fingerprint = own(router, "key_fingerprint");
+  const url = ownData(router, "url");
+  const fingerprint = ownData(router, "key_fingerprint");
   if (!shortString(url)) return bad("router.url is not a string of 1 to 2048 characters");
   if (typeof fingerprint !== "string" || !FINGERPRINT.test(fingerprint)) {
     return bad("router.key_fingerprint is not 64 lowercase hex digits");
   }
-  const processedAt = own(doc, "processed_at");
+  const processedAt = ownData(doc, "processed_at");
   if (processedAt !== undefined && !(Number.isSafeInteger(processedAt))) {
     return bad("processed_at is not an integer");
   }
-  const exportedAt = own(doc, "exported_at");
+  const exportedAt = ownData(doc, "exported_at");
   if (!shortString(exportedAt, 64) || Number.isNaN(Date.parse(exportedAt))) {
     return bad("exported_at is not a date");
   }
-  const client = own(doc, "client");
-  const name = isJsonObject(client) ? own(client, "name") : undefined;
-  const version = isJsonObject(client) ? own(client, "version") : undefined;
+  const client = ownData(doc, "client");
+  const name = isJsonObject(client) ? ownData(client, "name") : undefined;
+  const version = isJsonObject(client) ? ownData(client, "version") : undefined;
   if (!shortString(name, 64) || !shortString(version, 64)) {
     return bad("client is not { name, version }");
   }

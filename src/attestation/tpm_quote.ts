@@ -27,6 +27,7 @@ import {
   UNVERIFIED_BY_QUOTE,
   unverifiedPcrs,
 } from "./attestation_report.ts";
+import { ownData } from "../protocol/closed_keys.ts";
 import { isJsonObject } from "../protocol/json.ts";
 import { checkBaselineShape, checkPcrs } from "./pcr.ts";
 import { importAik, verifyWithAik } from "./quote_signature.ts";
@@ -105,10 +106,6 @@ const error = (
   payloadId: string | undefined,
 ): AttestationError => new AttestationError({ reason, message, payloadId });
 
-/** An own data property, never an inherited one or a getter's result. */
-const own = (value: Readonly<Record<string, unknown>>, key: string): unknown =>
-  Object.getOwnPropertyDescriptor(value, key)?.value;
-
 /** Field types first, before any decoding: a wrong type is reported as `"BadBase64"`. */
 const readBlock = (
   block: unknown,
@@ -118,11 +115,11 @@ const readBlock = (
     const wrongType = (field: string) =>
       Effect.fail(error("BadBase64", `Cannot read ${field}: wrong type`, payloadId));
     if (!isJsonObject(block)) return wrongType("tpm_attestation");
-    const aik_pubkey_b64 = own(block, "aik_pubkey_b64");
-    const quote_b64 = own(block, "quote_b64");
-    const signature_b64 = own(block, "signature_b64");
-    const pcr_bank = own(block, "pcr_bank");
-    const pcr_values = own(block, "pcr_values");
+    const aik_pubkey_b64 = ownData(block, "aik_pubkey_b64");
+    const quote_b64 = ownData(block, "quote_b64");
+    const signature_b64 = ownData(block, "signature_b64");
+    const pcr_bank = ownData(block, "pcr_bank");
+    const pcr_values = ownData(block, "pcr_values");
     if (typeof aik_pubkey_b64 !== "string") return wrongType("aik_pubkey_b64");
     if (typeof quote_b64 !== "string") return wrongType("quote_b64");
     if (typeof signature_b64 !== "string") return wrongType("signature_b64");
@@ -131,7 +128,7 @@ const readBlock = (
     // A fresh record; defineProperty keeps a JSON "__proto__" key as data, not a prototype.
     const values: Record<string, string> = {};
     for (const key of Object.keys(pcr_values)) {
-      const value = own(pcr_values, key);
+      const value = ownData(pcr_values, key);
       if (typeof value !== "string") return wrongType("pcr_values");
       Object.defineProperty(values, key, { value, enumerable: true, writable: true });
     }
@@ -496,10 +493,10 @@ export const inspectAttestation = (
   options: AttestationVerifyOptions = {},
 ): Effect.Effect<AttestationReport> =>
   Effect.suspend(() => {
-    const metadata = isJsonObject(response) ? own(response, "_metadata") : undefined;
-    const echoed = isJsonObject(metadata) ? own(metadata, "payload_id") : undefined;
+    const metadata = isJsonObject(response) ? ownData(response, "_metadata") : undefined;
+    const echoed = isJsonObject(metadata) ? ownData(metadata, "payload_id") : undefined;
     const known = options.payloadId ?? (typeof echoed === "string" ? echoed : undefined);
-    const block = isJsonObject(metadata) ? own(metadata, "tpm_attestation") : undefined;
+    const block = isJsonObject(metadata) ? ownData(metadata, "tpm_attestation") : undefined;
     if (block === undefined || block === null) {
       const e = error("Missing", "Cannot verify attestation: the response has none", known);
       return Effect.succeed(refusedBefore("parse", e, known));

@@ -6,6 +6,7 @@
  * @module
  */
 import { isJsonObject } from "../protocol/json.ts";
+import { ownData } from "../protocol/closed_keys.ts";
 
 /** A JSON object of the request. */
 export type Json = Record<string, unknown>;
@@ -60,9 +61,6 @@ export const refuse = (param: string, code: ResponsesRefusalCode, detail: string
 /** Refuses `param` as something the protocol cannot serve, saying `why`. */
 export const unsupported = (param: string, why: string): never =>
   refuse(param, "unsupported_parameter", `is not supported: ${why}`);
-
-/** The own property `key` of `o` (a polluted prototype is never read). */
-export const own = (o: Json, key: string): unknown => Object.hasOwn(o, key) ? o[key] : undefined;
 
 /** A caller's key as part of a field name: cut to 64 characters. */
 export const keyName = (key: string): string =>
@@ -122,5 +120,5 @@ export const BUILT_IN: string =
 /** A part or item of the request: the object at `at` and its string `type`. */
 export const partType = (part: unknown, at: string): [Json, string] => {
   const p = objectAt(part, at);
-  return [p, stringAt(own(p, "type"), `${at}.type`)];
+  return [p, stringAt(ownData(p, "type"), `${at}.type`)];
 };

@@ -13,13 +13,13 @@ import {
   type Json,
   objectAt,
   onlyUnset,
-  own,
   partType,
   quote,
   refuse,
   stringAt,
   unsupported,
 } from "./responses_fields.ts";
+import { ownData } from "../protocol/closed_keys.ts";
 
 // ---------------------------------------------------------------------------------------------
 // input
@@ -63,9 +63,9 @@ const IMAGE_DETAILS = new Set(["auto", "low", "high"]);
 
 /** `caller` and `namespace` of a call or its output: only what Chat Completions can express. */
 const directCallOnly = (item: Json, at: string): void => {
-  onlyUnset(own(item, "namespace"), `${at}.namespace`, "tool namespaces have no chat form");
-  const caller = own(item, "caller");
-  if (!isUnset(caller) && !(isJsonObject(caller) && own(caller, "type") === "direct")) {
+  onlyUnset(ownData(item, "namespace"), `${at}.namespace`, "tool namespaces have no chat form");
+  const caller = ownData(item, "caller");
+  if (!isUnset(caller) && !(isJsonObject(caller) && ownData(caller, "type") === "direct")) {
     unsupported(`${at}.caller`, "programmatic tool calling runs on OpenAI's servers");
   }
 };
@@ -73,9 +73,9 @@ const directCallOnly = (item: Json, at: string): void => {
 /** An `input_image` part as a chat `image_url` part. */
 const imagePart = (part: Json, at: string): Json => {
   closedKeys(part, IMAGE_KEYS, at);
-  onlyUnset(own(part, "file_id"), `${at}.file_id`, "no files are stored; send image_url");
-  const url = stringAt(own(part, "image_url"), `${at}.image_url`);
-  const detail = own(part, "detail");
+  onlyUnset(ownData(part, "file_id"), `${at}.file_id`, "no files are stored; send image_url");
+  const url = stringAt(ownData(part, "image_url"), `${at}.image_url`);
+  const detail = ownData(part, "detail");
   if (isUnset(detail)) return { type: "image_url", image_url: { url } };
   const level = stringAt(detail, `${at}.detail`);
   if (!IMAGE_DETAILS.has(level)) {
@@ -87,7 +87,7 @@ const imagePart = (part: Json, at: string): Json => {
 /** A text part (`input_text`, or `output_text` of an echoed answer): its text. */
 const partText = (part: Json, type: string, at: string): string => {
   closedKeys(part, type === "output_text" ? OUTPUT_TEXT_KEYS : TEXT_PART_KEYS, at);
-  return stringAt(own(part, "text"), `${at}.text`);
+  return stringAt(ownData(part, "text"), `${at}.text`);
 };
 
 /** The content parts of a user message as chat parts: text and images. */
@@ -123,7 +123,7 @@ const assistantParts = (
     if (type === "output_text" || type === "input_text") text += partText(part, type, pat);
     else if (type === "refusal") {
       closedKeys(part, REFUSAL_KEYS, pat);
-      refusal = (refusal ?? "") + stringAt(own(part, "refusal"), `${pat}.refusal`);
+      refusal = (refusal ?? "") + stringAt(ownData(part, "refusal"), `${pat}.refusal`);
     } else unsupported(`${pat}.type`, `${quote(type)} parts cannot be sent as the assistant's`);
   });
   return refusal === undefined ? { text } : { text, refusal };
@@ -152,13 +152,13 @@ export const translateInput = (input: unknown): ChatMessage[] => {
   items.forEach((raw, i) => {
     const at = `input[${i}]`;
     const item = objectAt(raw, at);
-    const type = own(item, "type");
+    const type = ownData(item, "type");
     if (isUnset(type) || type === "message") {
       closedKeys(item, MESSAGE_KEYS, at);
-      const role = stringAt(own(item, "role"), `${at}.role`);
+      const role = stringAt(ownData(item, "role"), `${at}.role`);
       if (!ROLES.has(role)) refuse(`${at}.role`, "invalid_value", `${quote(role)} is not a role`);
-      onlyUnset(own(item, "phase"), `${at}.phase`, "phases have no chat form");
-      const content = own(item, "content");
+      onlyUnset(ownData(item, "phase"), `${at}.phase`, "phases have no chat form");
+      const content = ownData(item, "content");
       if (role === "assistant") {
         const { text, refusal } = typeof content === "string"
           ? { text: content, refusal: undefined }
@@ -185,13 +185,18 @@ export const translateInput = (input: unknown): ChatMessage[] => {
     if (type === "function_call") {
       closedKeys(item, FUNCTION_CALL_KEYS, at);
       directCallOnly(item, at);
-      onlyUnset(own(item, "async"), `${at}.async`, "asynchronous calls have no chat form", false);
+      onlyUnset(
+        ownData(item, "async"),
+        `${at}.async`,
+        "asynchronous calls have no chat form",
+        false,
+      );
       const call: ToolCall = {
-        id: stringAt(own(item, "call_id"), `${at}.call_id`),
+        id: stringAt(ownData(item, "call_id"), `${at}.call_id`),
         type: "function",
         function: {
-          name: stringAt(own(item, "name"), `${at}.name`),
-          arguments: stringAt(own(item, "arguments"), `${at}.arguments`),
+          name: stringAt(ownData(item, "name"), `${at}.name`),
+          arguments: stringAt(ownData(item, "arguments"), `${at}.arguments`),
         },
       };
       turn ??= { toolCalls: [] };
@@ -202,8 +207,8 @@ export const translateInput = (input: unknown): ChatMessage[] => {
       closedKeys(item, FUNCTION_CALL_OUTPUT_KEYS, at);
       directCallOnly(item, at);
       flush();
-      const callId = stringAt(own(item, "call_id"), `${at}.call_id`);
-      const output = own(item, "output");
+      const callId = stringAt(ownData(item, "call_id"), `${at}.call_id`);
+      const output = ownData(item, "output");
       const content = typeof output === "string"
         ? output
         : arrayAt(output, `${at}.output`).map((raw, j) => {
@@ -220,15 +225,15 @@ export const translateInput = (input: unknown): ChatMessage[] => {
     if (type === "reasoning") {
       closedKeys(item, REASONING_KEYS, at);
       onlyUnset(
-        own(item, "encrypted_content"),
+        ownData(item, "encrypted_content"),
         `${at}.encrypted_content`,
         "OpenAI's encrypted reasoning can only be read by OpenAI",
       );
-      const summary = own(item, "summary");
+      const summary = ownData(item, "summary");
       if (!isUnset(summary) && arrayAt(summary, `${at}.summary`).length > 0) {
         unsupported(`${at}.summary`, "reasoning summaries have no chat form");
       }
-      const content = own(item, "content");
+      const content = ownData(item, "content");
       const text = isUnset(content) ? "" : arrayAt(content, `${at}.content`).map((raw, j) => {
         const pat = `${at}.content[${j}]`;
         const [part, partKind] = partType(raw, pat);

@@ -23,7 +23,6 @@ import {
   numberAt,
   objectAt,
   onlyUnset,
-  own,
   partType,
   quote,
   refuse,
@@ -32,6 +31,7 @@ import {
   stringAt,
   unsupported,
 } from "./responses_fields.ts";
+import { ownData } from "../protocol/closed_keys.ts";
 import { translateInput } from "./responses_input.ts";
 import { translateToolChoice, translateTools } from "./responses_tools.ts";
 
@@ -95,11 +95,11 @@ const translateFormat = (value: unknown): Json | undefined => {
   if (type === "json_schema") {
     closedKeys(format, JSON_SCHEMA_KEYS, "text.format");
     const schema: Json = {
-      name: stringAt(own(format, "name"), "text.format.name"),
-      schema: objectAt(own(format, "schema"), "text.format.schema"),
+      name: stringAt(ownData(format, "name"), "text.format.name"),
+      schema: objectAt(ownData(format, "schema"), "text.format.schema"),
     };
-    const description = own(format, "description");
-    const strict = own(format, "strict");
+    const description = ownData(format, "description");
+    const strict = ownData(format, "strict");
     if (!isUnset(description)) {
       schema.description = stringAt(description, "text.format.description");
     }
@@ -166,7 +166,7 @@ const KNOWN_KEYS: ReadonlySet<string> = new Set([...TOP_LEVEL_KEYS, ...CLIENT_FI
 
 const translate = (body: Json): ResponsesTranslation => {
   closedKeys(body, KNOWN_KEYS, "");
-  const get = (key: string): unknown => own(body, key);
+  const get = (key: string): unknown => ownData(body, key);
 
   // What needs state or OpenAI's servers.
   onlyUnset(get("previous_response_id"), "previous_response_id", NO_STATE);
@@ -235,10 +235,10 @@ const translate = (body: Json): ResponsesTranslation => {
   if (!isUnset(text)) {
     const config = objectAt(text, "text");
     closedKeys(config, new Set(["format", "verbosity"]), "text");
-    const format = own(config, "format");
+    const format = ownData(config, "format");
     const responseFormat = translateFormat(format);
     if (responseFormat !== undefined) request.response_format = responseFormat;
-    const verbosity = own(config, "verbosity");
+    const verbosity = ownData(config, "verbosity");
     if (!isUnset(verbosity)) request.verbosity = stringAt(verbosity, "text.verbosity");
     echoText = { ...(isUnset(format) ? echoText : { format }), verbosity: verbosity ?? "medium" };
   }
@@ -249,9 +249,9 @@ const translate = (body: Json): ResponsesTranslation => {
     const config = objectAt(reasoning, "reasoning");
     closedKeys(config, new Set(["effort", "summary", "generate_summary"]), "reasoning");
     const why = "the router sends reasoning text, not summaries";
-    onlyUnset(own(config, "summary"), "reasoning.summary", why);
-    onlyUnset(own(config, "generate_summary"), "reasoning.generate_summary", why);
-    effort = own(config, "effort") ?? null;
+    onlyUnset(ownData(config, "summary"), "reasoning.summary", why);
+    onlyUnset(ownData(config, "generate_summary"), "reasoning.generate_summary", why);
+    effort = ownData(config, "effort") ?? null;
     if (effort !== null) request.reasoning_effort = stringAt(effort, "reasoning.effort");
   }
 
@@ -293,7 +293,7 @@ const translate = (body: Json): ResponsesTranslation => {
     // locally from the whole decrypted answer, so there is nothing to pad.
     const options = objectAt(streamOptions, "stream_options");
     closedKeys(options, new Set(["include_obfuscation"]), "stream_options");
-    const obfuscation = own(options, "include_obfuscation");
+    const obfuscation = ownData(options, "include_obfuscation");
     if (!isUnset(obfuscation)) booleanAt(obfuscation, "stream_options.include_obfuscation");
   }
 

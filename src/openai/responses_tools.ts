@@ -14,13 +14,13 @@ import {
   type Json,
   objectAt,
   onlyUnset,
-  own,
   partType,
   quote,
   refuse,
   stringAt,
   unsupported,
 } from "./responses_fields.ts";
+import { ownData } from "../protocol/closed_keys.ts";
 
 const FUNCTION_TOOL_KEYS = new Set([
   "type",
@@ -45,29 +45,29 @@ export const translateTools = (value: unknown): { chat: Tool[]; echo: Json[] } =
       return unsupported(`${at}.type`, `${quote(type)}: ${BUILT_IN}`);
     }
     closedKeys(tool, FUNCTION_TOOL_KEYS, at);
-    const callers = own(tool, "allowed_callers");
+    const callers = ownData(tool, "allowed_callers");
     if (!isUnset(callers)) {
       const list = arrayAt(callers, `${at}.allowed_callers`);
       if (list.some((c) => c !== "direct")) {
         unsupported(`${at}.allowed_callers`, "programmatic tool calling runs on OpenAI's servers");
       }
     }
-    onlyUnset(own(tool, "async"), `${at}.async`, "asynchronous calls have no chat form", false);
+    onlyUnset(ownData(tool, "async"), `${at}.async`, "asynchronous calls have no chat form", false);
     onlyUnset(
-      own(tool, "defer_loading"),
+      ownData(tool, "defer_loading"),
       `${at}.defer_loading`,
       "tool search has no chat form",
       false,
     );
     onlyUnset(
-      own(tool, "output_schema"),
+      ownData(tool, "output_schema"),
       `${at}.output_schema`,
       "output schemas have no chat form",
     );
-    const name = stringAt(own(tool, "name"), `${at}.name`);
-    const description = own(tool, "description");
-    const parameters = own(tool, "parameters");
-    const strict = own(tool, "strict");
+    const name = stringAt(ownData(tool, "name"), `${at}.name`);
+    const description = ownData(tool, "description");
+    const parameters = ownData(tool, "parameters");
+    const strict = ownData(tool, "strict");
     const fn: Json = { name };
     if (!isUnset(description)) fn.description = stringAt(description, `${at}.description`);
     if (!isUnset(parameters)) fn.parameters = objectAt(parameters, `${at}.parameters`);
@@ -96,16 +96,16 @@ export const translateToolChoice = (value: unknown): unknown => {
   const [choice, type] = partType(value, "tool_choice");
   const named = (o: Json, at: string): Json => {
     closedKeys(o, new Set(["type", "name"]), at);
-    return { type: "function", function: { name: stringAt(own(o, "name"), `${at}.name`) } };
+    return { type: "function", function: { name: stringAt(ownData(o, "name"), `${at}.name`) } };
   };
   if (type === "function") return named(choice, "tool_choice");
   if (type === "allowed_tools") {
     closedKeys(choice, new Set(["type", "mode", "tools"]), "tool_choice");
-    const mode = stringAt(own(choice, "mode"), "tool_choice.mode");
+    const mode = stringAt(ownData(choice, "mode"), "tool_choice.mode");
     if (mode !== "auto" && mode !== "required") {
       refuse("tool_choice.mode", "invalid_value", "must be auto or required");
     }
-    const tools = arrayAt(own(choice, "tools"), "tool_choice.tools").map((raw, i) => {
+    const tools = arrayAt(ownData(choice, "tools"), "tool_choice.tools").map((raw, i) => {
       const at = `tool_choice.tools[${i}]`;
       const [tool, kind] = partType(raw, at);
       return kind === "function" ? named(tool, at) : unsupported(`${at}.type`, BUILT_IN);
