@@ -9,6 +9,7 @@
  */
 import * as Effect from "effect/Effect";
 import { AttestationError } from "../errors.ts";
+import { CLIENT_NAME, CLIENT_VERSION } from "../protocol/client_version.ts";
 import { ownData } from "../protocol/closed_keys.ts";
 import { defineOwn, isJsonObject, parseJsonBounded } from "../protocol/json.ts";
 import {
@@ -27,8 +28,8 @@ export const EVIDENCE_FORMAT = "nomyo-attestation-evidence" as const;
 
 /** The client that writes evidence: its package name and version. */
 export const EVIDENCE_CLIENT: { readonly name: string; readonly version: string } = Object.freeze({
-  name: "@nomyo/client",
-  version: "0.1.0",
+  name: CLIENT_NAME,
+  version: CLIENT_VERSION,
 });
 
 /** Largest evidence document read, in UTF-16 code units of its JSON text. */

@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { CLIENT_VERSION } from "../protocol/client_version.ts";
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient";
 import type * as HttpClient from "@effect/platform/HttpClient";
 import * as Config from "effect/Config";
@@ -50,7 +51,7 @@ export type NomyoServices =
   | SecureBytes;
 
 /** The `User-Agent` this library sends: its name and version, nothing about the machine. */
-export const USER_AGENT = "nomyo-client-ts/0.1.0";
+export const USER_AGENT: string = `nomyo-client-ts/${CLIENT_VERSION}`;
 
 /**
  * Where the client's key pairs come from: generated in memory (non-extractable), or, with
