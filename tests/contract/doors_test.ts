@@ -30,6 +30,7 @@ type Door =
   | "create"
   | "create stream"
   | "client.fetch"
+  | "client.fetch /responses"
   | "proxy"
   | "sendSecureRequest"
   | "SecureCompletion.create"
@@ -39,6 +40,7 @@ const DOORS: ReadonlyArray<Door> = [
   "create",
   "create stream",
   "client.fetch",
+  "client.fetch /responses",
   "proxy",
   "sendSecureRequest",
   "SecureCompletion.create",
@@ -77,8 +79,20 @@ interface Case {
   readonly options?: (urls: Urls) => object;
   /** Properties set on `Object.prototype` while the case runs. */
   readonly pollute?: (urls: Urls) => Record<string, unknown>;
-  readonly expect: { readonly [D in Door]: Expect };
+  readonly expect: { readonly [D in ChatDoor]: Expect };
+  /**
+   * At the Responses door (`POST …/responses`, translated to the same chat request): what the
+   * chat door over HTTP gets, unless said here.
+   */
+  readonly responses?: Expect;
 }
+
+/** The doors a case names; the Responses door follows `client.fetch` (see `Case.responses`). */
+type ChatDoor = Exclude<Door, "client.fetch /responses">;
+
+/** What a case expects at a door. */
+const expectOf = (c: Case, door: Door): Expect =>
+  door === "client.fetch /responses" ? c.responses ?? c.expect["client.fetch"] : c.expect[door];
 
 interface Urls {
   readonly other: string;
@@ -86,8 +100,8 @@ interface Urls {
 }
 
 const sent: Expect = { sent: true };
-const every = (expect: Expect): { readonly [D in Door]: Expect } =>
-  Object.fromEntries(DOORS.map((d) => [d, expect])) as { readonly [D in Door]: Expect };
+const every = (expect: Expect): { readonly [D in ChatDoor]: Expect } =>
+  Object.fromEntries(DOORS.map((d) => [d, expect])) as { readonly [D in ChatDoor]: Expect };
 
 /** A body field applied by the Promise doors and `sendSecureRequest`, refused over HTTP. */
 const promiseOnly = (applied: Expect, http: RegExp, ai: RegExp) => ({
@@ -101,7 +115,7 @@ const promiseOnly = (applied: Expect, http: RegExp, ai: RegExp) => ({
 });
 
 /** Another spelling of a client field: refused by every door, naming the spelling. */
-const misspelt = (key: string): { readonly [D in Door]: Expect } =>
+const misspelt = (key: string): { readonly [D in ChatDoor]: Expect } =>
   every({ refused: new RegExp(`"${key}"`) });
 
 const CASES: ReadonlyArray<Case> = [
@@ -165,6 +179,8 @@ const CASES: ReadonlyArray<Case> = [
     name: "an unknown body field (a model parameter: sent as it is)",
     fields: () => ({ frobnicate: 7 }),
     expect: every({ sent: true, kept: { frobnicate: 7 } }),
+    // The Responses request is a closed set of fields: one it does not have is refused.
+    responses: { refused: /frobnicate/ },
   },
   {
     name: "inherited body fields (Object.create({ base_url, api_key, security_tier }))",
@@ -259,6 +275,31 @@ const bodyOf = (fields: object | undefined, prompt: string): Record<string, unkn
     fields === undefined ? Object.prototype : Object.getPrototypeOf(fields),
   );
   return Object.assign(body, fields, { model: "m", messages: [{ role: "user", content: prompt }] });
+};
+
+/** A Responses body: the case's fields, then the model and the prompt as `input`. */
+const responsesBodyOf = (fields: object | undefined, prompt: string): Record<string, unknown> =>
+  Object.assign({}, fields, { model: "m", input: prompt });
+
+/** The Responses door: 400 is refused; 200 a `Response` object or its event stream. */
+const settleResponses = async (response: Response): Promise<Outcome> => {
+  if (response.status === 400) {
+    const body = await response.json() as { error: { message: string } };
+    return { sent: false, message: body.error.message };
+  }
+  assert.equal(response.status, 200, await response.clone().text());
+  if (!(response.headers.get("content-type") ?? "").startsWith("text/event-stream")) {
+    const answer = await response.json() as {
+      output: Array<{ content?: Array<{ type: string; text?: string }> }>;
+    };
+    const parts = answer.output.flatMap((item) => item.content ?? []);
+    return { sent: true, text: parts.map((p) => p.type === "output_text" ? p.text : "").join("") };
+  }
+  const events = (await response.text()).split("\n").filter((l) => l.startsWith("data: "))
+    .map((l) => JSON.parse(l.slice("data: ".length)) as { type: string; delta?: string });
+  const text = events.filter((e) => e.type === "response.output_text.delta")
+    .map((e) => e.delta ?? "").join("");
+  return { sent: true, text };
 };
 
 /** The answer's text, from a completion or from the chunks of a stream. */
@@ -356,6 +397,16 @@ Deno.test("every door applies or refuses each client-side field, and no inherite
           }),
         ),
       ),
+    "client.fetch /responses": async (prompt, c) =>
+      settleResponses(
+        await client.fetch(
+          new Request("http://nomyo.invalid/v1/responses", {
+            method: "POST",
+            headers: { "content-type": "application/json" },
+            body: JSON.stringify(responsesBodyOf(c.fields?.(urls), prompt)),
+          }),
+        ),
+      ),
     "proxy": async (prompt, c) =>
       settleHttp(
         await fetch(`${proxy.url}/chat/completions`, {
@@ -404,7 +455,7 @@ Deno.test("every door applies or refuses each client-side field, and no inherite
   try {
     for (const c of CASES) {
       for (const door of DOORS) {
-        const expect = c.expect[door];
+        const expect = expectOf(c, door);
         const where = `${c.name} through ${door}`;
         if ("notApplicable" in expect) continue; // the table says why; nothing to run
         const prompt = `prompt ${crypto.randomUUID()}`;
@@ -476,7 +527,7 @@ Deno.test("every door applies or refuses each client-side field, and no inherite
   }
   // Every door ran every case that applies to it: none was skipped by accident.
   for (const door of DOORS) {
-    const applicable = CASES.filter((c) => !("notApplicable" in c.expect[door])).length;
+    const applicable = CASES.filter((c) => !("notApplicable" in expectOf(c, door))).length;
     assert.equal(counted[door], applicable, door);
     assert.ok(applicable >= 16, `${door} runs the whole table`);
   }
