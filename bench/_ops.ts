@@ -32,6 +32,13 @@ export interface CipherCase {
    * response's UTF-8 and `JSON.parse` (as `fetch`'s `response.json()` does).
    */
   readonly floorBothJson: Op;
+  /**
+   * The protocol's floor: everything any client of this protocol must do for one request, each
+   * step with the runtime's fastest built-in and nothing checked: a fresh AES key (one per
+   * message), both floors, the base64 of the request ciphertext and the decoding of the
+   * response's, then the UTF-8 decoding and `JSON.parse` of the answer.
+   */
+  readonly floorProtocol: Op;
   /** The client's sealing: `sealToBody` (the plaintext borrowed, as the client does). */
   readonly seal: Op;
   /** The client's opening: `parsePackage`, `openWith` → `toChatCompletion`. */
@@ -45,6 +52,34 @@ export interface CipherCase {
 const OAEP = { name: "RSA-OAEP" } as const;
 const AES = { name: "AES-GCM", length: 256 } as const;
 const utf8 = new TextEncoder();
+
+/**
+ * The runtime's own base64, lenient, for the floor: `Uint8Array`'s where it has one (Deno, Bun),
+ * else Node's `Buffer`, found on `globalThis`.
+ */
+const builtinBase64: {
+  readonly encode: (bytes: Uint8Array) => string;
+  readonly decode: (text: string) => Uint8Array<ArrayBuffer>;
+} = (() => {
+  const native = Uint8Array as unknown as { fromBase64?: (s: string) => Uint8Array<ArrayBuffer> };
+  const proto = Uint8Array.prototype as unknown as { toBase64?: () => string };
+  if (typeof native.fromBase64 === "function" && typeof proto.toBase64 === "function") {
+    return {
+      encode: (bytes) => (bytes as unknown as { toBase64: () => string }).toBase64(),
+      decode: (text) => native.fromBase64!(text),
+    };
+  }
+  const B = (globalThis as unknown as {
+    Buffer: {
+      from(b: ArrayBufferLike, o: number, l: number): { toString(e: "base64"): string };
+      from(s: string, e: "base64"): Uint8Array<ArrayBuffer>;
+    };
+  }).Buffer;
+  return {
+    encode: (bytes) => B.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("base64"),
+    decode: (text) => B.from(text, "base64"),
+  };
+})();
 
 /** The body a router answers: the sealed package with `processed_at`, as UTF-8 JSON. */
 const routerAnswer = (pkg: SealedPackage): Uint8Array<ArrayBuffer> =>
@@ -137,6 +172,23 @@ export const makeCipherCase = async (size: Size, keys: BenchKeys): Promise<Ciphe
     await floorBoth();
     if (JSON.parse(plainDecoder.decode(response)) === null) throw new Error("unreachable");
   };
+  const responseText = builtinBase64.encode(new Uint8Array(sealedResponse));
+  const floorProtocol: Op = async () => {
+    const [fresh, sealed] = await Promise.all([
+      crypto.subtle.generateKey(AES, true, ["encrypt"]),
+      crypto.subtle.encrypt({ name: "AES-GCM", iv: sealIv }, sealKey, request),
+      crypto.subtle.wrapKey("raw", sealKey, routerKey, OAEP),
+    ]);
+    if (builtinBase64.encode(new Uint8Array(sealed)).length === 0 || fresh === null) {
+      throw new Error("unreachable");
+    }
+    const received = builtinBase64.decode(responseText);
+    const key = await crypto.subtle.unwrapKey("raw", wrapped, clientPrivate, OAEP, "AES-GCM", false, [
+      "decrypt",
+    ]);
+    const plaintext = await crypto.subtle.decrypt({ name: "AES-GCM", iv: openIv }, key, received);
+    if (JSON.parse(plainDecoder.decode(plaintext)) === null) throw new Error("unreachable");
+  };
 
   // Check once that the path under test does what it should.
   const opened: ChatCompletion = await Effect.runPromise(openEffect);
@@ -151,6 +203,7 @@ export const makeCipherCase = async (size: Size, keys: BenchKeys): Promise<Ciphe
     floorOpen,
     floorBoth,
     floorBothJson,
+    floorProtocol,
     seal,
     open,
     both,

@@ -96,14 +96,25 @@ const cipherMode = async (): Promise<void> => {
     const open = await compare(c.floorOpen, c.open, budget * 0.6);
     const both = await compare(c.floorBoth, c.both, budget);
     const withJson = await compare(c.floorBothJson, c.both, budget);
+    const protocol = await compare(c.floorProtocol, c.both, budget);
     log(
       `${size.label}: client ${both.projectMs.toFixed(2)} ms, floor ${
         both.floorMs.toFixed(2)
       } ms, ×${both.ratio.toFixed(2)} (seal ×${seal.ratio.toFixed(2)}, open ×${
         open.ratio.toFixed(2)
-      }); floor + JSON ${withJson.floorMs.toFixed(2)} ms, ×${withJson.ratio.toFixed(2)}`,
+      }); floor + JSON ${withJson.floorMs.toFixed(2)} ms, ×${withJson.ratio.toFixed(2)}; ` +
+        `protocol floor ${protocol.floorMs.toFixed(2)} ms, ×${protocol.ratio.toFixed(2)}`,
     );
-    sizes.push({ size: size.label, bytes: size.bytes, wire: c.wire, seal, open, both, withJson });
+    sizes.push({
+      size: size.label,
+      bytes: size.bytes,
+      wire: c.wire,
+      seal,
+      open,
+      both,
+      withJson,
+      protocol,
+    });
   }
   emit({ mode: "cipher", sizes });
 };

@@ -153,6 +153,8 @@ const PAYLOAD_ID = PAYLOAD_ID_HEADER.toLowerCase();
 const PUBLIC_KEY = PUBLIC_KEY_HEADER.toLowerCase();
 const SECURITY_TIER = SECURITY_TIER_HEADER.toLowerCase();
 const DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024;
+/** Caller keys the router keeps imported (the most recent). */
+const CALLER_KEY_CACHE = 16;
 const TIERS: ReadonlySet<string> = new Set(SECURITY_TIERS);
 const JSON_TYPE = "application/json";
 const TEXT_TYPE = "text/plain; charset=utf-8";
@@ -287,6 +289,18 @@ export const startTestRouter = async (options: TestRouterOptions = {}): Promise<
     ? options.log
     : undefined;
   const cipher = makeHybridCipher(makeSecureBytes());
+  // The last few callers' keys, imported once: a client sends the same header on every request
+  // until it rotates, and importing RSA-4096 costs the router more than opening a 1 KiB package.
+  const callerKeys = new Map<string, Promise<CryptoKey | string>>();
+  const callerKeyOf = (header: string): Promise<CryptoKey | string> => {
+    let key = callerKeys.get(header);
+    if (key === undefined) {
+      key = importCallerKey(header);
+      if (callerKeys.size >= CALLER_KEY_CACHE) callerKeys.delete(callerKeys.keys().next().value!);
+      callerKeys.set(header, key);
+    }
+    return key;
+  };
   const cors = options.cors === undefined || options.cors === false ? undefined : makeCors({
     origins: options.cors,
     methods: "POST",
@@ -372,7 +386,7 @@ export const startTestRouter = async (options: TestRouterOptions = {}): Promise<
     if (publicKeyHeader === undefined || publicKeyHeader.length === 0) {
       return fail(400, `Missing ${PUBLIC_KEY_HEADER} header`);
     }
-    const callerKey = await importCallerKey(publicKeyHeader);
+    const callerKey = await callerKeyOf(publicKeyHeader);
     if (typeof callerKey === "string") return fail(400, callerKey);
     const tier = headers[SECURITY_TIER];
     if (tier !== undefined && !TIERS.has(tier)) {

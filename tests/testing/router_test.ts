@@ -667,3 +667,39 @@ Deno.test("testRouter() starts a router for a scope and closes it with the scope
   })));
   await assert.rejects(fetch(`${url}/pki/public_key`));
 });
+
+Deno.test(
+  "the router seals each answer to the key of its own request, callers interleaved past the keys it keeps imported",
+  async () => {
+    const router = await startTestRouter();
+    try {
+      const routerKey = await fetchRouterKey(router.url);
+      // 18 distinct callers (the router keeps the last 16 imported), then the first again:
+      // every answer must open with its own caller's key, and with no other caller's.
+      const callers = [
+        keys,
+        ...(await Promise.all(Array.from({ length: 17 }, () => generateClientKeys(1024 + 1024)))),
+      ];
+      for (const caller of [...callers, callers[0]!, callers[17]!, callers[0]!]) {
+        const { completion } = await chat(router.url, routerKey, caller, REQUEST);
+        assert.equal(completion.object, "chat.completion");
+      }
+      const headers = completionHeaders(callers[1]!);
+      const response = await postCompletion(
+        router.url,
+        JSON.stringify(await seal(REQUEST, routerKey)),
+        headers,
+      );
+      assert.equal(response.status, 200);
+      await assert.rejects(openJson(JSON.parse(response.text), callers[2]!.privateKey));
+      const refused = { ...completionHeaders(keys), "X-Public-Key": "%E0%A4%A" };
+      for (let i = 0; i < 2; i++) {
+        const bad = await postCompletion(router.url, JSON.stringify({}), refused);
+        assert.equal(bad.status, 400);
+        assert.match(detailOf(bad.text), /not percent-encoded/);
+      }
+    } finally {
+      await router.close();
+    }
+  },
+);
