@@ -106,9 +106,23 @@ export const NomyoClient: Context.Service<NomyoClient, NomyoClient> = Context.Se
   "@nomyo/effect4/NomyoClient",
 );
 
-/** A client error (typed failure) or anything else (a defect: `TypeError`, bug). */
+/**
+ * A client error (typed failure) or anything else (a defect: `TypeError`, bug). Every subclass
+ * of `NomyoError` is in {@linkcode NomyoClientError}; a bare `NomyoError` is the facade's
+ * "unexpected failure" (a bug inside it), so it dies.
+ */
 const toFailure = <E>(error: unknown): Effect.Effect<never, E> =>
-  error instanceof NomyoError ? Effect.fail(error as E) : Effect.die(error);
+  error instanceof NomyoError && error._tag !== "NomyoError"
+    ? Effect.fail(error as E)
+    : Effect.die(error);
+
+/** The `stream` field of a request body, if it is an object. */
+const streamOf = (body: unknown): unknown =>
+  typeof body === "object" && body !== null ? (body as { stream?: unknown }).stream : undefined;
+
+/** A caller's mistake: a defect with a `TypeError`, as the Promise facade's own. */
+const misuse = (what: string): Effect.Effect<never> =>
+  Effect.die(new TypeError(`Cannot send request: ${what}`));
 
 /** A Promise of the facade as an Effect: its signal aborts on interruption. */
 const fromPromise = <A>(
@@ -125,17 +139,22 @@ const fromPromise = <A>(
  * @returns The {@linkcode NomyoClient} service; disposing stays the caller's.
  */
 export const fromClient = (client: SecureChatCompletion): NomyoClient => ({
-  create: (body, options) => fromPromise((signal) => client.create(body, { ...options, signal })),
+  create: (body, options) =>
+    streamOf(body) === true
+      ? misuse("stream: true is for stream(), which gives a Stream of chunks")
+      : fromPromise((signal) => client.create(body, { ...options, signal })),
   stream: (body, options) =>
     Stream.unwrap(
-      fromPromise((signal) => client.create({ ...body, stream: true }, { ...options, signal }))
-        .pipe(
-          Effect.map((chunks) =>
-            Stream.fromAsyncIterable(chunks, (error) => error).pipe(
-              Stream.catch((error) => Stream.fromEffect(toFailure<NomyoClientError>(error))),
-            )
+      streamOf(body) !== undefined && streamOf(body) !== true
+        ? misuse("stream() always streams: leave stream out or set it to true")
+        : fromPromise((signal) => client.create({ ...body, stream: true }, { ...options, signal }))
+          .pipe(
+            Effect.map((chunks) =>
+              Stream.fromAsyncIterable(chunks, (error) => error).pipe(
+                Stream.catch((error) => Stream.fromEffect(toFailure<NomyoClientError>(error))),
+              )
+            ),
           ),
-        ),
     ),
 });
 
