@@ -191,17 +191,23 @@ Deno.test("layer() fails with SecurityError for http: without allowHttp", async 
 
 Deno.test("interrupting create() aborts the facade's request through its signal", async () => {
   let signalled: AbortSignal | undefined;
+  let called: () => void = () => {};
+  const calledOnce = new Promise<void>((resolve) => (called = resolve));
   // A stand-in for SecureChatCompletion that records the signal and never answers on its own.
   const fake = {
     create: (_body: unknown, options: { signal?: AbortSignal }) =>
       new Promise((_, reject) => {
         signalled = options.signal;
         options.signal?.addEventListener("abort", () => reject(new Error("aborted")));
+        called();
       }),
   } as unknown as SecureChatCompletion;
-  const exit = await Effect.runPromiseExit(
-    fromClient(fake).create({ model: "echo", messages: [{ role: "user", content: "slow" }] })
-      .pipe(Effect.timeout("50 millis")),
+  const fiber = Effect.runFork(
+    fromClient(fake).create({ model: "echo", messages: [{ role: "user", content: "slow" }] }),
+  );
+  await calledOnce; // interrupted once the request is under way, no clock involved
+  const exit = await Effect.runPromise(
+    Fiber.interrupt(fiber).pipe(Effect.andThen(Fiber.await(fiber))),
   );
   assert.ok(Exit.isFailure(exit));
   assert.ok(signalled !== undefined, "create() got no signal");
