@@ -183,9 +183,17 @@ export const makeCipherCase = async (size: Size, keys: BenchKeys): Promise<Ciphe
       throw new Error("unreachable");
     }
     const received = builtinBase64.decode(responseText);
-    const key = await crypto.subtle.unwrapKey("raw", wrapped, clientPrivate, OAEP, "AES-GCM", false, [
-      "decrypt",
-    ]);
+    const key = await crypto.subtle.unwrapKey(
+      "raw",
+      wrapped,
+      clientPrivate,
+      OAEP,
+      "AES-GCM",
+      false,
+      [
+        "decrypt",
+      ],
+    );
     const plaintext = await crypto.subtle.decrypt({ name: "AES-GCM", iv: openIv }, key, received);
     if (JSON.parse(plainDecoder.decode(plaintext)) === null) throw new Error("unreachable");
   };

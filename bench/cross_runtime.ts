@@ -180,7 +180,7 @@ const rsaScaling = async (
 };
 
 const rpsMode = async (): Promise<void> => {
-  const duration = quick ? 1500 : 5000;
+  const duration = quick ? 3000 : 12_000;
   const levels = [1, 4, 16];
   const { request } = requestOfSize(1024);
   const t = performance.now();
@@ -196,16 +196,49 @@ const rpsMode = async (): Promise<void> => {
     sent++;
     return enc.client.create(request);
   };
+  // Short windows at each level in alternating order (1, 4, 16, then 16, 4, 1, …), medians
+  // reported: on a shared VM the machine's speed drifts by tens of percent within a minute, and
+  // one long window per level would put that drift into the 16-vs-1 ratio.
+  const rounds = quick ? 4 : 8;
+  const windows = new Map<number, Array<Throughput & { cpuPct: number }>>(
+    levels.map((n) => [n, []]),
+  );
+  const ratios: number[] = [];
+  // Warm-up long enough for the JIT: on Node 24 the first seconds run a third slower.
+  for (const inFlight of [16, ...levels]) await runInFlight(create, inFlight, quick ? 700 : 1500);
+  for (let round = 0; round < rounds; round++) {
+    const order = round % 2 === 0 ? levels : [...levels].reverse();
+    const rps = new Map<number, number>();
+    for (const inFlight of order) {
+      const r = await withCpu(() => runInFlight(create, inFlight, duration / rounds));
+      windows.get(inFlight)!.push(r);
+      rps.set(inFlight, r.rps);
+    }
+    ratios.push(rps.get(16)! / rps.get(1)!);
+  }
   for (const inFlight of levels) {
-    await runInFlight(create, inFlight, 300); // warm-up
-    const r = await withCpu(() => runInFlight(create, inFlight, duration));
+    const runs = windows.get(inFlight)!;
+    const r = {
+      inFlight,
+      completed: runs.reduce((sum, w) => sum + w.completed, 0),
+      elapsedMs: runs.reduce((sum, w) => sum + w.elapsedMs, 0),
+      rps: median(runs.map((w) => w.rps)),
+      medianMs: median(runs.map((w) => w.medianMs)),
+      cpuPct: median(runs.map((w) => w.cpuPct)),
+    };
     encrypted.push(r);
     log(
-      `encrypted, ${inFlight} in flight: ${r.rps.toFixed(1)} req/s (median ${
-        r.medianMs.toFixed(1)
-      } ms, CPU ${r.cpuPct.toFixed(0)} % of one core)`,
+      `encrypted, ${inFlight} in flight: ${r.rps.toFixed(1)} req/s (median of ${rounds} windows: ${
+        runs.map((w) => w.rps.toFixed(0)).join(", ")
+      }; median latency ${r.medianMs.toFixed(1)} ms, CPU ${r.cpuPct.toFixed(0)} % of one core)`,
     );
   }
+  const ratio16to1 = median(ratios);
+  log(
+    `16 vs 1, median of ${rounds} rounds: ×${ratio16to1.toFixed(2)} (${
+      ratios.map((x) => x.toFixed(2)).join(", ")
+    })`,
+  );
   const records = enc.router.requests;
   const keyFetches = enc.router.publicKeyFetches;
   const completions = records.filter((r) => r.path === "/v1/chat/secure_completion").length;
@@ -235,6 +268,8 @@ const rpsMode = async (): Promise<void> => {
     rsa,
     payload: "1 KiB",
     encrypted,
+    ratio16to1,
+    rounds,
     plain: plainResults,
     checks: {
       coldBurstKeyFetches: coldFetches,
