@@ -70,15 +70,14 @@ export class ClientRuntime<R, ER> {
     this.#inFlight.add(fiber);
     const onAbort = () => Effect.runFork(Fiber.interrupt(fiber));
     signal?.addEventListener("abort", onAbort, { once: true });
-    return Effect.runPromise(Fiber.await(fiber)).then((exit) => {
-      this.#inFlight.delete(fiber);
-      signal?.removeEventListener("abort", onAbort);
-      if (Exit.isSuccess(exit)) return exit.value;
-      throw this.#toThrown(exit.cause, signal);
-    }, (error) => {
-      this.#inFlight.delete(fiber);
-      signal?.removeEventListener("abort", onAbort);
-      throw this.disposed ? new DisposedError() : error;
+    // The fiber's own observer settles the Promise: no second fiber to await the first.
+    return new Promise<A>((resolve, reject) => {
+      fiber.addObserver((exit) => {
+        this.#inFlight.delete(fiber);
+        signal?.removeEventListener("abort", onAbort);
+        if (Exit.isSuccess(exit)) resolve(exit.value);
+        else reject(this.#toThrown(exit.cause, signal));
+      });
     });
   }
 
