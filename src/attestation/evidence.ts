@@ -18,6 +18,7 @@ import {
   type AttestationResult,
   type AttestationRouter,
   type AttestationStep,
+  QUOTE_STEPS,
   UNVERIFIED_BY_QUOTE,
 } from "./attestation_report.ts";
 import { checkBaselineShape } from "./pcr.ts";
@@ -259,15 +260,6 @@ const readEvidence = (input: unknown): Read<AttestationEvidence> => {
   };
 };
 
-const EVIDENCE_STEPS = [
-  "parse",
-  "nonce",
-  "pcr_digest",
-  "aik",
-  "signature",
-  "pcr_baseline",
-  "clock",
-] as const;
 
 /**
  * The report of an evidence document, as an `Effect`: the `"evidence"` step (the document is
@@ -293,7 +285,7 @@ export const verifyEvidenceEffect = (
       });
       const steps: AttestationStep[] = [
         { step: "evidence", status: "fail", detail: e.message, reason: e.reason },
-        ...EVIDENCE_STEPS.map((step): AttestationStep => ({
+        ...QUOTE_STEPS.map((step): AttestationStep => ({
           step,
           status: "skipped",
           detail: "the evidence could not be read",

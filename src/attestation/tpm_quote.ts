@@ -23,6 +23,7 @@ import {
   type AttestationReport,
   type AttestationResult,
   type AttestationStep,
+  QUOTE_STEPS,
   reportError,
   UNVERIFIED_BY_QUOTE,
   unverifiedPcrs,
@@ -247,16 +248,6 @@ const failed = (step: AttestationStepName, e: AttestationError, pcr?: string): A
   ...(pcr === undefined ? {} : { pcr }),
 });
 
-/** Every step after `step` in the order they run (pcr_baseline once, unnamed). */
-const STEP_ORDER: readonly AttestationStepName[] = [
-  "parse",
-  "nonce",
-  "pcr_digest",
-  "aik",
-  "signature",
-  "pcr_baseline",
-  "clock",
-];
 
 const describeAik = (aik: TpmPublic): string =>
   aik.type === "rsa" ? `RSA-${aik.keyBits}` : "ECC NIST P-256";
@@ -319,7 +310,7 @@ export const inspectQuote = (
     if (Either.isLeft(parsed)) {
       return makeReport(payloadId, baseline, [
         failed("parse", parsed.left),
-        ...STEP_ORDER.slice(1).filter((s) => s !== "pcr_baseline" && s !== "clock").map((s) =>
+        ...QUOTE_STEPS.slice(1).filter((s) => s !== "pcr_baseline" && s !== "clock").map((s) =>
           skip(s, "the block did not parse")
         ),
         ...baselineSteps(baseline, undefined, "the block did not parse", payloadId),
@@ -446,7 +437,7 @@ const refusedBefore = (
   makeReport(
     payloadId,
     undefined,
-    STEP_ORDER.map((s) =>
+    QUOTE_STEPS.map((s) =>
       s === step ? failed(s, e) : skip(s, "the block was not checked: an earlier step failed")
     ),
     {},
