@@ -317,49 +317,36 @@ Deno.test(
   }),
 );
 
-Deno.test(
-  "interrupting create() aborts the request's fetch (a borrowed client, so no disposal does it)",
-  withRouter(async (router) => {
-    router.inject({ delayMs: 2_000 });
-    const recording = recordingFetch();
-    await using client = new SecureChatCompletion({
-      baseUrl: router.url,
-      ...quiet,
-      maxRetries: 0,
-      fetch: recording.fetch,
-    });
-    const fiber = Effect.runFork(fromClient(client).create(ask("slow")));
-    const { signal, settled } = await recording.first;
-    const exit = await Effect.runPromise(
-      Fiber.interrupt(fiber).pipe(Effect.andThen(Fiber.await(fiber))),
-    );
-    assert.ok(Exit.isFailure(exit) && Cause.hasInterruptsOnly(exit.cause), String(exit));
-    await settled;
-    assert.equal(signal.aborted, true, "the fetch was answered, not aborted");
-  }),
-);
-
-Deno.test(
-  "interrupting a running stream() aborts the request's fetch",
-  withRouter(async (router) => {
-    router.inject({ delayMs: 2_000 });
-    const recording = recordingFetch();
-    await using client = new SecureChatCompletion({
-      baseUrl: router.url,
-      ...quiet,
-      maxRetries: 0,
-      fetch: recording.fetch,
-    });
-    const fiber = Effect.runFork(Stream.runCollect(fromClient(client).stream(ask("slow"))));
-    const { signal, settled } = await recording.first;
-    const exit = await Effect.runPromise(
-      Fiber.interrupt(fiber).pipe(Effect.andThen(Fiber.await(fiber))),
-    );
-    assert.ok(Exit.isFailure(exit) && Cause.hasInterruptsOnly(exit.cause), String(exit));
-    await settled;
-    assert.equal(signal.aborted, true, "the fetch was answered, not aborted");
-  }),
-);
+// A borrowed client, so no disposal aborts the fetch: only the interruption can.
+const interrupted: ReadonlyArray<
+  readonly [string, (client: SecureChatCompletion) => Effect.Effect<unknown, unknown>]
+> = [
+  ["create()", (client) => fromClient(client).create(ask("slow"))],
+  ["a running stream()", (client) => Stream.runCollect(fromClient(client).stream(ask("slow")))],
+];
+for (const [name, call] of interrupted) {
+  Deno.test(
+    `interrupting ${name} aborts the request's fetch (a borrowed client, so no disposal does it)`,
+    withRouter(async (router) => {
+      router.inject({ delayMs: 2_000 });
+      const recording = recordingFetch();
+      await using client = new SecureChatCompletion({
+        baseUrl: router.url,
+        ...quiet,
+        maxRetries: 0,
+        fetch: recording.fetch,
+      });
+      const fiber = Effect.runFork(call(client));
+      const { signal, settled } = await recording.first;
+      const exit = await Effect.runPromise(
+        Fiber.interrupt(fiber).pipe(Effect.andThen(Fiber.await(fiber))),
+      );
+      assert.ok(Exit.isFailure(exit) && Cause.hasInterruptsOnly(exit.cause), String(exit));
+      await settled;
+      assert.equal(signal.aborted, true, "the fetch was answered, not aborted");
+    }),
+  );
+}
 
 Deno.test(
   "NomyoClient.stream() with stream: false is a TypeError defect, and nothing is sent",
