@@ -13,51 +13,15 @@ import { ClientRuntime } from "../../src/promise/runtime.ts";
 import { KeyRing, layerKeyRing } from "../../src/keys/key_ring.ts";
 import type { RsaKeyPair } from "../../src/keys/rsa_key.ts";
 import { startTestRouter } from "../../src/testing/router.ts";
+import { runBounded as runInTime, runtimeCommands } from "../_subprocess.ts";
 
 /** Longer than any key generation and request here; only a hang reaches it. */
 const HANG_MILLIS = 20_000;
 const child = new URL("./_idle_child.ts", import.meta.url).pathname;
 
-/** Runs a command; `"hung"` when it is still running after {@linkcode HANG_MILLIS}. */
-const runBounded = async (
-  command: string,
-  args: string[],
-): Promise<{ code: number; stdout: string; stderr: string } | "hung"> => {
-  const process = new Deno.Command(command, { args, stdout: "piped", stderr: "piped" }).spawn();
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const hung = new Promise<"hung">((resolve) => {
-    timer = setTimeout(() => resolve("hung"), HANG_MILLIS);
-  });
-  const output = process.output().then((o) => ({
-    code: o.code,
-    stdout: new TextDecoder().decode(o.stdout),
-    stderr: new TextDecoder().decode(o.stderr),
-  }));
-  const result = await Promise.race([output, hung]);
-  clearTimeout(timer);
-  if (result === "hung") {
-    process.kill("SIGKILL");
-    await output;
-  }
-  return result;
-};
-
-let bundled: Promise<string> | undefined;
-/** The child bundled for Node and Bun, as .ci/run bundles its smoke test. */
-const bundle = (): Promise<string> =>
-  bundled ??= (async () => {
-    const out = `${await Deno.makeTempDir({ prefix: "nomyo_idle_" })}/idle_child.mjs`;
-    const result = await runBounded("deno", ["bundle", "--platform", "browser", "-o", out, child]);
-    assert.ok(result !== "hung" && result.code === 0, `bundling failed: ${JSON.stringify(result)}`);
-    return out;
-  })();
-
-const runtimes: Record<string, (args: string[]) => Promise<[string, string[]]>> = {
-  deno: (args) =>
-    Promise.resolve(["deno", ["run", "--no-check", "--allow-net=127.0.0.1", child, ...args]]),
-  node: async (args) => ["node", [await bundle(), ...args]],
-  bun: async (args) => ["npx", ["--yes", "bun@1", await bundle(), ...args]],
-};
+const runBounded = (command: string, args: string[]) => runInTime(command, args, HANG_MILLIS);
+/** Deno runs the child's source; Node and Bun a bundle of it, as .ci/run bundles its smoke test. */
+const runtimes = runtimeCommands(child, "browser");
 
 for (const [runtime, commandFor] of Object.entries(runtimes)) {
   // The idle clock and the joined first key pair together: an aborted first call through
