@@ -24,6 +24,31 @@ export const assertSealed = (router: TestRouter, count: number, secret: string):
 };
 
 /** The plaintext of the last completion request. */
+/** A prompt the echo model answers in more than one text delta. */
+export const LONG_PROMPT =
+  "a long enough prompt that the echo model sends back in more than one delta";
+
+/**
+ * Checks an AI SDK `streamText()` result for {@linkcode LONG_PROMPT}: its text deltas join to
+ * the echo, there are several, it finished with `stop` and usage, and one sealed request went.
+ */
+export const assertStreamedEcho = async (
+  result: {
+    readonly textStream: AsyncIterable<string>;
+    readonly finishReason: PromiseLike<string>;
+    readonly usage: PromiseLike<{ readonly totalTokens?: number | undefined }>;
+  },
+  router: TestRouter,
+): Promise<void> => {
+  const parts: string[] = [];
+  for await (const part of result.textStream) parts.push(part);
+  assert.equal(parts.join(""), `Echo: ${LONG_PROMPT}`);
+  assert.ok(parts.length > 1, "several text deltas");
+  assert.equal(await result.finishReason, "stop");
+  assert.ok(((await result.usage).totalTokens ?? 0) > 0);
+  assertSealed(router, 1, "long enough prompt");
+};
+
 export const lastPlaintext = (router: TestRouter): Record<string, unknown> =>
   completions(router).at(-1)?.plaintext as Record<string, unknown>;
 

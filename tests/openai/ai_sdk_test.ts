@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { createOpenAICompatible } from "npm:@ai-sdk/openai-compatible@3";
 import { APICallError, generateText, jsonSchema, Output, streamText, tool } from "npm:ai@7";
 import type { SecureChatCompletion } from "../../src/promise/secure_chat_completion.ts";
-import { assertSealed, STATUSES, withClient } from "./_setup.ts";
+import { assertSealed, assertStreamedEcho, LONG_PROMPT, STATUSES, withClient } from "./_setup.ts";
 import { answeringCompletions } from "../_helpers.ts";
 
 const model = (client: SecureChatCompletion) =>
@@ -44,15 +44,8 @@ Deno.test("AI SDK: generateText() through client.fetch", async () => {
 
 Deno.test("AI SDK: streamText() parts join to the answer", async () => {
   await withClient(async (client, router) => {
-    const prompt = "a long enough prompt that the echo model sends back in more than one delta";
-    const result = streamText({ model: model(client), prompt, maxRetries: 0 });
-    const parts: string[] = [];
-    for await (const part of result.textStream) parts.push(part);
-    assert.equal(parts.join(""), `Echo: ${prompt}`);
-    assert.ok(parts.length > 1, "several text deltas");
-    assert.equal(await result.finishReason, "stop");
-    assert.ok(((await result.usage).totalTokens ?? 0) > 0);
-    assertSealed(router, 1, "long enough prompt");
+    const result = streamText({ model: model(client), prompt: LONG_PROMPT, maxRetries: 0 });
+    await assertStreamedEcho(result, router);
   });
 });
 

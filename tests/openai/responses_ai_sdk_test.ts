@@ -18,7 +18,13 @@ import {
 import type { SecureChatCompletion } from "../../src/promise/secure_chat_completion.ts";
 import type { ChatCompletion } from "../../src/protocol/chat.ts";
 import { responsesDoor } from "../../src/openai/responses_door.ts";
-import { assertSealed, lastPlaintext, withClient } from "./_setup.ts";
+import {
+  assertSealed,
+  assertStreamedEcho,
+  lastPlaintext,
+  LONG_PROMPT,
+  withClient,
+} from "./_setup.ts";
 import { completions } from "../_client.ts";
 
 const model = (client: SecureChatCompletion) =>
@@ -64,15 +70,8 @@ Deno.test("AI SDK openai provider: generateText() through /responses", async () 
 
 Deno.test("AI SDK openai provider: streamText() parts join to the answer", async () => {
   await withClient(async (client, router) => {
-    const prompt = "a long enough prompt that the echo model sends back in more than one delta";
-    const result = streamText({ model: model(client), prompt, maxRetries: 0 });
-    const parts: string[] = [];
-    for await (const part of result.textStream) parts.push(part);
-    assert.equal(parts.join(""), `Echo: ${prompt}`);
-    assert.ok(parts.length > 1, "several text deltas");
-    assert.equal(await result.finishReason, "stop");
-    assert.ok(((await result.usage).totalTokens ?? 0) > 0);
-    assertSealed(router, 1, "long enough prompt");
+    const result = streamText({ model: model(client), prompt: LONG_PROMPT, maxRetries: 0 });
+    await assertStreamedEcho(result, router);
   });
 });
 
