@@ -2,11 +2,11 @@
  * The client's `attestation` option against the test router, which attaches a given block.
  */
 import assert from "node:assert/strict";
-import { SecureCompletionClient } from "../../src/promise/secure_completion_client.ts";
+import type { SecureCompletionClient } from "../../src/promise/secure_completion_client.ts";
 import type { ClientOptions } from "../../src/client/options.ts";
 import { AttestationError } from "../../src/errors.ts";
-import { startTestRouter } from "../../src/testing/router.ts";
 import { vectorJson } from "../_helpers.ts";
+import { withCompletionClient } from "../_client.ts";
 
 interface QuoteVector {
   name: string;
@@ -20,28 +20,16 @@ const valid = vectors.find((v) => v.expect === "valid")!;
 const other = vectors.find((v) => v.expect === "valid" && v.payload_id !== valid.payload_id)!;
 const ask = { model: "m", messages: [{ role: "user", content: "attest" }] };
 
-const withRouter = async (
+const withRouter = (
   attach: ((payloadId: string) => unknown) | undefined,
   options: ClientOptions,
   body: (client: SecureCompletionClient) => Promise<void>,
-) => {
-  const router = await startTestRouter(
+): Promise<void> =>
+  withCompletionClient(
+    body,
+    options,
     attach === undefined ? {} : { attestation: attach, tpm: true },
   );
-  const client = new SecureCompletionClient({
-    baseUrl: router.url,
-    allowHttp: true,
-    keySize: 2048,
-    maxRetries: 0,
-    ...options,
-  });
-  try {
-    await body(client);
-  } finally {
-    await client.dispose();
-    await router.close();
-  }
-};
 
 Deno.test('attestation "require" accepts an answer whose quote is valid for its payload id', async () => {
   await withRouter(() => valid.tpm_attestation, { attestation: "require" }, async (client) => {

@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { Either, Encoding } from "effect";
-import { SecureCompletionClient } from "../../src/promise/secure_completion_client.ts";
+import type { SecureCompletionClient } from "../../src/promise/secure_completion_client.ts";
 import type { ClientOptions } from "../../src/client/options.ts";
 import { verifyAttestation } from "../../src/attestation/tpm_quote.ts";
 import { AttestationError } from "../../src/errors.ts";
@@ -14,29 +14,15 @@ import {
   type TestRouterOptions,
 } from "../../src/testing/router.ts";
 import { parseServeArgs } from "../../src/testing/serve.ts";
+import { withCompletionClient } from "../_client.ts";
 
 const ask = { model: "m", messages: [{ role: "user", content: "attest" }] };
 
-const withClient = async (
+const withClient = (
   routerOptions: TestRouterOptions,
   options: ClientOptions,
   body: (client: SecureCompletionClient) => Promise<void>,
-) => {
-  const router = await startTestRouter(routerOptions);
-  const client = new SecureCompletionClient({
-    baseUrl: router.url,
-    allowHttp: true,
-    keySize: 2048,
-    maxRetries: 0,
-    ...options,
-  });
-  try {
-    await body(client);
-  } finally {
-    await client.dispose();
-    await router.close();
-  }
-};
+): Promise<void> => withCompletionClient(body, options, routerOptions);
 
 for (const aik of ["rsassa", "rsapss", "ecdsa"] as const) {
   Deno.test(`startTestRouter({ tpm: { aik: "${aik}" } }) attests maximum-tier answers`, async () => {
