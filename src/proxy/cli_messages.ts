@@ -1,7 +1,8 @@
 /**
  * The proxy command's words for the library's messages: the core names its API options
- * (`allowHttp`, `allowedOrigins`), a command-line user knows the flags (`--allow-http`,
- * `--allow-origin`). The door translates; the core's messages stay API-named.
+ * (`allowHttp`, `allowedOrigins`, `maxRetries`), a command-line user knows the flags
+ * (`--allow-http`, `--allow-origin`, `--max-retries`) and the environment variable of the key
+ * password (`NOMYO_KEY_PASSWORD`). The door translates; the core's messages stay API-named.
  *
  * @module
  */
@@ -18,6 +19,17 @@ const FLAGS: ReadonlyArray<readonly [RegExp, string]> = [
   [/\b(?:baseUrl|baseURL)\b/g, "--base-url"],
   [/\bsecurityTier\b/g, "--security-tier"],
   [/\bapiKey\b/g, "--api-key"],
+  // `routerKeyPolicy: "tofu"` is `--router-key-policy tofu` on a command line.
+  [/\brouterKeyPolicy:? "(off|tofu)"/g, "--router-key-policy $1"],
+  [/\brouterKeyPolicy\b/g, "--router-key-policy"],
+  [/\bknownRoutersPath\b/g, "--known-routers"],
+  [/\bkeyDir\b/g, "--key-dir"],
+  [/\bkeyPassword\b/g, "NOMYO_KEY_PASSWORD"],
+  [/\bserverKeyFingerprint\b/g, "--server-key-fingerprint"],
+  [/\bmaxRetries\b/g, "--max-retries"],
+  [/\blogLevel\b/g, "--log-level"],
+  // A plain word elsewhere ("a timeout"): only the option's own refusal is the flag.
+  [/\btimeout must be\b/g, "--timeout must be"],
 ];
 
 /**
