@@ -94,6 +94,8 @@ export interface KeyFileSystem {
   chmod(path: string, mode: number): Promise<void>;
   /** `fs.rename`. */
   rename(from: string, to: string): Promise<void>;
+  /** `fs.link`: a new name for a file; rejects with `EEXIST` rather than replace one. */
+  link(existing: string, newPath: string): Promise<void>;
   /** `fs.unlink`. */
   unlink(path: string): Promise<void>;
   /** `fs.readdir`: the names in a directory. */

@@ -9,7 +9,8 @@
  * the next key would be "first use" again. Like a private key file it must be a regular file
  * (not a symbolic link) that group and others cannot access (`"InsecurePermissions"`): who can
  * write it decides which router keys are trusted. Writes are atomic, mode `0600`
- * (`atomic_write.ts`), through the `KeyFileSystem` in context.
+ * (`atomic_write.ts`), through the `KeyFileSystem` in context; a read-modify-write runs under
+ * the lock file `<file>.lock` ({@linkcode withKnownRoutersLock}, `file_lock.ts`).
  *
  * @module
  */
@@ -19,6 +20,7 @@ import { showKey } from "../protocol/closed_keys.ts";
 import { isJsonObject, parseJsonBounded } from "../protocol/json.ts";
 import { removeStaleTemps, writeFilesAtomically } from "./atomic_write.ts";
 import { makeKeyDir, pathExists, readKeyFile } from "./file_access.ts";
+import { withFileLock } from "./file_lock.ts";
 import { currentKeyFileSystem } from "./node_file_system.ts";
 
 /** The file's name in `keyDir` when no `knownRoutersPath` is given. */
@@ -170,4 +172,26 @@ export const writeKnownRouters = (
     yield* removeStaleTemps(fs, dir, fs.basename(path));
     const bytes = new TextEncoder().encode(formatKnownRouters(routers));
     yield* writeFilesAtomically(fs, [{ path, bytes, mode: 0o600 }], action);
+  });
+
+/**
+ * Runs a read-modify-write of the file under its lock file `<path>.lock` (`file_lock.ts`): made
+ * exclusively (`O_EXCL | O_NOFOLLOW`, `0600`) in the file's directory (made `0700` when
+ * missing), waited for at most 2 s when another process holds it, taken over when 30 s old, and
+ * removed however `effect` ends. Reads alone need no lock.
+ *
+ * @param path The known-routers file.
+ * @param effect The fresh read, the decision and the write.
+ * @returns What `effect` gives; `KeyError` `"Io"` naming the lock file when it stayed held,
+ *   `"InsecurePermissions"` when it is a symbolic link.
+ */
+export const withKnownRoutersLock = <A, E, R>(
+  path: string,
+  effect: Effect.Effect<A, E, R>,
+): Effect.Effect<A, E | KeyError, R> =>
+  Effect.gen(function* () {
+    const action = "record router key";
+    const fs = yield* currentKeyFileSystem;
+    yield* makeKeyDir(fs, fs.dirname(path), action);
+    return yield* withFileLock(fs, path, action, effect);
   });

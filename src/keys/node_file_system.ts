@@ -48,6 +48,7 @@ export const importNodeFileSystem = async (): Promise<KeyFileSystem> => {
     mkdir: (p, options) => fs.mkdir(p, options),
     chmod: (p, mode) => fs.chmod(p, mode),
     rename: (from, to) => fs.rename(from, to),
+    link: (existing, newPath) => fs.link(existing, newPath),
     unlink: (p) => fs.unlink(p),
     readdir: (p) => fs.readdir(p),
     join: (...parts) => path.join(...parts),

@@ -9,9 +9,11 @@
  * The file is the memory, shared by every process that uses it: it is read again on every
  * check, and read again right before every write (the write keeps what other processes recorded
  * meanwhile, and a key another process recorded for the same origin is decided again, never
- * overwritten unseen). After a write the file is read once more: when a concurrent writer's
- * file replaced ours, the check is decided again on what won. Writes are atomic (last write
- * wins); a corrupt file is refused, never overwritten.
+ * overwritten unseen). That read and the write run under the lock file `<file>.lock`
+ * (`file_lock.ts`), so two processes recording different origins at once both keep theirs.
+ * After a write the file is read once more: when a writer that took no lock (an older version)
+ * replaced our file, the check is decided again on what won. Writes are atomic; a corrupt file
+ * is refused, never overwritten.
  *
  * @module
  */
@@ -21,6 +23,7 @@ import {
   KNOWN_ROUTERS_FILE,
   type KnownRouters,
   readKnownRouters,
+  withKnownRoutersLock,
   writeKnownRouters,
 } from "../keys/known_routers_file.ts";
 import { currentKeyFileSystem } from "../keys/node_file_system.ts";
@@ -133,14 +136,22 @@ export const makeRouterKeyTrust = (options: RouterKeyTrustOptions): RouterKeyTru
             );
           }
         }
-        // Read again right before writing: keep what others recorded meanwhile, and decide
-        // again when the entry of this origin is no longer the one just decided on.
-        const fresh = yield* readKnownRouters(path);
-        if (fresh.get(origin) !== previous) {
-          known = fresh;
+        // Under the lock, read again right before writing: keep what others recorded
+        // meanwhile, and decide again when the entry of this origin is no longer the one just
+        // decided on. The callback above runs outside the lock.
+        const changed = yield* withKnownRoutersLock(
+          path,
+          Effect.gen(function* () {
+            const fresh = yield* readKnownRouters(path);
+            if (fresh.get(origin) !== previous) return fresh;
+            yield* writeKnownRouters(path, new Map(fresh).set(origin, next));
+            return undefined;
+          }),
+        );
+        if (changed !== undefined) {
+          known = changed;
           continue;
         }
-        yield* writeKnownRouters(path, new Map(fresh).set(origin, next));
         // A concurrent writer may have replaced our file: decide again on what won.
         known = yield* readKnownRouters(path);
       }

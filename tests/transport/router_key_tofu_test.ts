@@ -277,6 +277,55 @@ Deno.test("tofu is remembered across processes sharing the file", async () => {
   });
 });
 
+Deno.test("tofu: processes recording different origins at the same instant never lose an entry (the lock)", async () => {
+  await withDir(async (dir) => {
+    const path = `${dir}/routers.json`;
+    const script = new URL("./_tofu_lock_child.ts", import.meta.url).pathname;
+    const CHILDREN = 4;
+    const ROUNDS = 40;
+    // Every child starts at the same instant, once all of them are up.
+    const startAt = Date.now() + 3_000;
+    const outputs = await Promise.all(
+      Array.from({ length: CHILDREN }, (_, id) =>
+        new Deno.Command("deno", {
+          args: [
+            "run",
+            "--frozen",
+            "--no-check",
+            "--allow-read",
+            "--allow-write",
+            script,
+            path,
+            String(id + 1),
+            String(ROUNDS),
+            String(startAt),
+          ],
+          stdout: "piped",
+          stderr: "piped",
+        }).output()),
+    );
+    for (const out of outputs) {
+      assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+      assert.equal(new TextDecoder().decode(out.stdout).trim(), "ok");
+    }
+    const routers = (await recorded(path) as { routers: Record<string, string> }).routers;
+    const expected: Record<string, string> = {};
+    for (let id = 1; id <= CHILDREN; id++) {
+      for (let round = 0; round < ROUNDS; round++) {
+        expected[`https://c${id}-r${round}.example`] = id.toString(16).padStart(2, "0").repeat(32);
+      }
+    }
+    const lost = Object.keys(expected).filter((o) => !Object.hasOwn(routers, o));
+    assert.deepEqual(lost, [], `${lost.length} of ${CHILDREN * ROUNDS} entries lost`);
+    assert.deepEqual(routers, expected);
+    assert.deepEqual(
+      (await Array.fromAsync(Deno.readDir(dir))).map((e) => e.name),
+      ["routers.json"],
+      "no lock or temporary file left",
+    );
+  });
+});
+
 Deno.test("tofu: the pin still wins over the record and the callback", async () => {
   await withDir(async (dir) => {
     const path = `${dir}/routers.json`;
@@ -491,5 +540,36 @@ Deno.test("RouterKeyTrust.check() reports a failed write as KeyError Io naming t
     assert.equal(error.reason, "Io");
     assert.match(error.message, /routers\.json: no space left on device/);
     assert.deepEqual(await Array.fromAsync(Deno.readDir(dir)), [], "no temporary file left");
+  });
+});
+
+Deno.test("RouterKeyTrust.check() records under the lock file, and refuses a symbolic link at the lock path", async () => {
+  await withDir(async (dir) => {
+    const path = `${dir}/routers.json`;
+    const real = await importNodeFileSystem();
+    const lockOpens: number[] = [];
+    const fs: KeyFileSystem = {
+      ...real,
+      open: (p, flags, mode) => {
+        if (p === `${path}.lock`) lockOpens.push(flags);
+        return real.open(p, flags, mode);
+      },
+    };
+    assert.ok(Exit.isSuccess(await runCheck(fs, path)));
+    const { O_CREAT, O_EXCL } = real.constants;
+    assert.ok(lockOpens.length >= 1 && (lockOpens[0]! & (O_CREAT | O_EXCL)) === (O_CREAT | O_EXCL));
+    assert.deepEqual((await Array.fromAsync(Deno.readDir(dir))).map((e) => e.name), [
+      "routers.json",
+    ]);
+
+    const other = `${dir}/other.json`;
+    await Deno.writeTextFile(`${dir}/elsewhere`, "keep\n");
+    await Deno.symlink(`${dir}/elsewhere`, `${other}.lock`);
+    const error = failureOf(await runCheck(fs, other));
+    assert.ok(error instanceof KeyError);
+    assert.equal(error.reason, "InsecurePermissions");
+    assert.ok(error.message.includes(`${other}.lock`));
+    assert.equal(await Deno.readTextFile(`${dir}/elsewhere`), "keep\n");
+    await assert.rejects(Deno.lstat(other), Deno.errors.NotFound);
   });
 });
