@@ -225,6 +225,7 @@ const child = async (router: TestRouter, path: string): Promise<string> => {
   const out = await new Deno.Command("deno", {
     args: [
       "run",
+      "--frozen",
       "--no-check",
       "--allow-net=127.0.0.1",
       "--allow-read",
