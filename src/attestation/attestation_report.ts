@@ -17,15 +17,17 @@ export type { AttestationStepName } from "../errors.ts";
  * The steps of checking a quote, in the order they run (`pcr_baseline` stands for the one step
  * per baseline PCR). Every report lists them in this order, run or skipped.
  */
-export const QUOTE_STEPS: readonly AttestationStepName[] = Object.freeze([
-  "parse",
-  "nonce",
-  "pcr_digest",
-  "aik",
-  "signature",
-  "pcr_baseline",
-  "clock",
-] as const);
+export const QUOTE_STEPS: readonly AttestationStepName[] = Object.freeze(
+  [
+    "parse",
+    "nonce",
+    "pcr_digest",
+    "aik",
+    "signature",
+    "pcr_baseline",
+    "clock",
+  ] as const,
+);
 
 /** The outcome of one step. */
 export type AttestationStepStatus = "pass" | "fail" | "skipped";

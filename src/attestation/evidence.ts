@@ -260,7 +260,6 @@ const readEvidence = (input: unknown): Read<AttestationEvidence> => {
   };
 };
 
-
 /**
  * The report of an evidence document, as an `Effect`: the `"evidence"` step (the document is
  * read field by field, with bounded size and nesting), then the quote's steps against its

@@ -248,7 +248,6 @@ const failed = (step: AttestationStepName, e: AttestationError, pcr?: string): A
   ...(pcr === undefined ? {} : { pcr }),
 });
 
-
 const describeAik = (aik: TpmPublic): string =>
   aik.type === "rsa" ? `RSA-${aik.keyBits}` : "ECC NIST P-256";
 
