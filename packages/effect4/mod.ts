@@ -116,9 +116,14 @@ const toFailure = <E>(error: unknown): Effect.Effect<never, E> =>
     ? Effect.fail(error as E)
     : Effect.die(error);
 
-/** The `stream` field of a request body, if it is an object. */
+/**
+ * The body's own `stream` data field, if any: an inherited one (a polluted `Object.prototype`)
+ * or a getter is not read here; the client refuses a getter itself.
+ */
 const streamOf = (body: unknown): unknown =>
-  typeof body === "object" && body !== null ? (body as { stream?: unknown }).stream : undefined;
+  typeof body === "object" && body !== null
+    ? Object.getOwnPropertyDescriptor(body, "stream")?.value
+    : undefined;
 
 /** A caller's mistake: a defect with a `TypeError`, as the Promise facade's own. */
 const misuse = (what: string): Effect.Effect<never> =>

@@ -428,3 +428,26 @@ Deno.test(
     assert.equal(defect(await Effect.runPromiseExit(rejecting(misuse).create(ask("x")))), misuse);
   },
 );
+
+Deno.test(
+  "a polluted Object.prototype.stream changes nothing: create() answers, stream() streams",
+  withRouter(async (router) => {
+    const proto = Object.prototype as { stream?: unknown };
+    proto.stream = true;
+    try {
+      const exit = await runOn(
+        router,
+        Effect.gen(function* () {
+          const nomyo = yield* Effect.service(NomyoClient);
+          const answer = yield* nomyo.create(ask("polluted"));
+          const chunks = yield* Stream.runCollect(nomyo.stream(ask("polluted")));
+          return [answer.choices[0]?.message.content, chunks.length > 0] as const;
+        }),
+      );
+      assert.ok(Exit.isSuccess(exit), String(exit));
+      assert.deepEqual(exit.value, ["Echo: polluted", true]);
+    } finally {
+      delete proto.stream;
+    }
+  }),
+);
