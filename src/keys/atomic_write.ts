@@ -58,12 +58,26 @@ const tempNameOf = (name: string): RegExp =>
 /** Temporary files this process is writing now (a crashed earlier process may have had its pid). */
 const writing = new Set<string>();
 
-const randomSuffix = (): string =>
-  Array.from(crypto.getRandomValues(new Uint8Array(8)), (b) => b.toString(16).padStart(2, "0"))
-    .join("");
+/**
+ * `byteCount` random bytes as lowercase hex: unique names for temporary files and tokens.
+ *
+ * @param byteCount How many random bytes.
+ * @returns Twice as many hex digits.
+ */
+export const randomHex = (byteCount: number): string =>
+  Array.from(
+    crypto.getRandomValues(new Uint8Array(byteCount)),
+    (b) => b.toString(16).padStart(2, "0"),
+  ).join("");
 
-/** Writes `bytes` fully at the handle's position. */
-const writeAll = async (h: KeyFileHandle, bytes: Uint8Array): Promise<void> => {
+/**
+ * Writes `bytes` fully at the handle's position.
+ *
+ * @param h The open file.
+ * @param bytes What to write.
+ * @returns When every byte is written; a short write rejects with code `EIO`.
+ */
+export const writeAll = async (h: KeyFileHandle, bytes: Uint8Array): Promise<void> => {
   let offset = 0;
   while (offset < bytes.length) {
     const { bytesWritten } = await h.write(bytes, offset, bytes.length - offset, null);
@@ -82,7 +96,7 @@ const writeTemp = (
   const O_NOFOLLOW = fs.constants.O_NOFOLLOW ?? 0;
   const temp = fs.join(
     fs.dirname(file.path),
-    `.${fs.basename(file.path)}.${fs.pid}-${randomSuffix()}.tmp`,
+    `.${fs.basename(file.path)}.${fs.pid}-${randomHex(8)}.tmp`,
   );
   return Effect.acquireUseRelease(
     tryIo(

@@ -27,6 +27,7 @@ import * as Effect from "effect/Effect";
 import * as Schedule from "effect/Schedule";
 import type * as Scope from "effect/Scope";
 import { KeyError } from "../errors.ts";
+import { randomHex, writeAll } from "./atomic_write.ts";
 import { errorCode, ioError } from "./file_errors.ts";
 import type { FileStats, KeyFileHandle, KeyFileSystem } from "./file_system.ts";
 
@@ -53,10 +54,6 @@ interface Held {
 class LockBusy {
   readonly _tag = "LockBusy";
 }
-
-const randomHex = (): string =>
-  Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0"))
-    .join("");
 
 const TOKEN_BYTES = 64;
 
@@ -103,7 +100,7 @@ const sameFile = (a: FileStats, b: FileStats): boolean =>
 const breakStale = (fs: KeyFileSystem, lockPath: string, seen: FileStats): Promise<void> => {
   const aside = fs.join(
     fs.dirname(lockPath),
-    `.${fs.basename(lockPath)}.${fs.pid}-${randomHex().slice(0, 16)}.stale`,
+    `.${fs.basename(lockPath)}.${fs.pid}-${randomHex(8)}.stale`,
   );
   return (async () => {
     try {
@@ -157,16 +154,10 @@ const tryLock = (
         if (fs.now() - stats.mtimeMs >= STALE_LOCK_MILLIS) await breakStale(fs, lockPath, stats);
         return new LockBusy();
       }
-      const token = `${fs.pid} ${randomHex()}\n`;
+      const token = `${fs.pid} ${randomHex(16)}\n`;
       try {
         if (fs.platform !== "win32") await handle.chmod(0o600);
-        const bytes = new TextEncoder().encode(token);
-        let offset = 0;
-        while (offset < bytes.length) {
-          const { bytesWritten } = await handle.write(bytes, offset, bytes.length - offset, null);
-          if (bytesWritten <= 0) throw Object.assign(new Error("short write"), { code: "EIO" });
-          offset += bytesWritten;
-        }
+        await writeAll(handle, new TextEncoder().encode(token));
         const { ino } = await handle.stat();
         await handle.close();
         return { ino, token };
