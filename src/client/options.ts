@@ -132,6 +132,8 @@ export interface ClientOptions {
 
 /** Default per-attempt timeout: 60 s. */
 export const DEFAULT_TIMEOUT_MS = 60_000;
+/** Default number of retries after a retryable failure: 2. */
+export const DEFAULT_MAX_RETRIES: number = 2;
 /** Default rotation interval: 24 h. */
 export const DEFAULT_ROTATION_MS: number = 24 * 60 * 60 * 1000;
 /** Default response cap: 64 MiB. */
@@ -204,7 +206,7 @@ const Options = Schema.Struct({
   keyRotationSchedule: optional(RotationSchedule),
   keyRotationDir: optional(NonEmptyString),
   keyRotationPassword: optional(NonEmptyString),
-  maxRetries: withDefault(Count, 2),
+  maxRetries: withDefault(Count, DEFAULT_MAX_RETRIES),
   keySize: withDefault(Schema.Literal(4096, 2048), 4096),
   serverKeyFingerprint: optional(Fingerprint),
   // A string here; an unknown tier is a `SecurityError` (`InvalidSecurityTier`), as per request.

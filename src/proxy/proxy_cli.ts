@@ -25,9 +25,9 @@
  */
 import process from "node:process";
 import { parseArgs } from "node:util";
-import type { ClientOptions } from "../client/options.ts";
+import { type ClientOptions, DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT_MS } from "../client/options.ts";
 import { SecureChatCompletion } from "../promise/secure_chat_completion.ts";
-import type { SecurityTier } from "../protocol/headers.ts";
+import { DEFAULT_BASE_URL, type SecurityTier } from "../protocol/headers.ts";
 import { inFlagWords } from "./cli_messages.ts";
 import { serveProxy } from "./proxy.ts";
 
@@ -42,7 +42,7 @@ whose every request goes end-to-end encrypted to the NOMYO router. Point any Ope
 printed URL.
 
   --port N             port (default 8080; 0 picks a free one)
-  --base-url URL       router (default: NOMYO_BASE_URL, else https://api.nomyo.ai)
+  --base-url URL       router (default: NOMYO_BASE_URL, else ${DEFAULT_BASE_URL})
   --allow-http         allow an http:// router (local development only)
   --api-key KEY        API key (default: NOMYO_API_KEY; else the caller's Bearer token)
   --host H             address to bind (default 127.0.0.1)
@@ -52,9 +52,9 @@ printed URL.
                        request from a web page is refused
 
 Client:
-  --timeout MS         time allowed per attempt, in milliseconds (default 60000)
+  --timeout MS         time allowed per attempt, in milliseconds (default ${DEFAULT_TIMEOUT_MS})
   --max-retries N      retries after a 429, 500, 502, 503, 504, a timeout or a network
-                       failure (default 2; 0 turns retries off)
+                       failure (default ${DEFAULT_MAX_RETRIES}; 0 turns retries off)
   --server-key-fingerprint HEX
                        SHA-256 fingerprint the router's public key must have (64 hex digits,
                        colons allowed); wins over --router-key-policy
