@@ -61,7 +61,7 @@ export const parseErrorBody = (bytes: Uint8Array, secrets: ReadonlyArray<string>
 // deno-lint-ignore no-control-regex -- finding control characters is the point
 const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
 
-/** `text` with each unprintable character written as its `\uXXXX` escape. */
+/** `text` with each unprintable character written as a `\u` escape with four hex digits. */
 const printable = (text: string): string =>
   text.replace(UNPRINTABLE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
 
