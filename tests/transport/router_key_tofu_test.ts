@@ -18,6 +18,10 @@ import { makeRouterKeyTrust, type RouterKeyChange } from "../../src/transport/ro
 import { failureOf } from "../_helpers.ts";
 import { completions } from "../_client.ts";
 
+/** Writes the record as another process would: `entries`, mode 0600. */
+const writeRecord = (path: string, entries: ReadonlyArray<readonly [string, string]>) =>
+  Deno.writeTextFile(path, formatKnownRouters(new Map(entries)), { mode: 0o600 });
+
 const ask = (content: string) => ({ model: "m", messages: [{ role: "user" as const, content }] });
 
 const withDir = async (fn: (dir: string) => Promise<void>): Promise<void> => {
@@ -467,9 +471,7 @@ Deno.test("RouterKeyTrust.check() decides again when another process recorded th
     // another process records another key for the same origin.
     const fs = await interleaving(path, async (n) => {
       if (n === 2) {
-        await Deno.writeTextFile(path, formatKnownRouters(new Map([[ORIGIN_A, THEIRS]])), {
-          mode: 0o600,
-        });
+        await writeRecord(path, [[ORIGIN_A, THEIRS]]);
       }
     });
     const asked: RouterKeyChange[] = [];
@@ -487,9 +489,7 @@ Deno.test("RouterKeyTrust.check() keeps other origins another process recorded m
     const other = "https://other.example";
     const fs = await interleaving(path, async (n) => {
       if (n === 2) {
-        await Deno.writeTextFile(path, formatKnownRouters(new Map([[other, THEIRS]])), {
-          mode: 0o600,
-        });
+        await writeRecord(path, [[other, THEIRS]]);
       }
     });
     const exit = await runCheck(fs, path);
@@ -513,9 +513,7 @@ Deno.test("RouterKeyTrust.check() decides again when a concurrent writer's file 
         await real.rename(from, to);
         if (to === path && !written) {
           written = true;
-          await Deno.writeTextFile(path, formatKnownRouters(new Map([[ORIGIN_A, THEIRS]])), {
-            mode: 0o600,
-          });
+          await writeRecord(path, [[ORIGIN_A, THEIRS]]);
         }
       },
     };
